@@ -1,0 +1,274 @@
+// Package bus embeds a NATS server and gives each loadforge stage its own
+// client connection with typed msgpack publish and subscribe.
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+
+	"github.com/loadforge/loadforge/schemas"
+)
+
+// Config says which bus to use. The zero value embeds a private, non-listening server.
+type Config struct {
+	// URL of an existing NATS server or cluster; empty embeds one.
+	URL string
+	// Listen (HOST:PORT) lets remote workers and consumers reach the embedded server.
+	Listen string
+	// Token is the credential clients must present to a listening or remote server.
+	Token string
+}
+
+// ErrNoToken is returned when asked to listen beyond loopback without a credential.
+var ErrNoToken = errors.New("--token is required to --listen on a non-loopback address")
+
+// Bus is an embedded NATS server (or a remote one) that hands out connections.
+type Bus struct {
+	cfg Config
+	srv *server.Server // nil when the bus is remote
+
+	mu     sync.Mutex
+	conns  []*Conn
+	closed bool
+}
+
+// Open starts the embedded server (unless cfg.URL names a remote one).
+func Open(cfg Config) (*Bus, error) {
+	b := &Bus{cfg: cfg}
+	if cfg.URL != "" {
+		return b, nil
+	}
+	opts := &server.Options{
+		DontListen: cfg.Listen == "",
+		NoSigs:     true, // otherwise SIGINT makes the embedded server exit the process
+		NoLog:      true,
+		MaxPayload: 8 << 20,
+		// Our own stages use in-process connections; the server writes to them
+		// without the network's deadline worries, but remote clients may be slow.
+		WriteDeadline: 10 * time.Second,
+	}
+	if cfg.Listen != "" {
+		host, port, err := splitListen(cfg.Listen)
+		if err != nil {
+			return nil, err
+		}
+		if cfg.Token == "" && !isLoopback(host) {
+			return nil, ErrNoToken
+		}
+		opts.Host, opts.Port = host, port
+		opts.Authorization = cfg.Token
+	}
+	srv, err := server.NewServer(opts)
+	if err != nil {
+		return nil, fmt.Errorf("start embedded nats server: %w", err)
+	}
+	go srv.Start()
+	if !srv.ReadyForConnections(5 * time.Second) {
+		srv.Shutdown()
+		return nil, errors.New("start embedded nats server: not ready after 5s")
+	}
+	b.srv = srv
+	return b, nil
+}
+
+func splitListen(addr string) (string, int, error) {
+	host, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, fmt.Errorf("--listen %q: %w", addr, err)
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil || port < 0 || port > 65535 {
+		return "", 0, fmt.Errorf("--listen %q: bad port %q", addr, p)
+	}
+	if host == "" {
+		host = "0.0.0.0"
+	}
+	return host, port, nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// ClientURL is the URL remote clients use to reach a listening embedded server.
+func (b *Bus) ClientURL() string {
+	if b.srv == nil {
+		return b.cfg.URL
+	}
+	if b.cfg.Listen == "" {
+		return ""
+	}
+	return b.srv.ClientURL()
+}
+
+// Connect opens a new client connection named name (one per stage, so that a
+// slow stage cannot stall another's reads).
+func (b *Bus) Connect(name string) (*Conn, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return nil, errors.New("bus closed")
+	}
+	var (
+		c   *Conn
+		err error
+	)
+	if b.srv != nil {
+		c, err = dial("", b.cfg.Token, name, nats.InProcessServer(b.srv))
+	} else {
+		c, err = Dial(b.cfg.URL, b.cfg.Token, name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	b.conns = append(b.conns, c)
+	return c, nil
+}
+
+// Close drains every connection it handed out, then stops the embedded server.
+// It is idempotent.
+func (b *Bus) Close(ctx context.Context) error {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return nil
+	}
+	b.closed = true
+	conns := b.conns
+	b.mu.Unlock()
+	var errs []error
+	for _, c := range conns {
+		errs = append(errs, c.Close(ctx))
+	}
+	if b.srv != nil {
+		b.srv.Shutdown()
+		b.srv.WaitForShutdown()
+	}
+	return errors.Join(errs...)
+}
+
+// Conn is one client connection with msgpack publish and subscribe.
+type Conn struct {
+	nc        *nats.Conn
+	malformed atomic.Uint64
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Dial connects to a NATS server at url (a remote worker or tap uses this).
+func Dial(url, token, name string) (*Conn, error) {
+	return dial(url, token, name)
+}
+
+func dial(url, token, name string, extra ...nats.Option) (*Conn, error) {
+	opts := []nats.Option{
+		nats.Name(name),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(250 * time.Millisecond),
+		nats.PingInterval(5 * time.Second),
+	}
+	if token != "" {
+		opts = append(opts, nats.Token(token))
+	}
+	opts = append(opts, extra...)
+	nc, err := nats.Connect(url, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("connect to nats %s: %w", url, err)
+	}
+	return &Conn{nc: nc}, nil
+}
+
+// NATS exposes the underlying connection for what this package does not wrap.
+func (c *Conn) NATS() *nats.Conn { return c.nc }
+
+// Publish encodes m as msgpack and publishes it on subject.
+func (c *Conn) Publish(subject string, m any) error {
+	data, err := schemas.Encode(m)
+	if err != nil {
+		return fmt.Errorf("encode for %s: %w", subject, err)
+	}
+	if err := c.nc.Publish(subject, data); err != nil {
+		return fmt.Errorf("publish %s: %w", subject, err)
+	}
+	return nil
+}
+
+// Flush waits until the server has processed everything published so far.
+func (c *Conn) Flush(ctx context.Context) error {
+	return c.nc.FlushWithContext(ctx)
+}
+
+// Malformed is how many received messages failed to decode and were dropped.
+func (c *Conn) Malformed() uint64 { return c.malformed.Load() }
+
+// Subscribe decodes every message on subject into a fresh T and calls fn with it,
+// one message at a time. Messages that do not decode are counted and dropped.
+func Subscribe[T any, PT interface {
+	*T
+	schemas.Versioned
+}](c *Conn, subject string, fn func(subject string, m PT)) (*nats.Subscription, error) {
+	sub, err := c.nc.Subscribe(subject, func(msg *nats.Msg) {
+		m := PT(new(T))
+		if err := schemas.Decode(msg.Data, m); err != nil {
+			c.malformed.Add(1)
+			return
+		}
+		fn(msg.Subject, m)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("subscribe %s: %w", subject, err)
+	}
+	// A collector under a burst must queue rather than drop: raise the limits.
+	if err := sub.SetPendingLimits(-1, 512<<20); err != nil {
+		return nil, fmt.Errorf("subscribe %s: %w", subject, err)
+	}
+	return sub, nil
+}
+
+// SubscribeRaw calls fn with every raw message on subject (taps use it).
+func (c *Conn) SubscribeRaw(subject string, fn func(subject string, data []byte)) (*nats.Subscription, error) {
+	sub, err := c.nc.Subscribe(subject, func(msg *nats.Msg) { fn(msg.Subject, msg.Data) })
+	if err != nil {
+		return nil, fmt.Errorf("subscribe %s: %w", subject, err)
+	}
+	if err := sub.SetPendingLimits(-1, 512<<20); err != nil {
+		return nil, fmt.Errorf("subscribe %s: %w", subject, err)
+	}
+	return sub, nil
+}
+
+// Close drains the connection: pending messages are delivered to subscribers
+// and published ones flushed before it closes. It is idempotent.
+func (c *Conn) Close(ctx context.Context) error {
+	c.closeOnce.Do(func() {
+		closed := make(chan struct{})
+		c.nc.SetClosedHandler(func(*nats.Conn) { close(closed) })
+		if err := c.nc.Drain(); err != nil {
+			c.nc.Close()
+			if !errors.Is(err, nats.ErrConnectionClosed) {
+				c.closeErr = err
+			}
+			return
+		}
+		select {
+		case <-closed:
+		case <-ctx.Done():
+			c.nc.Close()
+			c.closeErr = ctx.Err()
+		}
+	})
+	return c.closeErr
+}

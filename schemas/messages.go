@@ -1,0 +1,155 @@
+package schemas
+
+// Every message below is encoded as a msgpack map keyed by the msgpack tag.
+// Times on the bus are Unix nanoseconds (int64); durations are nanoseconds.
+
+// Session states, in lifecycle order. A run ends in exactly one of the last three.
+const (
+	StateStarting    = "starting"
+	StateRunning     = "running"
+	StateStopping    = "stopping"
+	StateCompleted   = "completed"
+	StateInterrupted = "interrupted"
+	StateAborted     = "aborted"
+)
+
+// SessionState is published by the session on loadforge.<run>.state at each transition.
+type SessionState struct {
+	SchemaVersion int    `msgpack:"schema_version" json:"schema_version"`
+	RunID         string `msgpack:"run_id" json:"run_id"`
+	State         string `msgpack:"state" json:"state"`
+	AtNs          int64  `msgpack:"at_ns" json:"at_ns"`
+	// StartedAtNs is the run's time zero: snapshots count seconds from it and
+	// workers align their metric intervals to it.
+	StartedAtNs int64 `msgpack:"started_at_ns" json:"started_at_ns"`
+	// GracefulStopNs (with state stopping): how long in-flight iterations may run on.
+	GracefulStopNs int64 `msgpack:"graceful_stop_ns" json:"graceful_stop_ns"`
+	// Hard (with state stopping): stop at once, cancelling in-flight requests.
+	Hard bool `msgpack:"hard" json:"hard"`
+	// Outcome (with state stopping): the state the run will end in, one of
+	// completed, interrupted or aborted. The collector writes it into the result.
+	Outcome string `msgpack:"outcome,omitempty" json:"outcome,omitempty"`
+	// Reason says why the run stops, for people: "end of load pattern", "signal interrupt", …
+	Reason string `msgpack:"reason,omitempty" json:"reason,omitempty"`
+}
+
+// ScaleCommand is published by the scheduler on loadforge.<run>.scale whenever the
+// target changes. Workers apply the newest by Seq and ignore older ones.
+type ScaleCommand struct {
+	SchemaVersion int    `msgpack:"schema_version" json:"schema_version"`
+	RunID         string `msgpack:"run_id" json:"run_id"`
+	Seq           uint64 `msgpack:"seq" json:"seq"`
+	// AtNs is when the target applies (the plan's time, not the publish time).
+	AtNs      int64 `msgpack:"at_ns" json:"at_ns"`
+	ElapsedNs int64 `msgpack:"elapsed_ns" json:"elapsed_ns"`
+	// TargetVUs is the number of VUs that should be running, over all workers.
+	TargetVUs int `msgpack:"target_vus" json:"target_vus"`
+	// Done marks the last command: the load pattern has ended.
+	Done bool `msgpack:"done" json:"done"`
+}
+
+// WorkerHello is published once by a worker when it joins a run.
+type WorkerHello struct {
+	SchemaVersion int    `msgpack:"schema_version" json:"schema_version"`
+	RunID         string `msgpack:"run_id" json:"run_id"`
+	WorkerID      string `msgpack:"worker_id" json:"worker_id"`
+	Name          string `msgpack:"name" json:"name"`
+	Host          string `msgpack:"host" json:"host"`
+	PID           int    `msgpack:"pid" json:"pid"`
+	AtNs          int64  `msgpack:"at_ns" json:"at_ns"`
+}
+
+// WorkerHeartbeat is published by each worker every second while it is in a run.
+type WorkerHeartbeat struct {
+	SchemaVersion int    `msgpack:"schema_version" json:"schema_version"`
+	RunID         string `msgpack:"run_id" json:"run_id"`
+	WorkerID      string `msgpack:"worker_id" json:"worker_id"`
+	AtNs          int64  `msgpack:"at_ns" json:"at_ns"`
+	VUs           int    `msgpack:"vus" json:"vus"`
+	LastSeq       uint64 `msgpack:"last_seq" json:"last_seq"`
+}
+
+// WorkerBye is the last message of a worker in a run, after its final metric event.
+// LastSeq lets the collector check that it holds every event; the totals let a
+// consumer check its own sums.
+type WorkerBye struct {
+	SchemaVersion int    `msgpack:"schema_version" json:"schema_version"`
+	RunID         string `msgpack:"run_id" json:"run_id"`
+	WorkerID      string `msgpack:"worker_id" json:"worker_id"`
+	AtNs          int64  `msgpack:"at_ns" json:"at_ns"`
+	LastSeq       uint64 `msgpack:"last_seq" json:"last_seq"`
+	Requests      uint64 `msgpack:"requests" json:"requests"`
+	Errors        uint64 `msgpack:"errors" json:"errors"`
+}
+
+// MetricEvent is one worker's measurements over one interval (at most 250 ms),
+// with one entry per endpoint that saw traffic. Intervals are aligned to the run's
+// StartedAtNs, so an interval never straddles a second boundary of the run.
+type MetricEvent struct {
+	SchemaVersion int    `msgpack:"schema_version" json:"schema_version"`
+	RunID         string `msgpack:"run_id" json:"run_id"`
+	WorkerID      string `msgpack:"worker_id" json:"worker_id"`
+	// Seq counts this worker's events from 1, without gaps.
+	Seq     uint64 `msgpack:"seq" json:"seq"`
+	StartNs int64  `msgpack:"start_ns" json:"start_ns"`
+	EndNs   int64  `msgpack:"end_ns" json:"end_ns"`
+	// VUs is the number of VUs running at EndNs.
+	VUs               int    `msgpack:"vus" json:"vus"`
+	Iterations        uint64 `msgpack:"iterations" json:"iterations"`
+	DroppedIterations uint64 `msgpack:"dropped_iterations" json:"dropped_iterations"`
+	// Final marks the worker's last event of the run.
+	Final     bool              `msgpack:"final" json:"final"`
+	Endpoints []EndpointMetrics `msgpack:"endpoints" json:"endpoints"`
+}
+
+// EndpointMetrics is one endpoint's share of a MetricEvent. A request counts in
+// the interval in which it completed (or failed).
+type EndpointMetrics struct {
+	Name         string            `msgpack:"name" json:"name"`
+	Method       string            `msgpack:"method" json:"method"`
+	URL          string            `msgpack:"url" json:"url"`
+	Requests     uint64            `msgpack:"requests" json:"requests"`
+	Errors       uint64            `msgpack:"errors" json:"errors"`
+	BytesIn      uint64            `msgpack:"bytes_in" json:"bytes_in"`
+	BytesOut     uint64            `msgpack:"bytes_out" json:"bytes_out"`
+	StatusCodes  map[string]uint64 `msgpack:"status_codes" json:"status_codes"`
+	ErrorsByKind map[string]uint64 `msgpack:"errors_by_kind" json:"errors_by_kind"`
+	// LatencyUs is a sparse HDR histogram (1 µs .. 60 s, 3 significant digits) of
+	// request latency in microseconds: [value, count] pairs, value ascending.
+	// Recording each value count times into any HDR histogram rebuilds it exactly.
+	LatencyUs [][2]int64 `msgpack:"latency_us" json:"latency_us"`
+}
+
+// Snapshot is published by the collector once per second of the run on
+// loadforge.<run>.snapshot. Its counts are for that second alone; the snapshots
+// of a run add up to the result's totals.
+type Snapshot struct {
+	SchemaVersion int    `msgpack:"schema_version" json:"schema_version"`
+	RunID         string `msgpack:"run_id" json:"run_id"`
+	// Seq is the second of the run this snapshot covers, from 1.
+	Seq               uint64    `msgpack:"seq" json:"seq"`
+	TS                float64   `msgpack:"t_s" json:"t_s"`
+	VUs               int       `msgpack:"vus" json:"vus"`
+	Requests          uint64    `msgpack:"requests" json:"requests"`
+	Errors            uint64    `msgpack:"errors" json:"errors"`
+	BytesIn           uint64    `msgpack:"bytes_in" json:"bytes_in"`
+	BytesOut          uint64    `msgpack:"bytes_out" json:"bytes_out"`
+	DroppedIterations uint64    `msgpack:"dropped_iterations" json:"dropped_iterations"`
+	RPS               float64   `msgpack:"rps" json:"rps"`
+	LatencyMs         LatencyMs `msgpack:"latency_ms" json:"latency_ms"`
+	// Final marks the last snapshot of the run.
+	Final bool `msgpack:"final" json:"final"`
+}
+
+// Error kinds, as counted in errors_by_kind.
+const (
+	ErrRefused  = "refused"  // connection refused
+	ErrTimeout  = "timeout"  // the per-request timeout expired
+	ErrReset    = "reset"    // connection reset or closed mid-request
+	ErrDNS      = "dns"      // name resolution failed
+	ErrTLS      = "tls"      // TLS handshake or certificate failure
+	ErrHTTP4xx  = "http_4xx" // the server answered 400-499
+	ErrHTTP5xx  = "http_5xx" // the server answered 500-599
+	ErrCanceled = "canceled" // cut off by a hard stop or the end of the graceful stop
+	ErrOther    = "other"    // anything else
+)

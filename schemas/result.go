@@ -1,0 +1,83 @@
+package schemas
+
+// ResultVersion is the version of the result document (schema_version in --out).
+const ResultVersion = 1
+
+// LatencyMs summarises a latency histogram in milliseconds.
+type LatencyMs struct {
+	Min  float64 `msgpack:"min" json:"min"`
+	Mean float64 `msgpack:"mean" json:"mean"`
+	P50  float64 `msgpack:"p50" json:"p50"`
+	P90  float64 `msgpack:"p90" json:"p90"`
+	P95  float64 `msgpack:"p95" json:"p95"`
+	P99  float64 `msgpack:"p99" json:"p99"`
+	P999 float64 `msgpack:"p999" json:"p999"`
+	Max  float64 `msgpack:"max" json:"max"`
+}
+
+// Result is the final result: the document written by --out and published once
+// by the collector on loadforge.<run>.result.
+type Result struct {
+	SchemaVersion int              `msgpack:"schema_version" json:"schema_version"`
+	RunID         string           `msgpack:"run_id" json:"run_id"`
+	Name          string           `msgpack:"name" json:"name"`
+	State         string           `msgpack:"state" json:"state"`
+	StartedAt     string           `msgpack:"started_at" json:"started_at"`
+	EndedAt       string           `msgpack:"ended_at" json:"ended_at"`
+	DurationS     float64          `msgpack:"duration_s" json:"duration_s"`
+	Totals        Totals           `msgpack:"totals" json:"totals"`
+	Endpoints     []EndpointResult `msgpack:"endpoints" json:"endpoints"`
+	Timeline      []TimelineRow    `msgpack:"timeline" json:"timeline"`
+	Workers       []WorkerResult   `msgpack:"workers" json:"workers"`
+	// MalformedMessages counts bus messages the collector could not decode and dropped.
+	MalformedMessages uint64 `msgpack:"malformed_messages" json:"malformed_messages"`
+}
+
+// Totals sums the whole run over every endpoint and worker.
+type Totals struct {
+	Requests          uint64            `msgpack:"requests" json:"requests"`
+	Errors            uint64            `msgpack:"errors" json:"errors"`
+	RPS               float64           `msgpack:"rps" json:"rps"`
+	BytesIn           uint64            `msgpack:"bytes_in" json:"bytes_in"`
+	BytesOut          uint64            `msgpack:"bytes_out" json:"bytes_out"`
+	Iterations        uint64            `msgpack:"iterations" json:"iterations"`
+	DroppedIterations uint64            `msgpack:"dropped_iterations" json:"dropped_iterations"`
+	LatencyMs         LatencyMs         `msgpack:"latency_ms" json:"latency_ms"`
+	StatusCodes       map[string]uint64 `msgpack:"status_codes" json:"status_codes"`
+	ErrorsByKind      map[string]uint64 `msgpack:"errors_by_kind" json:"errors_by_kind"`
+}
+
+// EndpointResult is one endpoint (a named request of the scenario) over the run.
+type EndpointResult struct {
+	Name         string            `msgpack:"name" json:"name"`
+	Method       string            `msgpack:"method" json:"method"`
+	URL          string            `msgpack:"url" json:"url"`
+	Requests     uint64            `msgpack:"requests" json:"requests"`
+	Errors       uint64            `msgpack:"errors" json:"errors"`
+	RPS          float64           `msgpack:"rps" json:"rps"`
+	BytesIn      uint64            `msgpack:"bytes_in" json:"bytes_in"`
+	BytesOut     uint64            `msgpack:"bytes_out" json:"bytes_out"`
+	LatencyMs    LatencyMs         `msgpack:"latency_ms" json:"latency_ms"`
+	StatusCodes  map[string]uint64 `msgpack:"status_codes" json:"status_codes"`
+	ErrorsByKind map[string]uint64 `msgpack:"errors_by_kind" json:"errors_by_kind"`
+}
+
+// TimelineRow is one second of the run; its counts are for that second alone.
+type TimelineRow struct {
+	TS                float64   `msgpack:"t_s" json:"t_s"`
+	VUs               int       `msgpack:"vus" json:"vus"`
+	Requests          uint64    `msgpack:"requests" json:"requests"`
+	Errors            uint64    `msgpack:"errors" json:"errors"`
+	DroppedIterations uint64    `msgpack:"dropped_iterations" json:"dropped_iterations"`
+	RPS               float64   `msgpack:"rps" json:"rps"`
+	LatencyMs         LatencyMs `msgpack:"latency_ms" json:"latency_ms"`
+}
+
+// WorkerResult is one worker's share of the run.
+type WorkerResult struct {
+	ID       string `msgpack:"id" json:"id"`
+	Name     string `msgpack:"name" json:"name"`
+	Requests uint64 `msgpack:"requests" json:"requests"`
+	Errors   uint64 `msgpack:"errors" json:"errors"`
+	Lost     bool   `msgpack:"lost" json:"lost"`
+}
