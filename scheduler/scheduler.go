@@ -24,6 +24,44 @@ type Pattern struct {
 	Stages []Stage
 }
 
+// Constant holds vus VUs for d.
+func Constant(vus int, d time.Duration) Pattern { panic("TODO") }
+
+// Ramp goes linearly from `from` to `to` VUs over d (starting at `from` at once).
+func Ramp(from, to int, d time.Duration) Pattern { panic("TODO") }
+
+// Step starts at `start` VUs and adds `step` VUs every `every`, `steps` times
+// (steps+1 plateaus of `every` each).
+func Step(start, step int, every time.Duration, steps int) Pattern { panic("TODO") }
+
+// Spike holds `base` VUs, jumps to `peak` at `at` for `hold`, then returns to
+// `base` until `total` has elapsed.
+func Spike(base, peak int, at, hold, total time.Duration) Pattern { panic("TODO") }
+
+// Validate reports the first bad stage as an error naming it, e.g.
+// `stage 2: target -5 is negative`; a pattern must have a positive duration.
+func (p Pattern) Validate() error { panic("TODO") }
+
+// Duration is the pattern's total length.
+func (p Pattern) Duration() time.Duration { panic("TODO") }
+
+// Target is the number of VUs the pattern wants at elapsed (the linear value
+// rounded to the nearest integer) and whether the pattern has ended.
+func (p Pattern) Target(elapsed time.Duration) (vus int, done bool) { panic("TODO") }
+
+// NextChange is the first time strictly after elapsed at which Target changes,
+// and the new target; ok is false when no change follows (then the next event is the end).
+func (p Pattern) NextChange(elapsed time.Duration) (at time.Duration, vus int, ok bool) { panic("TODO") }
+
+// Point is one row of a printed timeline.
+type Point struct {
+	At  time.Duration
+	VUs int
+}
+
+// Timeline samples the pattern every step from 0 to its end inclusive; validate prints it.
+func (p Pattern) Timeline(step time.Duration) []Point { panic("TODO") }
+
 // Config configures a Scheduler. The zero value of each field means its default.
 type Config struct {
 	RunID   string
