@@ -5,14 +5,23 @@ package session
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
+	"sync"
+	"syscall"
 	"time"
 
+	"github.com/loadforge/loadforge/collector"
 	"github.com/loadforge/loadforge/internal/bus"
 	"github.com/loadforge/loadforge/scheduler"
 	"github.com/loadforge/loadforge/schemas"
+	"github.com/loadforge/loadforge/worker"
 )
 
 // Config is a whole run, already validated. The zero value of each field means its default.
@@ -31,9 +40,308 @@ type Config struct {
 	Logger       *slog.Logger
 	// Signals delivers SIGINT/SIGTERM; nil means the session subscribes to the real ones.
 	Signals <-chan os.Signal
+	// StartTimeout bounds the wait for the stages to be ready; default 10 s.
+	StartTimeout time.Duration
+}
+
+// DefaultGracefulStop is k6's default too: long enough for slow iterations to end.
+const DefaultGracefulStop = 30 * time.Second
+
+// finalizeSlack is how long past the graceful stop the session waits for the
+// result before it gives up on the stages (the collector's own grace is 5 s).
+const finalizeSlack = 10 * time.Second
+
+func (cfg *Config) setDefaults() error {
+	if cfg.RunID == "" {
+		var b [6]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return fmt.Errorf("make run id: %w", err)
+		}
+		cfg.RunID = hex.EncodeToString(b[:])
+	}
+	if !schemas.ValidToken(cfg.RunID) {
+		return fmt.Errorf("run id %q: must be one subject token (no dots, wildcards or spaces)", cfg.RunID)
+	}
+	if cfg.Name == "" {
+		cfg.Name = "loadforge"
+	}
+	if cfg.GracefulStop == 0 {
+		cfg.GracefulStop = DefaultGracefulStop
+	}
+	if cfg.GracefulStop < 0 {
+		cfg.GracefulStop = 0
+	}
+	if cfg.Stdout == nil {
+		cfg.Stdout = os.Stdout
+	}
+	if cfg.Stderr == nil {
+		cfg.Stderr = os.Stderr
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(cfg.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	if cfg.StartTimeout == 0 {
+		cfg.StartTimeout = 10 * time.Second
+	}
+	cfg.Spec.SchemaVersion = schemas.Version
+	cfg.Spec.RunID = cfg.RunID
+	return cfg.Pattern.Validate()
 }
 
 // Run runs the whole test and returns its result. The result's State is
 // completed, interrupted (a signal came; the caller exits 130) or aborted.
 // An error means the run could not be carried out (the caller exits 1).
-func Run(ctx context.Context, cfg Config) (*schemas.Result, error) { panic("TODO") }
+func Run(ctx context.Context, cfg Config) (*schemas.Result, error) {
+	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	signals := cfg.Signals
+	if signals == nil {
+		ch := make(chan os.Signal, 2)
+		signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+		defer signal.Stop(ch)
+		signals = ch
+	}
+
+	b, err := bus.Open(cfg.Bus)
+	if err != nil {
+		return nil, err
+	}
+	closeCtx, cancelClose := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancelClose()
+	defer b.Close(closeCtx)
+
+	s := &session{cfg: cfg, log: cfg.Logger.With("run_id", cfg.RunID)}
+	return s.run(ctx, b, signals)
+}
+
+type session struct {
+	cfg  Config
+	log  *slog.Logger
+	conn *bus.Conn
+}
+
+// stage is a started service: its Run's error arrives on done.
+type stage struct {
+	name string
+	done chan error
+}
+
+func start(wg *sync.WaitGroup, ctx context.Context, name string, run func(context.Context) error) stage {
+	st := stage{name: name, done: make(chan error, 1)}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		st.done <- run(ctx)
+	}()
+	return st
+}
+
+func (s *session) run(ctx context.Context, b *bus.Bus, signals <-chan os.Signal) (*schemas.Result, error) {
+	cfg := s.cfg
+	conn, err := b.Connect("loadforge-session")
+	if err != nil {
+		return nil, err
+	}
+	s.conn = conn
+	if u := b.ClientURL(); u != "" && cfg.Bus.URL == "" {
+		// Remote workers and taps need this; e2e tests wait for this line.
+		fmt.Fprintf(cfg.Stderr, "bus listening on %s (run %s)\n", u, cfg.RunID)
+	}
+
+	results := make(chan *schemas.Result, 1)
+	hellos := make(chan *schemas.WorkerHello, 16)
+	progress := newProgress(cfg.Stderr, cfg.Quiet)
+	if _, err := bus.Subscribe(conn, schemas.Subject(cfg.RunID, schemas.KindResult), func(_ string, r *schemas.Result) {
+		select {
+		case results <- r:
+		default: // only the first result counts
+		}
+	}); err != nil {
+		return nil, err
+	}
+	if _, err := bus.Subscribe(conn, schemas.Subject(cfg.RunID, schemas.KindHello), func(_ string, h *schemas.WorkerHello) {
+		select {
+		case hellos <- h:
+		default:
+		}
+	}); err != nil {
+		return nil, err
+	}
+	if _, err := bus.Subscribe(conn, schemas.Subject(cfg.RunID, schemas.KindSnapshot), func(_ string, sn *schemas.Snapshot) {
+		progress.snapshot(sn)
+	}); err != nil {
+		return nil, err
+	}
+	if err := conn.Flush(ctx); err != nil {
+		return nil, fmt.Errorf("bus: %w", err)
+	}
+
+	// Stages run under their own context: the caller's ctx ending is handled
+	// like a hard stop so that the result is still built and written.
+	stageCtx, cancelStages := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	defer func() {
+		cancelStages()
+		wg.Wait()
+	}()
+
+	colConn, err := b.Connect("loadforge-collector")
+	if err != nil {
+		return nil, err
+	}
+	col := collector.New(collector.Config{RunID: cfg.RunID, Name: cfg.Name}, colConn)
+	colStage := start(&wg, stageCtx, "collector", col.Run)
+	if err := s.await(ctx, col.Ready(), colStage, "collector"); err != nil {
+		return nil, err
+	}
+
+	wConn, err := b.Connect("loadforge-worker")
+	if err != nil {
+		return nil, err
+	}
+	w, err := worker.New(worker.Config{RunID: cfg.RunID, Spec: cfg.Spec}, wConn)
+	if err != nil {
+		return nil, err
+	}
+	wStage := start(&wg, stageCtx, "worker", w.Run)
+	if err := s.awaitHello(ctx, hellos, wStage); err != nil {
+		return nil, err
+	}
+
+	t0 := time.Now()
+	progress.begin(t0)
+	s.log.Info("run started", "name", cfg.Name, "duration", cfg.Pattern.Duration())
+	if err := s.publishState(schemas.SessionState{State: schemas.StateRunning, StartedAtNs: t0.UnixNano()}); err != nil {
+		return nil, err
+	}
+	schedConn, err := b.Connect("loadforge-scheduler")
+	if err != nil {
+		return nil, err
+	}
+	schedCtx, cancelSched := context.WithCancel(stageCtx)
+	defer cancelSched()
+	sched := scheduler.New(scheduler.Config{RunID: cfg.RunID, Pattern: cfg.Pattern, Start: t0}, schedConn)
+	schedStage := start(&wg, schedCtx, "scheduler", sched.Run)
+
+	stopping := schemas.SessionState{
+		State: schemas.StateStopping, StartedAtNs: t0.UnixNano(),
+		GracefulStopNs: int64(cfg.GracefulStop), Outcome: schemas.StateCompleted,
+	}
+	select {
+	case err := <-schedStage.done:
+		if err != nil {
+			stopping.Outcome, stopping.Reason = schemas.StateAborted, "scheduler: "+err.Error()
+		} else {
+			stopping.Reason = "end of load pattern"
+		}
+	case sig := <-signals:
+		stopping.Outcome, stopping.Reason = schemas.StateInterrupted, "signal "+sig.String()
+		progress.note(fmt.Sprintf("%s: stopping gracefully (up to %s); send again to stop at once", sig, cfg.GracefulStop))
+	case <-ctx.Done():
+		stopping.Outcome, stopping.Reason, stopping.Hard = schemas.StateAborted, ctx.Err().Error(), true
+	case err := <-wStage.done:
+		stopping.Outcome, stopping.Reason = schemas.StateAborted, fmt.Sprintf("worker ended early: %v", err)
+	case err := <-colStage.done:
+		return nil, fmt.Errorf("collector ended early: %v", err)
+	}
+	cancelSched()
+	s.log.Info("run stopping", "outcome", stopping.Outcome, "reason", stopping.Reason)
+	if err := s.publishState(stopping); err != nil {
+		return nil, err
+	}
+
+	res, err := s.awaitResult(ctx, results, signals, stopping, progress)
+	progress.end()
+	if err != nil {
+		return nil, err
+	}
+	if err := s.publishState(schemas.SessionState{State: res.State, StartedAtNs: t0.UnixNano()}); err != nil {
+		s.log.Warn("publish final state", "err", err)
+	}
+	cancelStages()
+	if cfg.OutPath != "" {
+		if err := writeResult(cfg.OutPath, res); err != nil {
+			return res, err
+		}
+	}
+	printSummary(cfg.Stdout, res)
+	return res, nil
+}
+
+// awaitResult waits for the collector's result. A second signal turns the
+// graceful stop into a hard one; if the result never comes the stages are
+// cancelled and the run fails rather than hang.
+func (s *session) awaitResult(ctx context.Context, results <-chan *schemas.Result, signals <-chan os.Signal,
+	stopping schemas.SessionState, progress *progress) (*schemas.Result, error) {
+	deadline := time.NewTimer(s.cfg.GracefulStop + finalizeSlack)
+	defer deadline.Stop()
+	ctxDone := ctx.Done()
+	for {
+		select {
+		case r := <-results:
+			return r, nil
+		case sig := <-signals:
+			if stopping.Hard {
+				continue
+			}
+			progress.note(fmt.Sprintf("%s again: stopping now", sig))
+			stopping.Hard = true
+			stopping.Outcome = schemas.StateInterrupted
+			if err := s.publishState(stopping); err != nil {
+				return nil, err
+			}
+		case <-ctxDone:
+			ctxDone = nil
+			if !stopping.Hard {
+				stopping.Hard = true
+				if err := s.publishState(stopping); err != nil {
+					return nil, err
+				}
+			}
+		case <-deadline.C:
+			return nil, errors.New("no result from the collector within the graceful stop and its grace")
+		}
+	}
+}
+
+func (s *session) await(ctx context.Context, ready <-chan struct{}, st stage, what string) error {
+	t := time.NewTimer(s.cfg.StartTimeout)
+	defer t.Stop()
+	select {
+	case <-ready:
+		return nil
+	case err := <-st.done:
+		return fmt.Errorf("%s ended before it was ready: %v", what, err)
+	case <-t.C:
+		return fmt.Errorf("%s not ready after %s", what, s.cfg.StartTimeout)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s *session) awaitHello(ctx context.Context, hellos <-chan *schemas.WorkerHello, st stage) error {
+	t := time.NewTimer(s.cfg.StartTimeout)
+	defer t.Stop()
+	select {
+	case h := <-hellos:
+		s.log.Debug("worker joined", "worker_id", h.WorkerID, "name", h.Name)
+		return nil
+	case err := <-st.done:
+		return fmt.Errorf("worker ended before it joined: %v", err)
+	case <-t.C:
+		return fmt.Errorf("worker did not join within %s", s.cfg.StartTimeout)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s *session) publishState(st schemas.SessionState) error {
+	st.SchemaVersion = schemas.Version
+	st.RunID = s.cfg.RunID
+	st.AtNs = time.Now().UnixNano()
+	if err := s.conn.Publish(schemas.Subject(s.cfg.RunID, schemas.KindState), &st); err != nil {
+		return err
+	}
+	return s.conn.Flush(context.Background())
+}

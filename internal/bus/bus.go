@@ -207,8 +207,17 @@ func (c *Conn) Publish(subject string, m any) error {
 }
 
 // Flush waits until the server has processed everything published so far.
+// Without a deadline on ctx it gives up after 10 s.
 func (c *Conn) Flush(ctx context.Context) error {
-	return c.nc.FlushWithContext(ctx)
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+	}
+	if err := c.nc.FlushWithContext(ctx); err != nil {
+		return fmt.Errorf("flush: %w", err)
+	}
+	return nil
 }
 
 // Malformed is how many received messages failed to decode and were dropped.
