@@ -1,13 +1,51 @@
 // Package collector merges the workers' metric events into per-second snapshots
 // and the final result, and publishes both on the bus.
+//
+// Bus callbacks only queue what they receive; one loop in Run owns all state,
+// so the aggregation needs no locks and a slow fold never stalls the bus client.
+//
+// Choices where the architecture leaves room:
+//   - Metric events that arrive before the running state are held until it
+//     comes; if it never does, the run's time zero is the earliest event start.
+//   - The run ends at the latest end_ns of any event (or when the collector
+//     finalises, if no event came); the last second's rps uses its real length.
+//   - Once stopping was seen, the latest second with data is held back for the
+//     end, so that the last snapshot (final: true) is also the run's last
+//     second. If every second is out already, a final snapshot for the next,
+//     empty second is published, without a timeline row.
+//   - An event ending in an already published second is counted in the oldest
+//     open second; its VUs are ignored there.
+//   - Decodable but meaningless messages (another run's id, a bad worker id,
+//     seq 0 or far ahead, an event outside the run, impossible counts) count as
+//     malformed. Duplicate (worker, seq) events are dropped and only logged.
+//   - A worker that has not said bye with all its events in by the deadline is
+//     reported lost; its received events still count.
 package collector
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/loadforge/loadforge/internal/bus"
+	"github.com/loadforge/loadforge/schemas"
 )
+
+// Defaults of the Config fields.
+const (
+	DefaultFinalizeGrace = 5 * time.Second
+	DefaultSnapshotGrace = time.Second
+)
+
+// How long the collector waits for the server to confirm its subscriptions,
+// and for its last messages to leave.
+const flushTimeout = 5 * time.Second
 
 // Config configures a Collector. The zero value of each field means its default.
 type Config struct {
@@ -19,20 +57,259 @@ type Config struct {
 	// SnapshotGrace: how long after a second ends to wait for laggard workers
 	// before publishing its snapshot anyway; default 1 s.
 	SnapshotGrace time.Duration
+	// Logger receives the collector's logs; default slog.Default().
+	Logger *slog.Logger
 }
 
 // Collector aggregates one run.
 type Collector struct {
 	cfg  Config
 	conn *bus.Conn
+	log  *slog.Logger
+
+	ready   chan struct{}
+	initErr error // why New could not subscribe; Run returns it
+	subs    []*nats.Subscription
+
+	queue inbox
+	// rawMalformed counts worker.* messages that did not decode; the typed
+	// subscriptions are counted by conn itself.
+	rawMalformed atomic.Uint64
+
+	ran    atomic.Bool
+	mu     sync.Mutex
+	result *schemas.Result
 }
 
 // New returns a collector for cfg.RunID reading from and publishing on conn.
-func New(cfg Config, conn *bus.Conn) *Collector { panic("TODO") }
+// It subscribes at once, so that nothing published after Ready is missed even
+// if Run starts later; what arrives before Run waits in a queue.
+func New(cfg Config, conn *bus.Conn) *Collector {
+	if cfg.FinalizeGrace <= 0 {
+		cfg.FinalizeGrace = DefaultFinalizeGrace
+	}
+	if cfg.SnapshotGrace <= 0 {
+		cfg.SnapshotGrace = DefaultSnapshotGrace
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	c := &Collector{
+		cfg:   cfg,
+		conn:  conn,
+		log:   log.With("stage", "collector", "run_id", cfg.RunID),
+		ready: make(chan struct{}),
+		queue: inbox{notify: make(chan struct{}, 1)},
+	}
+	c.initErr = c.subscribe()
+	if c.initErr != nil {
+		c.unsubscribe()
+	}
+	close(c.ready)
+	return c
+}
 
-// Ready is closed once the collector's subscriptions are in place.
-func (c *Collector) Ready() <-chan struct{} { panic("TODO") }
+// Ready is closed once the collector's subscriptions are in place and
+// confirmed by the server. (It is also closed when New failed to subscribe;
+// Run then returns that error at once.)
+func (c *Collector) Ready() <-chan struct{} { return c.ready }
+
+// Result is the result the collector published, once Run has returned; nil before.
+func (c *Collector) Result() *schemas.Result {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.result
+}
+
+func (c *Collector) subscribe() error {
+	if !schemas.ValidToken(c.cfg.RunID) {
+		return fmt.Errorf("collector: invalid run id %q", c.cfg.RunID)
+	}
+	if c.conn == nil {
+		return errors.New("collector: no bus connection")
+	}
+	run := c.cfg.RunID
+	stateSub, err := bus.Subscribe(c.conn, schemas.Subject(run, schemas.KindState),
+		func(subject string, m *schemas.SessionState) { c.queue.push(message{subject, m}) })
+	if err != nil {
+		return fmt.Errorf("collector: %w", err)
+	}
+	c.subs = append(c.subs, stateSub)
+
+	metricsSub, err := bus.Subscribe(c.conn, schemas.AllMetrics(run),
+		func(subject string, m *schemas.MetricEvent) { c.queue.push(message{subject, m}) })
+	if err != nil {
+		return fmt.Errorf("collector: %w", err)
+	}
+	c.subs = append(c.subs, metricsSub)
+
+	// One subscription for hello, heartbeat and bye keeps each worker's
+	// lifecycle messages in the order it sent them.
+	helloSubj := schemas.Subject(run, schemas.KindHello)
+	heartbeatSubj := schemas.Subject(run, schemas.KindHeartbeat)
+	byeSubj := schemas.Subject(run, schemas.KindBye)
+	workerSub, err := c.conn.SubscribeRaw(schemas.AllWorker(run), func(subject string, data []byte) {
+		var (
+			m   schemas.Versioned
+			err error
+		)
+		switch subject {
+		case helloSubj:
+			m = new(schemas.WorkerHello)
+		case heartbeatSubj:
+			m = new(schemas.WorkerHeartbeat)
+		case byeSubj:
+			m = new(schemas.WorkerBye)
+		default:
+			err = fmt.Errorf("unknown worker subject %s", subject)
+		}
+		if err == nil {
+			err = schemas.Decode(data, m)
+		}
+		if err != nil {
+			c.rawMalformed.Add(1)
+			return
+		}
+		c.queue.push(message{subject, m})
+	})
+	if err != nil {
+		return fmt.Errorf("collector: %w", err)
+	}
+	c.subs = append(c.subs, workerSub)
+
+	ctx, cancel := context.WithTimeout(context.Background(), flushTimeout)
+	defer cancel()
+	if err := c.conn.Flush(ctx); err != nil {
+		return fmt.Errorf("collector: confirm subscriptions: %w", err)
+	}
+	return nil
+}
+
+func (c *Collector) unsubscribe() {
+	for _, s := range c.subs {
+		_ = s.Unsubscribe() // fails only when the connection is already closed
+	}
+	c.subs = nil
+}
 
 // Run aggregates until the result is published (it returns nil) or ctx is done
 // (it publishes what it has as the result, with state aborted, and returns ctx.Err()).
-func (c *Collector) Run(ctx context.Context) error { panic("TODO") }
+func (c *Collector) Run(ctx context.Context) error {
+	if !c.ran.CompareAndSwap(false, true) {
+		return errors.New("collector: Run called more than once")
+	}
+	defer c.unsubscribe()
+	if c.initErr != nil {
+		return c.initErr
+	}
+	agg := newAggregator(aggregatorConfig{
+		runID:         c.cfg.RunID,
+		snapshotGrace: c.cfg.SnapshotGrace,
+		finalizeGrace: c.cfg.FinalizeGrace,
+		log:           c.log,
+		emit:          c.publishSnapshot,
+	})
+
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	var batch []message
+	for {
+		batch = c.queue.take(batch[:0])
+		now := time.Now()
+		for _, m := range batch {
+			agg.handle(m.subject, m.body, now)
+		}
+		clear(batch) // let the decoded messages go
+		agg.publishReady(now)
+		if agg.done(now) {
+			c.finish(ctx, agg, now, "")
+			return nil
+		}
+		if wake, ok := agg.nextWake(); ok {
+			timer.Reset(max(time.Until(wake), 0))
+		} else {
+			timer.Stop()
+		}
+		select {
+		case <-ctx.Done():
+			c.finish(ctx, agg, time.Now(), schemas.StateAborted)
+			return ctx.Err()
+		case <-c.queue.notify:
+		case <-timer.C:
+		}
+	}
+}
+
+// finish publishes the remaining snapshots and the result. state overrides
+// the outcome announced by the session when not empty.
+func (c *Collector) finish(ctx context.Context, agg *aggregator, now time.Time, state string) {
+	// Take in whatever is already queued: it may complete a second or a worker.
+	for _, m := range c.queue.take(nil) {
+		agg.handle(m.subject, m.body, now)
+	}
+	res := agg.finalize(now, state)
+	res.Name = c.cfg.Name
+	res.MalformedMessages = c.conn.Malformed() + c.rawMalformed.Load() + agg.malformed
+	if err := c.conn.Publish(schemas.Subject(c.cfg.RunID, schemas.KindResult), res); err != nil {
+		c.log.Error("publish result", "err", err)
+	}
+	// The run may be over because ctx is done; the result should still leave.
+	flushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), flushTimeout)
+	defer cancel()
+	if err := c.conn.Flush(flushCtx); err != nil {
+		c.log.Error("flush result", "err", err)
+	}
+	lost := 0
+	for _, w := range res.Workers {
+		if w.Lost {
+			lost++
+		}
+	}
+	c.log.Info("result published", "state", res.State, "requests", res.Totals.Requests,
+		"seconds", len(res.Timeline), "workers", len(res.Workers), "lost_workers", lost,
+		"malformed", res.MalformedMessages, "duplicates", agg.duplicates)
+	c.mu.Lock()
+	c.result = res
+	c.mu.Unlock()
+}
+
+func (c *Collector) publishSnapshot(s *schemas.Snapshot) {
+	if err := c.conn.Publish(schemas.Subject(c.cfg.RunID, schemas.KindSnapshot), s); err != nil {
+		c.log.Warn("publish snapshot", "seq", s.Seq, "err", err)
+	}
+}
+
+// message is one decoded bus message on its way from a callback to Run.
+type message struct {
+	subject string
+	body    any
+}
+
+// inbox is an unbounded queue from the bus callbacks to Run: a callback never
+// waits for Run, so the bus client keeps reading whatever Run is doing.
+type inbox struct {
+	mu     sync.Mutex
+	items  []message
+	notify chan struct{} // capacity 1: "there is something to take"
+}
+
+func (q *inbox) push(m message) {
+	q.mu.Lock()
+	q.items = append(q.items, m)
+	q.mu.Unlock()
+	select {
+	case q.notify <- struct{}{}:
+	default:
+	}
+}
+
+// take appends everything queued to buf and empties the queue.
+func (q *inbox) take(buf []message) []message {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	buf = append(buf, q.items...)
+	clear(q.items)
+	q.items = q.items[:0]
+	return buf
+}

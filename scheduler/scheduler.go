@@ -1,66 +1,36 @@
 // Package scheduler turns a load pattern into timestamped scale commands on the bus.
 // Patterns are pure functions of elapsed time: `loadforge validate` prints the
 // same code's timeline that the scheduler follows.
+//
+// # Patterns
+//
+// A Pattern is a list of stages, as with k6's --stage: each stage goes linearly
+// from the previous stage's target (0 before the first) to its own target over
+// its duration; a stage of zero duration is an instant jump. The named patterns
+// compile to stages:
+//
+//	Constant(10, 30s)              {0,10} {30s,10}
+//	Ramp(0, 100, 1m)               {0,0} {1m,100}
+//	Step(10, 5, 10s, 3)            {0,10} {10s,10} {0,15} {10s,15} … {0,25} {10s,25}
+//	Spike(5, 50, 10s, 5s, 30s)     {0,5} {10s,5} {0,50} {5s,50} {0,5} {15s,5}
+//
+// Target(elapsed) is the line's value rounded half up, and at a boundary the
+// later stage applies, so a jump at t holds from t on. NextChange(elapsed)
+// solves the lines for the next time the rounded target moves, so the
+// scheduler sleeps from change to change instead of polling: a ramp from 0 to
+// 10000 VUs over 10 s yields exactly 10000 changes, one per integer. No clock
+// is involved, so the timeline printed by `loadforge validate` is the one a run
+// follows.
 package scheduler
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/loadforge/loadforge/internal/bus"
+	"github.com/loadforge/loadforge/schemas"
 )
-
-// Stage moves the target linearly from the previous stage's target (0 before the
-// first) to Target over Duration. A zero Duration jumps at once.
-type Stage struct {
-	Duration time.Duration
-	Target   int
-}
-
-// Pattern is a closed-model load pattern: the target number of VUs as a
-// piecewise-linear function of elapsed time. Every named pattern (constant,
-// ramp, step, spike, stages) compiles to one.
-type Pattern struct {
-	Stages []Stage
-}
-
-// Constant holds vus VUs for d.
-func Constant(vus int, d time.Duration) Pattern { panic("TODO") }
-
-// Ramp goes linearly from `from` to `to` VUs over d (starting at `from` at once).
-func Ramp(from, to int, d time.Duration) Pattern { panic("TODO") }
-
-// Step starts at `start` VUs and adds `step` VUs every `every`, `steps` times
-// (steps+1 plateaus of `every` each).
-func Step(start, step int, every time.Duration, steps int) Pattern { panic("TODO") }
-
-// Spike holds `base` VUs, jumps to `peak` at `at` for `hold`, then returns to
-// `base` until `total` has elapsed.
-func Spike(base, peak int, at, hold, total time.Duration) Pattern { panic("TODO") }
-
-// Validate reports the first bad stage as an error naming it, e.g.
-// `stage 2: target -5 is negative`; a pattern must have a positive duration.
-func (p Pattern) Validate() error { panic("TODO") }
-
-// Duration is the pattern's total length.
-func (p Pattern) Duration() time.Duration { panic("TODO") }
-
-// Target is the number of VUs the pattern wants at elapsed (the linear value
-// rounded to the nearest integer) and whether the pattern has ended.
-func (p Pattern) Target(elapsed time.Duration) (vus int, done bool) { panic("TODO") }
-
-// NextChange is the first time strictly after elapsed at which Target changes,
-// and the new target; ok is false when no change follows (then the next event is the end).
-func (p Pattern) NextChange(elapsed time.Duration) (at time.Duration, vus int, ok bool) { panic("TODO") }
-
-// Point is one row of a printed timeline.
-type Point struct {
-	At  time.Duration
-	VUs int
-}
-
-// Timeline samples the pattern every step from 0 to its end inclusive; validate prints it.
-func (p Pattern) Timeline(step time.Duration) []Point { panic("TODO") }
 
 // Config configures a Scheduler. The zero value of each field means its default.
 type Config struct {
@@ -70,10 +40,21 @@ type Config struct {
 	Start time.Time
 }
 
+// flushTimeout bounds the wait for the last command to reach the server.
+const flushTimeout = 5 * time.Second
+
+// timerSlack is how late a wake-up may be and still count as on time. An idle
+// Go process sleeps in whole milliseconds on Linux, so a change due a moment
+// before the wake-up deserves its own command; only changes older than this
+// collapse into the newest.
+const timerSlack = 2 * time.Millisecond
+
 // Scheduler publishes a ScaleCommand each time the pattern's target changes.
 type Scheduler struct {
 	cfg  Config
 	conn *bus.Conn
+	// now is the clock; nil means time.Now. Tests move it to play a stall.
+	now func() time.Time
 }
 
 // New returns a scheduler that publishes on conn.
@@ -84,6 +65,106 @@ func New(cfg Config, conn *bus.Conn) *Scheduler {
 // Run follows the pattern, publishing on loadforge.<run>.scale, until the pattern
 // ends (it then publishes a command with Done set and returns nil) or ctx is done
 // (it returns ctx.Err()).
+//
+// Each command is stamped with its plan time (t0 + the change's elapsed time),
+// and every wait is measured from t0, so lateness never accumulates. When Run
+// falls behind (a late start, a busy machine), the changes that fell due
+// meanwhile collapse into one command carrying the newest of them; a target
+// that ends where the last command left it is not repeated.
 func (s *Scheduler) Run(ctx context.Context) error {
-	panic("TODO")
+	p := s.cfg.Pattern
+	if err := p.Validate(); err != nil {
+		return fmt.Errorf("scheduler: %w", err)
+	}
+	if !schemas.ValidToken(s.cfg.RunID) {
+		return fmt.Errorf("scheduler: run id %q must be one subject token", s.cfg.RunID)
+	}
+	clock := s.now
+	if clock == nil {
+		clock = time.Now
+	}
+	t0 := s.cfg.Start
+	if t0.IsZero() {
+		t0 = clock()
+	}
+	subject := schemas.Subject(s.cfg.RunID, schemas.KindScale)
+	end := p.Duration()
+
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
+	waitUntil := func(at time.Duration) error {
+		if d := t0.Add(at).Sub(clock()); d > 0 {
+			timer.Reset(d)
+			select {
+			case <-ctx.Done():
+			case <-timer.C:
+			}
+		}
+		// Checked even when the timer won, so that a cancelled run publishes nothing more.
+		return ctx.Err()
+	}
+	var seq uint64
+	publish := func(at time.Duration, vus int, done bool) error {
+		seq++
+		err := s.conn.Publish(subject, &schemas.ScaleCommand{
+			SchemaVersion: schemas.Version,
+			RunID:         s.cfg.RunID,
+			Seq:           seq,
+			AtNs:          t0.Add(at).UnixNano(),
+			ElapsedNs:     int64(at),
+			TargetVUs:     vus,
+			Done:          done,
+		})
+		if err != nil {
+			return fmt.Errorf("scheduler: scale command %d: %w", seq, err)
+		}
+		return nil
+	}
+
+	at := time.Duration(0)
+	vus, _ := p.Target(0)
+	published, lastVUs := false, 0
+	for {
+		if err := waitUntil(at); err != nil {
+			return err
+		}
+		now := clock().Sub(t0)
+		if now >= end {
+			break
+		}
+		for at < now-timerSlack {
+			next, nextVUs, ok := p.NextChange(at)
+			if !ok || next > now {
+				break
+			}
+			at, vus = next, nextVUs
+		}
+		// Collapsed changes may return to the last published target: nothing to say then.
+		if !published || vus != lastVUs {
+			if err := publish(at, vus, false); err != nil {
+				return err
+			}
+			published, lastVUs = true, vus
+		}
+		next, nextVUs, ok := p.NextChange(at)
+		if !ok {
+			break
+		}
+		at, vus = next, nextVUs
+	}
+
+	if err := waitUntil(end); err != nil {
+		return err
+	}
+	final, _ := p.Target(end)
+	if err := publish(end, final, true); err != nil {
+		return err
+	}
+	flushCtx, cancel := context.WithTimeout(ctx, flushTimeout)
+	defer cancel()
+	if err := s.conn.Flush(flushCtx); err != nil {
+		return fmt.Errorf("scheduler: flush scale commands: %w", err)
+	}
+	return nil
 }

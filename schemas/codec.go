@@ -31,6 +31,9 @@ func Encode(v any) ([]byte, error) {
 // Decode unmarshals a msgpack message into m and checks its schema version.
 // A message without schema_version, or with one this build does not know, is an error.
 func Decode(data []byte, m Versioned) error {
+	if err := checkWire(data); err != nil {
+		return fmt.Errorf("decode %T: %w", m, err)
+	}
 	if err := msgpack.Unmarshal(data, m); err != nil {
 		return fmt.Errorf("decode %T: %w", m, err)
 	}

@@ -1,0 +1,340 @@
+package worker
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/loadforge/loadforge/schemas"
+)
+
+// defaultTimeout is the per-request timeout when the spec leaves it at zero.
+const defaultTimeout = 10 * time.Second
+
+// newHTTPClient returns the client every VU of a worker shares. It keeps enough
+// idle connections per host for every VU to reuse its own, never caps
+// connections, never asks for compression (decompressing would cost us CPU and
+// change what we measure), and does not follow redirects. Timeouts are per
+// request, through the request's context.
+//
+// One request may still reach the target twice: the transport resends an
+// idempotent request once when a kept-alive connection turns out to have been
+// closed by the server before any response; it counts once.
+func newHTTPClient() *http.Client {
+	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
+	tr := &http.Transport{
+		// No proxy from the environment: a load test measures the target, not a proxy.
+		Proxy:                 nil,
+		DialContext:           reservedNameDialer(dialer.DialContext),
+		MaxIdleConns:          0, // no limit overall
+		MaxIdleConnsPerHost:   10_000,
+		MaxConnsPerHost:       0,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   5 * time.Second,
+		DisableCompression:    true,
+		ForceAttemptHTTP2:     false,
+		ExpectContinueTimeout: 0,
+	}
+	return &http.Client{Transport: tr, CheckRedirect: noRedirects}
+}
+
+// noRedirects makes a 3xx the response of its request: following it would send
+// the target a request nobody counts.
+func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+type dialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
+
+// reservedNameDialer answers names under the reserved .invalid domain (RFC 6761
+// §6.4) with "no such host" at once, without asking any resolver, as the RFC
+// asks of resolution libraries.
+func reservedNameDialer(dial dialFunc) dialFunc {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		host, _, err := net.SplitHostPort(addr)
+		if err != nil {
+			host = addr
+		}
+		name := strings.ToLower(strings.TrimSuffix(host, "."))
+		if name == "invalid" || strings.HasSuffix(name, ".invalid") {
+			return nil, &net.OpError{Op: "dial", Net: network, Err: &net.DNSError{
+				Err: "no such host", Name: host, IsNotFound: true,
+			}}
+		}
+		return dial(ctx, network, addr)
+	}
+}
+
+// endpoint is one name requests are counted under.
+type endpoint struct {
+	name, method, url string
+}
+
+// requestTemplate is a scenario request prepared once: URL parsed, headers
+// built, sizes computed. VUs shallow-copy tmpl for each request.
+type requestTemplate struct {
+	endpoint int // index into Worker.endpoints
+	tmpl     *http.Request
+	body     []byte
+	bytesOut uint64
+}
+
+// compileRequest validates r and prepares its template.
+func compileRequest(r schemas.Request) (*requestTemplate, error) {
+	method := r.Method
+	if method == "" {
+		method = http.MethodGet
+	}
+	if !isToken(method) {
+		return nil, fmt.Errorf("method %q is not a valid HTTP method", r.Method)
+	}
+	u, err := url.Parse(r.URL)
+	if err != nil {
+		return nil, fmt.Errorf("url %q: %w", r.URL, err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, fmt.Errorf("url %q: scheme must be http or https", r.URL)
+	}
+	if u.Host == "" {
+		return nil, fmt.Errorf("url %q: no host", r.URL)
+	}
+	req := &http.Request{
+		Method:     method,
+		URL:        u,
+		Proto:      "HTTP/1.1",
+		ProtoMajor: 1,
+		ProtoMinor: 1,
+		Header:     make(http.Header, len(r.Headers)),
+		Host:       u.Host,
+	}
+	for _, h := range r.Headers {
+		k, v := h[0], h[1]
+		if !isToken(k) {
+			return nil, fmt.Errorf("header name %q is not valid", k)
+		}
+		if !validHeaderValue(v) {
+			return nil, fmt.Errorf("header %q: value contains a control character", k)
+		}
+		if http.CanonicalHeaderKey(k) == "Host" {
+			req.Host = v
+			continue
+		}
+		req.Header.Add(k, v)
+	}
+	t := &requestTemplate{tmpl: req}
+	if len(r.Body) > 0 {
+		body := bytes.Clone(r.Body)
+		t.body = body
+		req.ContentLength = int64(len(body))
+		// The transport replays the body through GetBody when it retries on a
+		// reused connection that the server had closed, and on redirects.
+		req.GetBody = func() (io.ReadCloser, error) { return newBodyReader(body), nil }
+	}
+	// Writing the request once checks what the transport would otherwise
+	// reject on every attempt (the Host header, for one).
+	probe := req.WithContext(context.Background())
+	if t.body != nil {
+		probe.Body = newBodyReader(t.body)
+	}
+	if err := probe.Write(io.Discard); err != nil {
+		return nil, fmt.Errorf("request %s %s: %w", method, r.URL, err)
+	}
+	t.bytesOut = requestBytes(req)
+	return t, nil
+}
+
+// validHeaderValue reports whether v holds no control characters but tab, as
+// the transport requires of header values.
+func validHeaderValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; (c < ' ' && c != '\t') || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// requestBytes approximates what goes on the wire for req in HTTP/1.1: the
+// request line, Host, the scenario's headers as "Name: value\r\n", the
+// User-Agent the transport adds when there is none, Content-Length when there is
+// a body, the blank line and the body. TLS framing is not counted.
+func requestBytes(req *http.Request) uint64 {
+	n := len(req.Method) + 1 + len(req.URL.RequestURI()) + len(" HTTP/1.1\r\n")
+	n += len("Host: \r\n") + len(req.Host)
+	n += headerBytes(req.Header)
+	if _, ok := req.Header["User-Agent"]; !ok {
+		n += len("User-Agent: Go-http-client/1.1\r\n")
+	}
+	if req.ContentLength > 0 {
+		n += len("Content-Length: \r\n") + len(strconv.FormatInt(req.ContentLength, 10))
+	}
+	n += len("\r\n")
+	return uint64(n) + uint64(req.ContentLength)
+}
+
+// responseHeaderBytes approximates the bytes of resp's status line and headers
+// in their HTTP/1.1 form (the transport has already parsed them).
+func responseHeaderBytes(resp *http.Response) uint64 {
+	n := len("HTTP/1.1 ") + len(resp.Status) + len("\r\n") + headerBytes(resp.Header) + len("\r\n")
+	return uint64(n)
+}
+
+func headerBytes(h http.Header) int {
+	n := 0
+	for k, vs := range h {
+		for _, v := range vs {
+			n += len(k) + len(": ") + len(v) + len("\r\n")
+		}
+	}
+	return n
+}
+
+// isToken reports whether s is a non-empty RFC 9110 token (method or header name).
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// bodyReader is a request body: a bytes.Reader that closes, in one allocation.
+type bodyReader struct{ bytes.Reader }
+
+func newBodyReader(b []byte) *bodyReader {
+	r := &bodyReader{}
+	r.Reset(b)
+	return r
+}
+
+func (*bodyReader) Close() error { return nil }
+
+// outcome is what one request produced, ready to be recorded.
+type outcome struct {
+	status    int   // 0: no response
+	errKind   int   // kindNone or an index into errorKinds
+	latencyUs int64 // < 0: not recorded (the request did not complete)
+	bytesIn   uint64
+	bytesOut  uint64
+}
+
+// do sends one request built from t and reads its response to the end. stopCtx
+// is cancelled when in-flight requests must be cut off; the per-request timeout
+// is layered under it.
+func (w *Worker) do(stopCtx context.Context, t *requestTemplate) outcome {
+	ctx, cancel := context.WithTimeout(stopCtx, w.timeout)
+	defer cancel()
+	req := t.tmpl.WithContext(ctx)
+	if t.body != nil {
+		req.Body = newBodyReader(t.body)
+	}
+	out := outcome{latencyUs: -1, bytesOut: t.bytesOut}
+	start := time.Now()
+	resp, err := w.client.Do(req)
+	if err != nil {
+		out.errKind = classify(stopCtx, err)
+		return out
+	}
+	// Reading to the end and closing lets the transport reuse the connection.
+	n, err := io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	elapsed := time.Since(start)
+	out.status = resp.StatusCode
+	out.bytesIn = responseHeaderBytes(resp) + uint64(n)
+	switch {
+	case err != nil:
+		out.errKind = classify(stopCtx, err)
+	case resp.StatusCode >= 400 && resp.StatusCode <= 499:
+		out.latencyUs = elapsed.Microseconds()
+		out.errKind = kindHTTP4xx
+	case resp.StatusCode >= 500 && resp.StatusCode <= 599:
+		out.latencyUs = elapsed.Microseconds()
+		out.errKind = kindHTTP5xx
+	default:
+		out.latencyUs = elapsed.Microseconds()
+	}
+	return out
+}
+
+// Error kinds as indexes, so that a shard counts them in an array.
+const (
+	kindNone = iota
+	kindRefused
+	kindTimeout
+	kindReset
+	kindDNS
+	kindTLS
+	kindHTTP4xx
+	kindHTTP5xx
+	kindCanceled
+	kindOther
+	numKinds
+)
+
+// errorKinds names each kind index as it appears in errors_by_kind.
+var errorKinds = [numKinds]string{
+	kindRefused:  schemas.ErrRefused,
+	kindTimeout:  schemas.ErrTimeout,
+	kindReset:    schemas.ErrReset,
+	kindDNS:      schemas.ErrDNS,
+	kindTLS:      schemas.ErrTLS,
+	kindHTTP4xx:  schemas.ErrHTTP4xx,
+	kindHTTP5xx:  schemas.ErrHTTP5xx,
+	kindCanceled: schemas.ErrCanceled,
+	kindOther:    schemas.ErrOther,
+}
+
+// classify names the kind of a transport error. A request cut off because
+// stopCtx was cancelled is canceled whatever the error says (cancelling can
+// surface as a reset or an EOF too).
+func classify(stopCtx context.Context, err error) int {
+	if stopCtx.Err() != nil || errors.Is(err, context.Canceled) {
+		return kindCanceled
+	}
+	var (
+		dnsErr     *net.DNSError
+		recordErr  tls.RecordHeaderError
+		alertErr   tls.AlertError
+		verifyErr  *tls.CertificateVerificationError
+		unknownCA  x509.UnknownAuthorityError
+		invalidErr x509.CertificateInvalidError
+		hostErr    x509.HostnameError
+		netErr     net.Error
+	)
+	switch {
+	case errors.As(err, &dnsErr):
+		return kindDNS
+	case errors.As(err, &recordErr), errors.As(err, &alertErr), errors.As(err, &verifyErr),
+		errors.As(err, &unknownCA), errors.As(err, &invalidErr), errors.As(err, &hostErr):
+		return kindTLS
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return kindRefused
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
+		return kindTimeout
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.ECONNABORTED),
+		errors.Is(err, syscall.EPIPE), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return kindReset
+	}
+	// Some TLS failures are plain errors whose text is all that marks them.
+	if msg := err.Error(); strings.Contains(msg, "tls: ") || strings.Contains(msg, "x509: ") {
+		return kindTLS
+	}
+	return kindOther
+}

@@ -1,0 +1,160 @@
+package worker
+
+import (
+	"context"
+	"math/rand/v2"
+	"sort"
+	"sync"
+	"time"
+)
+
+// vu is one virtual user: a goroutine running the scenario.
+type vu struct {
+	id    int           // start order within the worker, from 0
+	stop  chan struct{} // closed: finish the current iteration, tear down and exit
+	shard *shard
+	rng   *rand.Rand // this VU's own source: no lock shared with other VUs
+	think *time.Timer
+}
+
+// pool is the worker's VUs as a stack: the newest is the first to stop.
+type pool struct {
+	mu     sync.Mutex
+	stack  []*vu // running and not told to stop, oldest first
+	nextID int
+}
+
+// resize starts or stops VUs until n are running, calling start for each new
+// one with its place in the stack.
+func (p *pool) resize(n int, start func(v *vu, slot int)) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for len(p.stack) > n {
+		last := len(p.stack) - 1
+		close(p.stack[last].stop)
+		p.stack[last] = nil
+		p.stack = p.stack[:last]
+	}
+	for len(p.stack) < n {
+		v := &vu{
+			id:   p.nextID,
+			stop: make(chan struct{}),
+			rng:  rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
+		}
+		p.nextID++
+		start(v, len(p.stack))
+		p.stack = append(p.stack, v)
+	}
+}
+
+// ids returns the ids of the running VUs, oldest first.
+func (p *pool) ids() []int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	ids := make([]int, len(p.stack))
+	for i, v := range p.stack {
+		ids[i] = v.id
+	}
+	return ids
+}
+
+// startVU launches v's goroutine; slot is its place in the stack, which picks
+// its shard, so that the VUs running at any time spread over all shards.
+func (w *Worker) startVU(v *vu, slot int) {
+	v.shard = w.shards[slot%len(w.shards)]
+	w.alive.Add(1)
+	w.vuWG.Add(1)
+	go func() {
+		defer w.vuWG.Done()
+		defer w.alive.Add(-1)
+		w.runVU(w.stopCtx, v)
+	}()
+}
+
+// runVU is a VU's life: setup once, iterations until told to stop, teardown
+// once. stopCtx is cancelled when in-flight requests must be cut off; the VU
+// then sends nothing more, not even its teardown.
+func (w *Worker) runVU(stopCtx context.Context, v *vu) {
+	w.runRequests(stopCtx, v, w.setup)
+	for stopCtx.Err() == nil && !v.stopping() {
+		if w.iterate(stopCtx, v) {
+			v.shard.iterations.Add(1)
+		}
+		if !v.thinkFor(w.thinkTime(v.rng)) {
+			break
+		}
+	}
+	if stopCtx.Err() == nil {
+		w.runRequests(stopCtx, v, w.teardown)
+	}
+	if v.think != nil {
+		v.think.Stop()
+	}
+}
+
+// iterate runs one task picked by weight and reports whether it ran to the end.
+func (w *Worker) iterate(stopCtx context.Context, v *vu) bool {
+	return w.runRequests(stopCtx, v, w.tasks[w.pickTask(v.rng)])
+}
+
+// runRequests sends reqs in order, recording each, and reports whether all were
+// sent. A failed request does not end the sequence; a cancelled stop does.
+func (w *Worker) runRequests(stopCtx context.Context, v *vu, reqs []*requestTemplate) bool {
+	for _, t := range reqs {
+		if w.limiter != nil {
+			if err := w.limiter.wait(stopCtx); err != nil {
+				return false // never attempted: not counted
+			}
+		}
+		if stopCtx.Err() != nil {
+			return false
+		}
+		v.shard.record(t.endpoint, w.do(stopCtx, t))
+	}
+	return stopCtx.Err() == nil
+}
+
+// pickTask draws a task index with probability weight/total.
+func (w *Worker) pickTask(rng *rand.Rand) int {
+	if len(w.tasks) == 1 {
+		return 0
+	}
+	r := rng.IntN(w.totalWeight)
+	// cumWeights[i] is the sum of the weights of tasks 0..i: the first above r wins.
+	return sort.SearchInts(w.cumWeights, r+1)
+}
+
+// thinkTime draws a think time uniformly in [ThinkMin, ThinkMax].
+func (w *Worker) thinkTime(rng *rand.Rand) time.Duration {
+	if w.thinkMax <= w.thinkMin {
+		return w.thinkMin
+	}
+	return w.thinkMin + time.Duration(rng.Int64N(int64(w.thinkMax-w.thinkMin)+1))
+}
+
+func (v *vu) stopping() bool {
+	select {
+	case <-v.stop:
+		return true
+	default:
+		return false
+	}
+}
+
+// thinkFor waits d unless told to stop first; it reports whether to go on.
+func (v *vu) thinkFor(d time.Duration) bool {
+	if d <= 0 {
+		return !v.stopping()
+	}
+	if v.think == nil {
+		v.think = time.NewTimer(d)
+	} else {
+		v.think.Reset(d)
+	}
+	select {
+	case <-v.stop:
+		return false
+	case <-v.think.C:
+		return true
+	}
+}
