@@ -30,7 +30,8 @@ type Config struct {
 	Name    string // default: "loadforge"
 	Spec    schemas.RunSpec
 	Pattern scheduler.Pattern
-	// GracefulStop: how long in-flight iterations may finish after the end or the first signal; default 30 s.
+	// GracefulStop: how long in-flight iterations may finish after the end or the
+	// first signal; zero means the default (30 s), negative means none.
 	GracefulStop time.Duration
 	Bus          bus.Config
 	OutPath      string    // write the result document here when set
@@ -190,7 +191,7 @@ func (s *session) run(ctx context.Context, b *bus.Bus, signals <-chan os.Signal)
 	if err != nil {
 		return nil, err
 	}
-	col := collector.New(collector.Config{RunID: cfg.RunID, Name: cfg.Name}, colConn)
+	col := collector.New(collector.Config{RunID: cfg.RunID, Name: cfg.Name, Logger: cfg.Logger.With("stage", "collector")}, colConn)
 	colStage := start(&wg, stageCtx, "collector", col.Run)
 	if err := s.await(ctx, col.Ready(), colStage, "collector"); err != nil {
 		return nil, err
@@ -200,7 +201,7 @@ func (s *session) run(ctx context.Context, b *bus.Bus, signals <-chan os.Signal)
 	if err != nil {
 		return nil, err
 	}
-	w, err := worker.New(worker.Config{RunID: cfg.RunID, Spec: cfg.Spec}, wConn)
+	w, err := worker.New(worker.Config{RunID: cfg.RunID, Spec: cfg.Spec, Logger: cfg.Logger.With("stage", "worker")}, wConn)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,379 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/loadforge/loadforge/internal/bus"
+	"github.com/loadforge/loadforge/internal/plan"
+	"github.com/loadforge/loadforge/schemas"
+	"github.com/loadforge/loadforge/session"
+)
+
+// planArgs accepts at most one argument, the plan file.
+func planArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 1 {
+		return fmt.Errorf("%s takes one PLAN.yaml, got %d arguments: %s", cmd.Name(), len(args), strings.Join(args, " "))
+	}
+	return nil
+}
+
+func (a *app) runCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "run [PLAN.yaml]",
+		Short: "Run a load test: embedded bus, scheduler, local worker and collector",
+		Long: `Run a load test from a plan, from flags (--url with --vus/--duration or
+--stage, like wrk or hey), or from a plan with flags overriding it. Live
+progress goes to stderr, the summary to stdout; --out writes the result.
+
+Exit codes: 0 completed, 1 runtime failure or aborted, 2 bad usage, plan or
+flag, 130 interrupted (the result is still written).`,
+		Example: `  loadforge run configs/quickstart.yaml
+  loadforge run configs/checkout.yaml --vus 50 --duration 1m --out result.json
+  loadforge run --url http://127.0.0.1:8080/ --stage 30s:100 --stage 1m:100`,
+		Args: planArgs,
+	}
+	fs := cmd.Flags()
+	fs.SortFlags = false
+	addFlags(fs, planSettings)
+	addFlags(fs, runSettings)
+	addFlags(fs, laterSettings)
+	addFlags(fs, laterRunSettings)
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		st, err := newSettings(cmd.Flags(), planSettings, runSettings, laterSettings, laterRunSettings)
+		if err != nil {
+			return failure(err)
+		}
+		cfg, err := a.sessionConfig(st, args)
+		if err != nil {
+			return err
+		}
+		res, err := a.runSession(cmd.Context(), cfg)
+		return runOutcome(res, err)
+	}
+	return cmd
+}
+
+// runOutcome maps a run's end onto the exit code.
+func runOutcome(res *schemas.Result, err error) error {
+	if err != nil {
+		if errors.Is(err, bus.ErrNoToken) {
+			return err
+		}
+		return failure(fmt.Errorf("run: %w", err))
+	}
+	if res == nil {
+		return failure(errors.New("run: ended without a result"))
+	}
+	switch res.State {
+	case schemas.StateCompleted:
+		return nil
+	case schemas.StateInterrupted:
+		return &exitError{code: ExitInterrupted}
+	default:
+		return failure(fmt.Errorf("run %s", res.State))
+	}
+}
+
+// loadPlan reads the plan file (if any), lays the flags and variables over it
+// and builds it.
+func loadPlan(st *settings, args []string) (*plan.Raw, *plan.Plan, error) {
+	if err := st.notYet(laterSettings); err != nil {
+		return nil, nil, err
+	}
+	raw := plan.New()
+	if len(args) == 1 {
+		var err error
+		if raw, err = plan.ReadFile(args[0]); err != nil {
+			return nil, nil, err
+		}
+	}
+	overrides := st.overrides()
+	if len(args) == 0 {
+		hasURL := false
+		for _, o := range overrides {
+			hasURL = hasURL || o.Key == plan.KeyURL
+		}
+		if !hasURL {
+			return nil, nil, errors.New("give a PLAN.yaml or --url (see --help)")
+		}
+	}
+	if err := raw.Apply(overrides); err != nil {
+		return nil, nil, err
+	}
+	p, err := raw.Build()
+	if err != nil {
+		return nil, nil, err
+	}
+	return raw, p, nil
+}
+
+// sessionConfig turns one invocation of run into a session.Config.
+func (a *app) sessionConfig(st *settings, args []string) (session.Config, error) {
+	var cfg session.Config
+	if err := st.notYet(laterRunSettings); err != nil {
+		return cfg, err
+	}
+	_, p, err := loadPlan(st, args)
+	if err != nil {
+		return cfg, err
+	}
+	get := func(flag string) string { return st.text(find(runSettings, flag)) }
+	quiet, err := st.bool(find(runSettings, "quiet"))
+	if err != nil {
+		return cfg, err
+	}
+	logger, err := a.logger(st, quiet)
+	if err != nil {
+		return cfg, err
+	}
+	busCfg := bus.Config{URL: get("nats"), Listen: get("listen"), Token: get("token")}
+	if err := checkBus(busCfg); err != nil {
+		return cfg, err
+	}
+	out := get("out")
+	if out != "" {
+		dir := filepath.Dir(out)
+		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+			return cfg, fmt.Errorf("--out %s: no directory %s to write it in", out, dir)
+		}
+	}
+	graceful := p.GracefulStop
+	if graceful == 0 {
+		// The session reads zero as "its default" and a negative value as none.
+		graceful = -1
+	}
+	return session.Config{
+		Name:         p.Name,
+		Spec:         p.Spec,
+		Pattern:      p.Pattern,
+		GracefulStop: graceful,
+		Bus:          busCfg,
+		OutPath:      out,
+		Quiet:        quiet,
+		Stdout:       a.stdout,
+		Stderr:       a.stderr,
+		Logger:       logger,
+	}, nil
+}
+
+// logger builds the run's structured logger on stderr. Without an explicit
+// --log-level, --quiet lowers it to warnings.
+func (a *app) logger(st *settings, quiet bool) (*slog.Logger, error) {
+	levelSetting := find(runSettings, "log-level")
+	levelText := st.text(levelSetting)
+	_, levelOrigin, levelSet := st.lookup(levelSetting)
+	if !levelSet {
+		levelOrigin = "--log-level"
+		if quiet {
+			levelText = "warn"
+		}
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(levelText)); err != nil {
+		return nil, fmt.Errorf("%s: want debug, info, warn or error, got %q", levelOrigin, levelText)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	formatSetting := find(runSettings, "log-format")
+	switch format := st.text(formatSetting); format {
+	case "text":
+		return slog.New(slog.NewTextHandler(a.stderr, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(a.stderr, opts)), nil
+	default:
+		_, origin, _ := st.lookup(formatSetting)
+		return nil, fmt.Errorf("%s: want text or json, got %q", origin, format)
+	}
+}
+
+// checkBus refuses bus settings that cannot work, before a run starts.
+func checkBus(c bus.Config) error {
+	if c.Listen == "" {
+		return nil
+	}
+	if c.URL != "" {
+		return errors.New("--listen and --nats: the bus is either embedded (and may listen) or a NATS server; give one")
+	}
+	host, port, err := net.SplitHostPort(c.Listen)
+	if err != nil {
+		return fmt.Errorf("--listen %q: want HOST:PORT", c.Listen)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("--listen %q: bad port %q", c.Listen, port)
+	}
+	if c.Token == "" && !isLoopback(host) {
+		return fmt.Errorf("--listen %s: %w", c.Listen, bus.ErrNoToken)
+	}
+	return nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func (a *app) validateCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "validate [PLAN.yaml]",
+		Short: "Check a plan and print the load timeline it would run (exit 0 or 2)",
+		Long: `Check a plan, with the same flags and LOADFORGE_* variables as run laid over
+it, and print its requests, settings and load timeline. Exit 0 when the plan
+is valid, 2 (with the reason on stderr) when it is not.`,
+		Args: planArgs,
+	}
+	fs := cmd.Flags()
+	fs.SortFlags = false
+	addFlags(fs, planSettings)
+	addFlags(fs, laterSettings)
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		st, err := newSettings(cmd.Flags(), planSettings, laterSettings)
+		if err != nil {
+			return failure(err)
+		}
+		raw, p, err := loadPlan(st, args)
+		if err != nil {
+			return err
+		}
+		return printPlan(a.stdout, raw, p)
+	}
+	return cmd
+}
+
+// printPlan writes a plan's summary and load timeline for people.
+func printPlan(w io.Writer, raw *plan.Raw, p *plan.Plan) error {
+	var b strings.Builder
+	name := p.Name
+	if name == "" {
+		name = "(unnamed)"
+	}
+	if raw.File != "" {
+		name += " (" + raw.File + ")"
+	}
+	fmt.Fprintf(&b, "plan %s\n\n", name)
+
+	sc := p.Spec.Scenario
+	nameW, methodW := 0, 0
+	for _, q := range allRequests(sc) {
+		nameW, methodW = max(nameW, len(q.Name)), max(methodW, len(q.Method))
+	}
+	request := func(q schemas.Request) {
+		line := fmt.Sprintf("  %-*s  %-*s  %s", nameW, q.Name, methodW, q.Method, q.URL)
+		if len(q.Body) > 0 {
+			line += fmt.Sprintf("  (body %d B)", len(q.Body))
+		}
+		b.WriteString(line + "\n")
+	}
+	if len(sc.Setup) > 0 {
+		b.WriteString("setup, once per VU\n")
+		for _, q := range sc.Setup {
+			request(q)
+		}
+	}
+	total := 0
+	for _, t := range sc.Tasks {
+		total += t.Weight
+	}
+	for _, t := range sc.Tasks {
+		fmt.Fprintf(&b, "task %s, weight %d: %.1f%% of iterations\n", t.Name, t.Weight, 100*float64(t.Weight)/float64(total))
+		for _, q := range t.Requests {
+			request(q)
+		}
+	}
+	if len(sc.Teardown) > 0 {
+		b.WriteString("teardown, once per VU\n")
+		for _, q := range sc.Teardown {
+			request(q)
+		}
+	}
+
+	think := "none"
+	if p.Spec.ThinkMaxNs > 0 {
+		lo, hi := time.Duration(p.Spec.ThinkMinNs), time.Duration(p.Spec.ThinkMaxNs)
+		think = lo.String()
+		if hi != lo {
+			think += "-" + hi.String()
+		}
+	}
+	rps := "none"
+	if p.Spec.RPSLimit > 0 {
+		rps = strconv.FormatFloat(p.Spec.RPSLimit, 'g', -1, 64) + " req/s"
+	}
+	fmt.Fprintf(&b, "\nthink %s · timeout %s · rps limit %s · graceful stop %s\n",
+		think, time.Duration(p.Spec.TimeoutNs), rps, p.GracefulStop)
+
+	d := p.Pattern.Duration()
+	peak := 0
+	for _, s := range p.Pattern.Stages {
+		peak = max(peak, s.Target)
+	}
+	fmt.Fprintf(&b, "\nload %s: %s in all, peak %d VUs\n", p.Load, d, peak)
+
+	step := timelineStep(d)
+	fmt.Fprintf(&b, "\ntimeline (every %s)\n", step)
+	for _, pt := range p.Pattern.Timeline(step) {
+		bar := 0
+		if peak > 0 {
+			bar = (pt.VUs*40 + peak/2) / peak
+		}
+		fmt.Fprintf(&b, "%s\n", strings.TrimRight(fmt.Sprintf("%10s %7d  %s", pt.At, pt.VUs, strings.Repeat("#", bar)), " "))
+	}
+	_, err := io.WriteString(w, b.String())
+	if err != nil {
+		return failure(err)
+	}
+	return nil
+}
+
+func allRequests(sc schemas.Scenario) []schemas.Request {
+	qs := append([]schemas.Request{}, sc.Setup...)
+	for _, t := range sc.Tasks {
+		qs = append(qs, t.Requests...)
+	}
+	return append(qs, sc.Teardown...)
+}
+
+// niceSteps are the timeline steps a person reads easily.
+var niceSteps = []time.Duration{
+	time.Second, 2 * time.Second, 5 * time.Second, 10 * time.Second, 15 * time.Second, 30 * time.Second,
+	time.Minute, 2 * time.Minute, 5 * time.Minute, 10 * time.Minute, 15 * time.Minute, 30 * time.Minute,
+	time.Hour, 2 * time.Hour, 6 * time.Hour, 12 * time.Hour, 24 * time.Hour,
+}
+
+// maxTimelineRows bounds the printed timeline beyond a minute.
+const maxTimelineRows = 60
+
+// timelineStep is 1 s up to a minute, else the smallest nice step that prints
+// at most maxTimelineRows rows (the end counts as a row).
+func timelineStep(d time.Duration) time.Duration {
+	if d <= time.Minute {
+		return time.Second
+	}
+	rows := func(step time.Duration) time.Duration {
+		n := d/step + 1
+		if d%step != 0 {
+			n++
+		}
+		return n
+	}
+	for _, s := range niceSteps {
+		if rows(s) <= maxTimelineRows {
+			return s
+		}
+	}
+	// Beyond days: whole hours.
+	step := (d/(maxTimelineRows-2) + time.Hour - 1).Truncate(time.Hour)
+	return max(step, time.Hour)
+}

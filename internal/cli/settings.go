@@ -1,0 +1,215 @@
+package cli
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+
+	"github.com/loadforge/loadforge/internal/plan"
+)
+
+// A setting ties a flag to a viper key and a LOADFORGE_* variable. Values are
+// read as text and parsed by the plan (or here), never by viper's casts: those
+// turn a bare 5 into 5ns and a bad number into 0 without a word.
+type setting struct {
+	flag  string // without the leading --
+	key   string // viper key; for plan settings, the plan's field path
+	kind  kind
+	def   string // flag default (text and bool settings)
+	usage string
+	// sep splits a list setting's environment value (a flag is repeated instead).
+	sep string
+	// notYet makes the flag exist but fail with this message, until its feature lands.
+	notYet string
+}
+
+type kind int
+
+const (
+	kindText kind = iota
+	kindBool
+	kindList
+)
+
+// env is the setting's environment variable: LOADFORGE_ and the flag in capitals.
+func (s setting) env() string {
+	return "LOADFORGE_" + strings.ToUpper(strings.ReplaceAll(s.flag, "-", "_"))
+}
+
+// planSettings override the plan (run and validate).
+var planSettings = []setting{
+	{flag: "name", key: plan.KeyName, usage: "name of the run (default: the plan's name)"},
+	{flag: "base-url", key: plan.KeyBaseURL, usage: "the `URL` request paths are joined to"},
+	{flag: "url", key: plan.KeyURL, usage: "one-request scenario: request `URL` (replaces the plan's scenario)"},
+	{flag: "method", key: plan.KeyMethod, usage: "`METHOD` of the --url request (default GET)"},
+	{flag: "header", key: plan.KeyHeaders, kind: kindList, sep: "\n",
+		usage: "header `'Name: value'` for every request (repeatable; one per line in LOADFORGE_HEADER)"},
+	{flag: "body", key: plan.KeyBody, usage: "body of the --url request: `TEXT` or @FILE"},
+	{flag: "vus", key: plan.KeyVUs, usage: "closed model: run `N` virtual users (with --duration)"},
+	{flag: "duration", key: plan.KeyDuration, usage: "closed model: for `D`, e.g. 30s or 5m"},
+	{flag: "stage", key: plan.KeyStages, kind: kindList, sep: ",",
+		usage: "ramping stage `D:N`: linearly to N VUs over D (repeatable; comma-separated in LOADFORGE_STAGE)"},
+	{flag: "think", key: plan.KeyThink, usage: "think time after each iteration: `MIN[-MAX]`, e.g. 1s-2s"},
+	{flag: "timeout", key: plan.KeyTimeout, usage: "per-request timeout `D` (default 10s)"},
+	{flag: "graceful-stop", key: plan.KeyGracefulStop, usage: "time `D` in-flight iterations may finish at the end or after SIGINT (default 30s)"},
+	{flag: "rps-limit", key: plan.KeyRPSLimit, usage: "at most `R` requests/s over all VUs (0: no limit)"},
+}
+
+// Flags of features still to come: they exist, so that scripts get a clear
+// message instead of "unknown flag". Enabling one means removing its notYet.
+var laterSettings = []setting{
+	{flag: "rate", key: "rate", usage: "open model: `R` iterations started per second", notYet: "open model not supported yet"},
+	{flag: "rate-stage", key: "rate_stages", kind: kindList, sep: ",", usage: "open model, ramping rate `D:R` (repeatable)", notYet: "open model not supported yet"},
+	{flag: "max-vus", key: "max_vus", usage: "open model: the most VUs it may use (`N`)", notYet: "open model not supported yet"},
+}
+
+var laterRunSettings = []setting{
+	{flag: "workers", key: "workers", usage: "wait for `N` remote workers and spread the load over them", notYet: "remote workers not supported yet"},
+}
+
+// runSettings are run's own settings, outside the plan.
+var runSettings = []setting{
+	{flag: "out", key: "out", usage: "write the result document (JSON) to `FILE`"},
+	{flag: "quiet", key: "quiet", kind: kindBool, def: "false", usage: "no live progress, summary only"},
+	{flag: "log-format", key: "log_format", def: "text", usage: "log `FORMAT` on stderr: text or json"},
+	{flag: "log-level", key: "log_level", def: "info", usage: "log `LEVEL`: debug, info, warn or error (default warn with --quiet)"},
+	{flag: "listen", key: "listen", usage: "let remote workers and consumers reach the embedded bus at `HOST:PORT`"},
+	{flag: "token", key: "token", usage: "bus credential `T`; required for --listen beyond loopback"},
+	{flag: "nats", key: "nats", usage: "use the NATS server or cluster at `URL` instead of an embedded one"},
+}
+
+// flags registers settings as flags of fs.
+func addFlags(fs *pflag.FlagSet, settings []setting) {
+	for _, s := range settings {
+		usage := s.usage
+		if s.notYet != "" {
+			usage += " (" + s.notYet + ")"
+		}
+		switch s.kind {
+		case kindBool:
+			fs.Bool(s.flag, s.def == "true", usage)
+		case kindList:
+			fs.StringArray(s.flag, nil, usage)
+		default:
+			fs.String(s.flag, s.def, usage)
+		}
+	}
+}
+
+// settings reads one invocation's settings: flags over LOADFORGE_* variables,
+// through its own viper instance.
+type settings struct {
+	v  *viper.Viper
+	fs *pflag.FlagSet
+}
+
+func newSettings(fs *pflag.FlagSet, groups ...[]setting) (*settings, error) {
+	v := viper.New()
+	for _, g := range groups {
+		for _, s := range g {
+			if err := v.BindPFlag(s.key, fs.Lookup(s.flag)); err != nil {
+				return nil, fmt.Errorf("bind --%s: %w", s.flag, err)
+			}
+			if err := v.BindEnv(s.key, s.env()); err != nil {
+				return nil, fmt.Errorf("bind %s: %w", s.env(), err)
+			}
+		}
+	}
+	return &settings{v: v, fs: fs}, nil
+}
+
+// lookup returns a setting's values and where they came from ("--vus" or
+// "LOADFORGE_VUS"); ok is false when neither the flag nor the variable is set.
+func (st *settings) lookup(s setting) (values []string, origin string, ok bool) {
+	if !st.v.IsSet(s.key) {
+		return nil, "", false
+	}
+	origin = "--" + s.flag
+	if !st.fs.Changed(s.flag) {
+		origin = s.env()
+	}
+	switch x := st.v.Get(s.key).(type) {
+	case []string:
+		values = x
+	case string:
+		if s.kind == kindList {
+			values = splitList(x, s.sep)
+		} else {
+			values = []string{x}
+		}
+	default:
+		values = []string{fmt.Sprint(x)}
+	}
+	return values, origin, true
+}
+
+// splitList splits a variable's list value; for "," white space separates too.
+func splitList(s, sep string) []string {
+	var out []string
+	f := func(r rune) bool { return strings.ContainsRune(sep, r) }
+	if sep == "," {
+		f = func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' }
+	}
+	for _, p := range strings.FieldsFunc(s, f) {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// text is a text setting's value, or its default.
+func (st *settings) text(s setting) string {
+	if vals, _, ok := st.lookup(s); ok && len(vals) > 0 {
+		return vals[len(vals)-1]
+	}
+	return s.def
+}
+
+// bool is a boolean setting's value; a variable must say true or false (or 1/0).
+func (st *settings) bool(s setting) (bool, error) {
+	vals, origin, ok := st.lookup(s)
+	if !ok || len(vals) == 0 {
+		return s.def == "true", nil
+	}
+	b, err := strconv.ParseBool(strings.TrimSpace(vals[len(vals)-1]))
+	if err != nil {
+		return false, fmt.Errorf("%s: want true or false, got %q", origin, vals[len(vals)-1])
+	}
+	return b, nil
+}
+
+// notYet fails when a setting of a feature still to come is given.
+func (st *settings) notYet(groups ...[]setting) error {
+	for _, g := range groups {
+		for _, s := range g {
+			if _, origin, ok := st.lookup(s); ok && s.notYet != "" {
+				return fmt.Errorf("%s: %s", origin, s.notYet)
+			}
+		}
+	}
+	return nil
+}
+
+// overrides collects the plan settings that are set.
+func (st *settings) overrides() []plan.Override {
+	var out []plan.Override
+	for _, s := range planSettings {
+		if vals, origin, ok := st.lookup(s); ok {
+			out = append(out, plan.Override{Key: s.key, Values: vals, Origin: origin})
+		}
+	}
+	return out
+}
+
+func find(group []setting, flag string) setting {
+	for _, s := range group {
+		if s.flag == flag {
+			return s
+		}
+	}
+	panic("cli: no setting --" + flag)
+}

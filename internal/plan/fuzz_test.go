@@ -1,0 +1,49 @@
+package plan
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// FuzzParse: no input makes Parse or Build panic, and every error is one line.
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(valid))
+	f.Add([]byte("load: [1, 2\n  vus: x"))
+	f.Add([]byte("a: &a\n  <<: *a\n"))
+	f.Add([]byte("think: 1s-2s\nrps_limit: .inf\ntimeout: 5\n"))
+	f.Add([]byte("load: {stages: [30s:1, {duration: 1m, target: 2}], graceful_stop: 0}\n"))
+	f.Add([]byte("load: {step: {start: 1, step: 9223372036854775807, every: 1ns, steps: 10000}}\n"))
+	f.Add([]byte("load: {spike: {peak: 1, at: 9223372036854775807ns, hold: 1ns, duration: 1ns}}\n"))
+	f.Add([]byte("scenario: {tasks: [{request: {url: 'http://[::1]:8080/x', body: '@'}}]}\n"))
+	// Small seeds keep minimizing cheap; this one touches every section.
+	f.Add([]byte(`name: x
+base_url: http://h:1/a
+headers: &h {A: '1'}
+scenario:
+  setup: [{method: POST, path: /l, body: '@@x'}]
+  tasks:
+    - {weight: 2, requests: [{path: /}, {url: 'http://h/j', headers: {<<: *h, B: 2}}]}
+  teardown: [{path: /o}]
+load: {ramp: {to: 3, duration: 1s}, graceful_stop: 1s}
+think: {min: 1ms, max: 2ms}
+rps_limit: 1.5
+timeout: 1s
+`))
+	// An empty directory keeps @file bodies from reading anything real.
+	planFile := filepath.Join(f.TempDir(), "fuzz.yaml")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r, err := Parse(data, planFile)
+		if err != nil {
+			if msg := err.Error(); strings.ContainsAny(msg, "\r\n") {
+				t.Fatalf("Parse error is not one line: %q", msg)
+			}
+			return
+		}
+		if _, err := r.Build(); err != nil {
+			if msg := err.Error(); strings.ContainsAny(msg, "\r\n") {
+				t.Fatalf("Build error is not one line: %q", msg)
+			}
+		}
+	})
+}
