@@ -33,8 +33,12 @@ lint:
 
 validate: lint test
 
+# Hot-path benchmarks, BENCHCOUNT runs each, in benchstat's format: keep a
+# bench.out, change something, run again, then `benchstat old.out bench.out`.
+BENCHCOUNT ?= 6
+BENCHPKGS ?= ./worker/ ./internal/latency/ ./schemas/ ./collector/ ./scheduler/
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./... | tee bench.out
+	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCHCOUNT) $(BENCHPKGS) | tee bench.out
 
 # Each fuzz target for FUZZTIME (go test runs one -fuzz target per invocation).
 fuzz:

@@ -115,6 +115,8 @@ type endpointAgg struct {
 	hist  *hdrhistogram.Histogram
 	codes map[string]uint64
 	kinds map[string]uint64
+
+	client string // the HTTP client the workers named; the first one seen
 }
 
 type workerState struct {
@@ -410,6 +412,9 @@ func (a *aggregator) fold(ev *schemas.MetricEvent, w *workerState, now time.Time
 		w.errors += ep.Errors
 		e := a.endpoint(endpointKey{ep.Name, ep.Method, ep.URL})
 		e.c.add(c)
+		if e.client == "" {
+			e.client = ep.HTTPClient
+		}
 		if len(ep.LatencyUs) > 0 {
 			if b.hist == nil {
 				b.hist = a.newHist()
@@ -656,11 +661,13 @@ func (a *aggregator) finalize(now time.Time, state string) *schemas.Result {
 			Requests: e.c.requests, Errors: e.c.errors, RPS: rate(e.c.requests),
 			BytesIn: e.c.bytesIn, BytesOut: e.c.bytesOut, LatencyMs: sum,
 			StatusCodes: maps.Clone(e.codes), ErrorsByKind: maps.Clone(e.kinds),
+			HTTPClient: e.client,
 		})
 	}
 	slices.SortFunc(res.Endpoints, func(x, y schemas.EndpointResult) int {
 		return cmp.Or(cmp.Compare(x.Name, y.Name), cmp.Compare(x.Method, y.Method), cmp.Compare(x.URL, y.URL))
 	})
+	res.HTTPClient = httpClients(res.Endpoints)
 	for _, w := range a.workers {
 		lost := !w.complete()
 		if lost {
@@ -677,6 +684,19 @@ func (a *aggregator) finalize(now time.Time, state string) *schemas.Result {
 	}
 	slices.SortFunc(res.Workers, func(x, y schemas.WorkerResult) int { return cmp.Compare(x.ID, y.ID) })
 	return res
+}
+
+// httpClients names the clients the endpoints were sent with, sorted and
+// joined by "+"; empty when no worker said.
+func httpClients(eps []schemas.EndpointResult) string {
+	var names []string
+	for _, e := range eps {
+		if e.HTTPClient != "" && !slices.Contains(names, e.HTTPClient) {
+			names = append(names, e.HTTPClient)
+		}
+	}
+	slices.Sort(names)
+	return strings.Join(names, "+")
 }
 
 func formatTime(ns int64) string {

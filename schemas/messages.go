@@ -118,6 +118,9 @@ type EndpointMetrics struct {
 	// request latency in microseconds: [value, count] pairs, value ascending.
 	// Recording each value count times into any HDR histogram rebuilds it exactly.
 	LatencyUs [][2]int64 `msgpack:"latency_us" json:"latency_us"`
+	// HTTPClient names the client that sent the endpoint's requests: "fast"
+	// (loadforge's own HTTP/1.1 client) or "net/http". Empty from older workers.
+	HTTPClient string `msgpack:"http_client" json:"http_client,omitempty"`
 }
 
 // Snapshot is published by the collector once per second of the run on

@@ -31,6 +31,9 @@ type Result struct {
 	Workers       []WorkerResult   `msgpack:"workers" json:"workers"`
 	// MalformedMessages counts bus messages the collector could not decode and dropped.
 	MalformedMessages uint64 `msgpack:"malformed_messages" json:"malformed_messages"`
+	// HTTPClient names the HTTP client(s) the endpoints were sent with: "fast",
+	// "net/http", or both joined by "+" when the endpoints differ.
+	HTTPClient string `msgpack:"http_client" json:"http_client,omitempty"`
 }
 
 // Totals sums the whole run over every endpoint and worker.
@@ -60,6 +63,8 @@ type EndpointResult struct {
 	LatencyMs    LatencyMs         `msgpack:"latency_ms" json:"latency_ms"`
 	StatusCodes  map[string]uint64 `msgpack:"status_codes" json:"status_codes"`
 	ErrorsByKind map[string]uint64 `msgpack:"errors_by_kind" json:"errors_by_kind"`
+	// HTTPClient names the client that sent the endpoint's requests ("fast" or "net/http").
+	HTTPClient string `msgpack:"http_client" json:"http_client,omitempty"`
 }
 
 // TimelineRow is one second of the run; its counts are for that second alone.

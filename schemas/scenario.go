@@ -13,7 +13,24 @@ type RunSpec struct {
 	TimeoutNs int64 `msgpack:"timeout_ns" json:"timeout_ns"`
 	// RPSLimit caps requests per second over all VUs (0: no cap).
 	RPSLimit float64 `msgpack:"rps_limit" json:"rps_limit"`
+	// HTTPClient picks the HTTP client: HTTPClientAuto or empty (the fast
+	// client for http:// URLs, net/http for https://), HTTPClientFast (the
+	// fast client for every request; a plan with https:// URLs is refused) or
+	// HTTPClientNetHTTP (net/http for everything).
+	HTTPClient string `msgpack:"http_client" json:"http_client,omitempty"`
 }
+
+// HTTP clients: the values of RunSpec.HTTPClient, and the names events and
+// results give the client that sent an endpoint's requests.
+const (
+	HTTPClientAuto = "auto"
+	// HTTPClientFast is loadforge's own HTTP/1.1 client, for plain http://:
+	// one kept-alive connection per VU and address, each request's bytes
+	// built once, responses read with a reused buffer, bodies thrown away.
+	HTTPClientFast = "fast"
+	// HTTPClientNetHTTP is Go's net/http: https://, HTTP/2 where offered.
+	HTTPClientNetHTTP = "net/http"
+)
 
 // Scenario is what each VU runs: setup once, then tasks picked by weight until
 // told to stop, then teardown once.
@@ -37,4 +54,9 @@ type Request struct {
 	URL     string      `msgpack:"url" json:"url"`
 	Headers [][2]string `msgpack:"headers" json:"headers"`
 	Body    []byte      `msgpack:"body" json:"body"`
+}
+
+// ValidHTTPClient reports whether s is a value RunSpec.HTTPClient may take.
+func ValidHTTPClient(s string) bool {
+	return s == "" || s == HTTPClientAuto || s == HTTPClientFast || s == HTTPClientNetHTTP
 }

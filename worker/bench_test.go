@@ -1,28 +1,128 @@
 package worker
 
 import (
+	"bytes"
 	"context"
-	"net/http"
-	"net/http/httptest"
+	"net"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/loadforge/loadforge/schemas"
 )
 
-// BenchmarkIteration is one VU iteration (one GET of a small body) through the
-// real client, recording and shard path, against a local server.
-func BenchmarkIteration(b *testing.B) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		_, _ = w.Write([]byte("hello"))
-	}))
-	defer srv.Close()
-	cfg := baseConfig(task("bench", 1, srv.URL+"/"))
+// benchServer is the leanest HTTP/1.1 server that will do: it answers each
+// request head it reads with the same small response, allocating nothing per
+// request, so that a benchmark's allocations are the client's own. Requests
+// must have no body.
+type benchServer struct {
+	ln net.Listener
+	wg sync.WaitGroup
+	mu sync.Mutex
+	cs []net.Conn
+}
+
+const benchResponse = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nhello"
+
+func newBenchServer(b *testing.B) *benchServer {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := &benchServer{ln: ln}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s.mu.Lock()
+			s.cs = append(s.cs, c)
+			s.mu.Unlock()
+			s.wg.Add(1)
+			go func() {
+				defer s.wg.Done()
+				s.serve(c)
+			}()
+		}
+	}()
+	b.Cleanup(func() {
+		ln.Close()
+		s.mu.Lock()
+		for _, c := range s.cs {
+			c.Close()
+		}
+		s.mu.Unlock()
+		s.wg.Wait()
+	})
+	return s
+}
+
+func (s *benchServer) URL() string { return "http://" + s.ln.Addr().String() + "/" }
+
+func (s *benchServer) serve(c net.Conn) {
+	buf := make([]byte, 4096)
+	resp := []byte(benchResponse)
+	have := 0
+	for {
+		n, err := c.Read(buf[have:])
+		if err != nil {
+			return
+		}
+		have += n
+		for {
+			end := bytes.Index(buf[:have], []byte("\r\n\r\n"))
+			if end < 0 {
+				break
+			}
+			if _, err := c.Write(resp); err != nil {
+				return
+			}
+			have = copy(buf, buf[end+4:have])
+		}
+		if have == len(buf) {
+			return // a request head this long is not one of ours
+		}
+	}
+}
+
+// benchWorker is a worker for one GET of srv with the given client choice
+// (empty: the default), and a VU of it.
+func benchWorker(b *testing.B, srv *benchServer, client string) (*Worker, *vu) {
+	cfg := baseConfig(task("bench", 1, srv.URL()))
 	cfg.Spec.Scenario.Tasks[0].Requests[0].Headers = [][2]string{{"Accept", "text/plain"}}
+	cfg.Spec.HTTPClient = client
 	w, err := New(cfg, testConn(b))
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer w.client.CloseIdleConnections()
+	b.Cleanup(w.client.CloseIdleConnections)
+	return w, benchVU(b, w)
+}
+
+func benchVU(b *testing.B, w *Worker) *vu {
 	v := &vu{id: 0, stop: make(chan struct{}), shard: w.shards[0], rng: newTestRand()}
+	b.Cleanup(func() { v.fast.close(w) })
+	return v
+}
+
+// checkBench fails the benchmark if any request it made failed.
+func checkBench(b *testing.B, w *Worker) {
+	b.StopTimer()
+	eps, _ := w.agg.collect(w.shards, w.endpoints)
+	if len(eps) != 1 || eps[0].Errors != 0 {
+		b.Fatalf("errors in the benchmark: %+v", eps)
+	}
+}
+
+// BenchmarkIteration is one VU iteration (one GET of a small body) through the
+// real client, recording and shard path, against a local server, with the
+// default client. ns/op includes the server's side.
+func BenchmarkIteration(b *testing.B) {
+	w, v := benchWorker(b, newBenchServer(b), "")
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
@@ -30,12 +130,53 @@ func BenchmarkIteration(b *testing.B) {
 			b.Fatal("iteration cut short")
 		}
 	}
-	b.StopTimer()
-	eps, _ := w.agg.collect(w.shards, w.endpoints)
-	if len(eps) != 1 || eps[0].Errors != 0 {
-		b.Fatalf("errors in the benchmark: %+v", eps)
+	checkBench(b, w)
+}
+
+// BenchmarkIterationClient is BenchmarkIteration with each client.
+func BenchmarkIterationClient(b *testing.B) {
+	for _, client := range []string{schemas.HTTPClientFast, schemas.HTTPClientNetHTTP} {
+		b.Run("client="+benchName(client), func(b *testing.B) {
+			w, v := benchWorker(b, newBenchServer(b), client)
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				if !w.iterate(ctx, v) {
+					b.Fatal("iteration cut short")
+				}
+			}
+			checkBench(b, w)
+		})
 	}
 }
+
+// BenchmarkIterationParallel runs iterations from 50 VUs at once per
+// GOMAXPROCS, each with its own connection, as a closed-model run does.
+func BenchmarkIterationParallel(b *testing.B) {
+	for _, client := range []string{schemas.HTTPClientFast, schemas.HTTPClientNetHTTP} {
+		b.Run("client="+benchName(client), func(b *testing.B) {
+			w, _ := benchWorker(b, newBenchServer(b), client)
+			var slot atomic.Int64
+			ctx := context.Background()
+			b.ReportAllocs()
+			b.SetParallelism(50)
+			b.RunParallel(func(pb *testing.PB) {
+				v := &vu{stop: make(chan struct{}), shard: w.shards[int(slot.Add(1))%len(w.shards)], rng: newTestRand()}
+				defer v.fast.close(w)
+				for pb.Next() {
+					if !w.iterate(ctx, v) {
+						b.Error("iteration cut short")
+						return
+					}
+				}
+			})
+			checkBench(b, w)
+		})
+	}
+}
+
+// benchName keeps a client's name to one benchmark name element.
+func benchName(client string) string { return strings.ReplaceAll(client, "/", "") }
 
 // BenchmarkRecord is recording one completed request into a shard.
 func BenchmarkRecord(b *testing.B) {
@@ -61,10 +202,15 @@ func BenchmarkRecordParallel(b *testing.B) {
 	})
 }
 
-// BenchmarkCollect is one flush of 16 busy shards and 3 endpoints into an event's endpoints.
+// BenchmarkCollect is one flush of 16 busy shards and 3 endpoints into an
+// event's endpoints: counters, histogram merge and sparse form.
 func BenchmarkCollect(b *testing.B) {
 	shards := newShards(16, 3)
-	eps := []endpoint{{"a", "GET", "http://x/a"}, {"b", "GET", "http://x/b"}, {"c", "POST", "http://x/c"}}
+	eps := []endpoint{
+		{name: "a", method: "GET", url: "http://x/a"},
+		{name: "b", method: "GET", url: "http://x/b"},
+		{name: "c", method: "POST", url: "http://x/c"},
+	}
 	var agg aggregator
 	b.ReportAllocs()
 	for b.Loop() {

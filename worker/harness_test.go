@@ -281,7 +281,7 @@ func sumEvents(evs []schemas.MetricEvent) sums {
 			s.errors += e.Errors
 			t := s.byName[e.Name]
 			if t == nil {
-				t = &schemas.EndpointMetrics{Name: e.Name, StatusCodes: map[string]uint64{}, ErrorsByKind: map[string]uint64{}}
+				t = &schemas.EndpointMetrics{Name: e.Name, HTTPClient: e.HTTPClient, StatusCodes: map[string]uint64{}, ErrorsByKind: map[string]uint64{}}
 				s.byName[e.Name] = t
 			}
 			t.Requests += e.Requests

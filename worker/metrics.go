@@ -5,28 +5,35 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/HdrHistogram/hdrhistogram-go"
-
 	"github.com/loadforge/loadforge/internal/latency"
 	"github.com/loadforge/loadforge/schemas"
 )
 
 // shard holds the counters and histograms of the VUs assigned to it, so that
-// VUs on different shards never contend for a lock. A histogram is ~140 KB, so
-// there is one per shard and endpoint, made on first use, not one per VU.
+// VUs on different shards never contend for a lock. Histograms are per shard
+// and endpoint, not per VU: a few tens of KB each, made on first use.
 type shard struct {
 	mu         sync.Mutex
 	eps        []*endpointStats // by endpoint index; nil until its first request
 	iterations atomic.Uint64
+	// Shards sit side by side in memory; keep each on its own cache lines so
+	// that VUs on neighbouring shards do not slow each other down.
+	_ [64]byte
 }
 
 // endpointStats is one endpoint's share of one shard since the last flush.
+// Recording into it allocates nothing once a status code has been seen.
 type endpointStats struct {
 	requests, errors  uint64
 	bytesIn, bytesOut uint64
-	status            map[int]uint64
+	status            []statusCount // codes seen, in order of first sight; counts zeroed at each flush
 	kinds             [numKinds]uint64
-	hist              *hdrhistogram.Histogram // nil until needed
+	hist              latency.Recorder
+}
+
+type statusCount struct {
+	code int
+	n    uint64
 }
 
 func newShards(n, endpoints int) []*shard {
@@ -42,59 +49,58 @@ func (s *shard) record(ep int, o outcome) {
 	s.mu.Lock()
 	e := s.eps[ep]
 	if e == nil {
-		e = &endpointStats{status: make(map[int]uint64, 2)}
+		e = &endpointStats{}
 		s.eps[ep] = e
 	}
 	e.requests++
 	e.bytesIn += o.bytesIn
 	e.bytesOut += o.bytesOut
 	if o.status != 0 {
-		e.status[o.status]++
+		e.countStatus(o.status)
 	}
 	if o.errKind != kindNone {
 		e.errors++
 		e.kinds[o.errKind]++
 	}
 	if o.latencyUs >= 0 {
-		if e.hist == nil {
-			e.hist = latency.New()
-		}
-		latency.Record(e.hist, o.latencyUs)
+		e.hist.Record(o.latencyUs)
 	}
 	s.mu.Unlock()
 }
 
+// countStatus adds one response of status code. An endpoint answers with a
+// handful of codes, so a short list beats a map.
+func (e *endpointStats) countStatus(code int) {
+	for i := range e.status {
+		if e.status[i].code == code {
+			e.status[i].n++
+			return
+		}
+	}
+	e.status = append(e.status, statusCount{code: code, n: 1})
+}
+
 // aggregator takes what the shards recorded and sums it per endpoint. It holds
-// a shard's lock only to copy counters and swap the filled histogram for an
-// empty one; the merge runs outside the lock. The filled histogram, once merged
-// and reset, is the empty one given to the next shard, so flushing allocates
-// no histograms in the steady state.
+// a shard's lock while it adds the shard's counters and histogram to its own
+// and empties them: a few microseconds, once per flush interval.
 type aggregator struct {
-	merged *hdrhistogram.Histogram
-	spare  *hdrhistogram.Histogram // may be nil: the shard then makes one when it needs it
+	merged latency.Recorder
 }
 
 // collect returns, per endpoint with traffic, everything recorded since the last
 // call, and the iterations completed meanwhile, leaving the shards empty.
 func (a *aggregator) collect(shards []*shard, endpoints []endpoint) ([]schemas.EndpointMetrics, uint64) {
-	if a.merged == nil {
-		a.merged = latency.New()
-	}
 	var out []schemas.EndpointMetrics
 	for i, ep := range endpoints {
-		m := schemas.EndpointMetrics{Name: ep.name, Method: ep.method, URL: ep.url}
+		m := schemas.EndpointMetrics{Name: ep.name, Method: ep.method, URL: ep.url, HTTPClient: ep.client}
 		a.merged.Reset()
 		for _, s := range shards {
-			if filled := a.take(s, i, &m); filled != nil {
-				a.merged.Merge(filled)
-				filled.Reset()
-				a.spare = filled
-			}
+			a.take(s, i, &m)
 		}
 		if m.Requests == 0 {
 			continue
 		}
-		m.LatencyUs = latency.Sparse(a.merged)
+		m.LatencyUs = a.merged.Sparse()
 		out = append(out, m)
 	}
 	var iterations uint64
@@ -104,14 +110,14 @@ func (a *aggregator) collect(shards []*shard, endpoints []endpoint) ([]schemas.E
 	return out, iterations
 }
 
-// take adds shard s's counters of endpoint i to m, zeroes them, and returns the
-// shard's histogram if it holds samples, having given the shard the spare.
-func (a *aggregator) take(s *shard, i int, m *schemas.EndpointMetrics) *hdrhistogram.Histogram {
+// take adds shard s's counters of endpoint i to m and its histogram to the
+// merged one, and empties them.
+func (a *aggregator) take(s *shard, i int, m *schemas.EndpointMetrics) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e := s.eps[i]
 	if e == nil || e.requests == 0 {
-		return nil
+		return
 	}
 	if m.StatusCodes == nil {
 		m.StatusCodes = make(map[string]uint64, len(e.status))
@@ -121,8 +127,11 @@ func (a *aggregator) take(s *shard, i int, m *schemas.EndpointMetrics) *hdrhisto
 	m.Errors += e.errors
 	m.BytesIn += e.bytesIn
 	m.BytesOut += e.bytesOut
-	for code, n := range e.status {
-		m.StatusCodes[strconv.Itoa(code)] += n
+	for j := range e.status {
+		if sc := &e.status[j]; sc.n != 0 {
+			m.StatusCodes[strconv.Itoa(sc.code)] += sc.n
+			sc.n = 0
+		}
 	}
 	for k, n := range e.kinds {
 		if n != 0 {
@@ -131,11 +140,6 @@ func (a *aggregator) take(s *shard, i int, m *schemas.EndpointMetrics) *hdrhisto
 	}
 	e.requests, e.errors, e.bytesIn, e.bytesOut = 0, 0, 0, 0
 	e.kinds = [numKinds]uint64{}
-	clear(e.status)
-	if e.hist == nil || e.hist.TotalCount() == 0 {
-		return nil
-	}
-	filled := e.hist
-	e.hist, a.spare = a.spare, nil
-	return filled
+	a.merged.Merge(&e.hist)
+	e.hist.Reset()
 }

@@ -77,6 +77,7 @@ func reservedNameDialer(dial dialFunc) dialFunc {
 // endpoint is one name requests are counted under.
 type endpoint struct {
 	name, method, url string
+	client            string // schemas.HTTPClientFast or schemas.HTTPClientNetHTTP
 }
 
 // requestTemplate is a scenario request prepared once: URL parsed, headers
@@ -86,6 +87,7 @@ type requestTemplate struct {
 	tmpl     *http.Request
 	body     []byte
 	bytesOut uint64
+	fast     *fastRequest // nil: sent with net/http
 }
 
 // compileRequest validates r and prepares its template.

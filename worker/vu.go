@@ -15,6 +15,7 @@ type vu struct {
 	shard *shard
 	rng   *rand.Rand // this VU's own source: no lock shared with other VUs
 	think *time.Timer
+	fast  fastSession // the VU's connections of the fast client
 }
 
 // pool is the worker's VUs as a stack: the newest is the first to stop.
@@ -90,6 +91,7 @@ func (w *Worker) runVU(stopCtx context.Context, v *vu) {
 	if v.think != nil {
 		v.think.Stop()
 	}
+	v.fast.close(w)
 }
 
 // iterate runs one task picked by weight and reports whether it ran to the end.
@@ -109,7 +111,7 @@ func (w *Worker) runRequests(stopCtx context.Context, v *vu, reqs []*requestTemp
 		if stopCtx.Err() != nil {
 			return false
 		}
-		v.shard.record(t.endpoint, w.do(stopCtx, t))
+		v.shard.record(t.endpoint, w.send(stopCtx, v, t))
 	}
 	return stopCtx.Err() == nil
 }

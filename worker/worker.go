@@ -59,6 +59,7 @@ type Worker struct {
 	timeout     time.Duration
 	limiter     *requestLimiter // nil: no cap
 	client      *http.Client
+	fast        *fastClient
 
 	shards []*shard
 	agg    aggregator
@@ -120,6 +121,9 @@ func New(cfg Config, conn *bus.Conn) (*Worker, error) {
 		scaleCh: make(chan *schemas.ScaleCommand, 8),
 	}
 	if err := w.compileSpec(cfg.Spec); err != nil {
+		return nil, fmt.Errorf("worker: %w", err)
+	}
+	if err := w.prepareClients(cfg.Spec.HTTPClient); err != nil {
 		return nil, fmt.Errorf("worker: %w", err)
 	}
 	if w.client == nil {
@@ -263,6 +267,8 @@ func (w *Worker) Run(ctx context.Context) error {
 	stopCtx, cancelInFlight := context.WithCancel(ctx)
 	defer cancelInFlight()
 	w.stopCtx = stopCtx
+	// net/http requests watch stopCtx themselves; the fast client's are cut off here.
+	defer context.AfterFunc(stopCtx, w.fast.cutOff)()
 
 	// Bus callbacks only forward to the loop; they never block past Run's end.
 	stateSub, err := bus.Subscribe(w.conn, schemas.Subject(w.cfg.RunID, schemas.KindState),

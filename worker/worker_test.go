@@ -318,53 +318,63 @@ func TestStopCancelsInFlight(t *testing.T) {
 		{"graceful 0", 0, false},
 		{"graceful expires", 300 * time.Millisecond, false},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			tg := newTarget(t)
-			cfg := baseConfig(task("block", 1, tg.URL+"/block"))
-			cfg.Spec.Scenario.Teardown = []schemas.Request{{Name: "teardown", URL: tg.URL + "/ok"}}
-			h := startWorker(t, cfg)
-			h.running()
-			h.scale(3)
-			h.waitUntil("3 requests in flight", func() bool { return tg.inflight.Load() == 3 })
-			h.stop(c.grace, c.hard)
-			if err := h.wait(); err != nil {
-				t.Fatal(err)
-			}
-			e := sumEvents(h.events()).endpoint("block")
-			if e.Requests != 3 || e.Errors != 3 || e.ErrorsByKind[schemas.ErrCanceled] != 3 {
-				t.Errorf("requests %d, errors %d %v; want 3 canceled", e.Requests, e.Errors, e.ErrorsByKind)
-			}
-			if len(e.StatusCodes) != 0 {
-				t.Errorf("status codes for requests without a response: %v", e.StatusCodes)
-			}
-			if n := tg.count("/ok"); n != 0 {
-				t.Errorf("%d teardown requests after in-flight requests were cancelled", n)
-			}
-		})
+	for _, client := range clients {
+		for _, c := range cases {
+			t.Run(client+"/"+c.name, func(t *testing.T) {
+				tg := newTarget(t)
+				cfg := baseConfig(task("block", 1, tg.URL+"/block"))
+				cfg.Spec.HTTPClient = client
+				cfg.Spec.Scenario.Teardown = []schemas.Request{{Name: "teardown", URL: tg.URL + "/ok"}}
+				h := startWorker(t, cfg)
+				h.running()
+				h.scale(3)
+				h.waitUntil("3 requests in flight", func() bool { return tg.inflight.Load() == 3 })
+				h.stop(c.grace, c.hard)
+				if err := h.wait(); err != nil {
+					t.Fatal(err)
+				}
+				e := sumEvents(h.events()).endpoint("block")
+				if e.Requests != 3 || e.Errors != 3 || e.ErrorsByKind[schemas.ErrCanceled] != 3 {
+					t.Errorf("requests %d, errors %d %v; want 3 canceled", e.Requests, e.Errors, e.ErrorsByKind)
+				}
+				if len(e.StatusCodes) != 0 {
+					t.Errorf("status codes for requests without a response: %v", e.StatusCodes)
+				}
+				if n := tg.count("/ok"); n != 0 {
+					t.Errorf("%d teardown requests after in-flight requests were cancelled", n)
+				}
+			})
+		}
 	}
 }
 
 // Cancelling Run's context stops at once, yet still reports.
 func TestContextEndStopsHard(t *testing.T) {
-	tg := newTarget(t)
-	h := startWorker(t, baseConfig(task("block", 1, tg.URL+"/block")))
-	h.running()
-	h.scale(2)
-	h.waitUntil("2 requests in flight", func() bool { return tg.inflight.Load() == 2 })
-	h.cancel()
-	if err := h.wait(); !errors.Is(err, context.Canceled) {
-		t.Fatalf("Run returned %v, want context.Canceled", err)
-	}
-	evs := h.events()
-	if len(evs) == 0 || !evs[len(evs)-1].Final {
-		t.Fatal("no final event")
-	}
-	if e := sumEvents(evs).endpoint("block"); e.ErrorsByKind[schemas.ErrCanceled] != 2 {
-		t.Errorf("errors %v, want 2 canceled", e.ErrorsByKind)
+	for _, client := range clients {
+		t.Run(client, func(t *testing.T) {
+			tg := newTarget(t)
+			cfg := baseConfig(task("block", 1, tg.URL+"/block"))
+			cfg.Spec.HTTPClient = client
+			h := startWorker(t, cfg)
+			h.running()
+			h.scale(2)
+			h.waitUntil("2 requests in flight", func() bool { return tg.inflight.Load() == 2 })
+			h.cancel()
+			if err := h.wait(); !errors.Is(err, context.Canceled) {
+				t.Fatalf("Run returned %v, want context.Canceled", err)
+			}
+			evs := h.events()
+			if len(evs) == 0 || !evs[len(evs)-1].Final {
+				t.Fatal("no final event")
+			}
+			if e := sumEvents(evs).endpoint("block"); e.ErrorsByKind[schemas.ErrCanceled] != 2 {
+				t.Errorf("errors %v, want 2 canceled", e.ErrorsByKind)
+			}
+		})
 	}
 }
 
+// Every error kind comes out the same with both clients.
 func TestErrorClassification(t *testing.T) {
 	tg := newTarget(t)
 	tlsTarget := newTLSTarget(t)
@@ -391,38 +401,44 @@ func TestErrorClassification(t *testing.T) {
 		{"dns", "http://loadforge-test.invalid/", 0, schemas.ErrDNS, "", false},
 		{"tls", tlsTarget + "/", 0, schemas.ErrTLS, "", false},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			path := strings.SplitN(strings.TrimPrefix(c.url, tg.URL), "?", 2)[0]
-			before := tg.count(path)
-			cfg := baseConfig(task(c.name, 1, c.url))
-			cfg.Spec.TimeoutNs = int64(c.timeout)
-			cfg.Spec.ThinkMinNs = int64(2 * time.Millisecond)
-			h := startWorker(t, cfg)
-			h.running()
-			h.scale(1)
-			h.waitUntil("a few requests", func() bool { return sumEvents(h.events()).requests >= 3 })
-			h.stop(5*time.Second, false)
-			if err := h.wait(); err != nil {
-				t.Fatal(err)
-			}
-			e := sumEvents(h.events()).endpoint(c.name)
-			if e.Errors != e.Requests || e.ErrorsByKind[c.kind] != e.Requests || len(e.ErrorsByKind) != 1 {
-				t.Errorf("requests %d, errors %d by kind %v; want all %s", e.Requests, e.Errors, e.ErrorsByKind, c.kind)
-			}
-			wantCodes := map[string]uint64{}
-			if c.status != "" {
-				wantCodes[c.status] = e.Requests
-			}
-			if !mapsEqual(e.StatusCodes, wantCodes) {
-				t.Errorf("status codes %v, want %v", e.StatusCodes, wantCodes)
-			}
-			if c.served {
-				if got := tg.count(path) - before; uint64(got) != e.Requests {
-					t.Errorf("target saw %d requests, worker counted %d", got, e.Requests)
+	for _, client := range clients {
+		for _, c := range cases {
+			t.Run(client+"/"+c.name, func(t *testing.T) {
+				path := strings.SplitN(strings.TrimPrefix(c.url, tg.URL), "?", 2)[0]
+				before := tg.count(path)
+				cfg := baseConfig(task(c.name, 1, c.url))
+				cfg.Spec.HTTPClient = client
+				cfg.Spec.TimeoutNs = int64(c.timeout)
+				cfg.Spec.ThinkMinNs = int64(2 * time.Millisecond)
+				h := startWorker(t, cfg)
+				h.running()
+				h.scale(1)
+				h.waitUntil("a few requests", func() bool { return sumEvents(h.events()).requests >= 3 })
+				h.stop(5*time.Second, false)
+				if err := h.wait(); err != nil {
+					t.Fatal(err)
 				}
-			}
-		})
+				e := sumEvents(h.events()).endpoint(c.name)
+				if e.Errors != e.Requests || e.ErrorsByKind[c.kind] != e.Requests || len(e.ErrorsByKind) != 1 {
+					t.Errorf("requests %d, errors %d by kind %v; want all %s", e.Requests, e.Errors, e.ErrorsByKind, c.kind)
+				}
+				wantCodes := map[string]uint64{}
+				if c.status != "" {
+					wantCodes[c.status] = e.Requests
+				}
+				if !mapsEqual(e.StatusCodes, wantCodes) {
+					t.Errorf("status codes %v, want %v", e.StatusCodes, wantCodes)
+				}
+				if c.served {
+					if got := tg.count(path) - before; uint64(got) != e.Requests {
+						t.Errorf("target saw %d requests, worker counted %d", got, e.Requests)
+					}
+				}
+				if want := wantClient(client); strings.HasPrefix(c.url, "http:") && e.HTTPClient != want {
+					t.Errorf("sent with %q, want %q", e.HTTPClient, want)
+				}
+			})
+		}
 	}
 }
 
@@ -440,6 +456,12 @@ func mapsEqual(a, b map[string]uint64) bool {
 
 // Every request counts once, and the byte counts approximate the wire.
 func TestTotalsMatchTarget(t *testing.T) {
+	for _, client := range clients {
+		t.Run(client, func(t *testing.T) { testTotalsMatchTarget(t, client) })
+	}
+}
+
+func testTotalsMatchTarget(t *testing.T, client string) {
 	tg := newTarget(t)
 	body := []byte(strings.Repeat("b", 100))
 	cfg := baseConfig(
@@ -450,6 +472,7 @@ func TestTotalsMatchTarget(t *testing.T) {
 			{Name: "moved", URL: tg.URL + "/redirect"},
 		}},
 	)
+	cfg.Spec.HTTPClient = client
 	h := startWorker(t, cfg)
 	h.running()
 	h.scale(4)

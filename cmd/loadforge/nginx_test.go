@@ -98,15 +98,24 @@ func (n *nginxServer) logged(t *testing.T) uint64 {
 }
 
 func TestNginxLogsExactlyWhatTheResultCounts(t *testing.T) {
-	ngx := startNginx(t)
-	out := filepath.Join(t.TempDir(), "r.json")
-	code, _, stderr := runLoadforge(t, "run", "--url", ngx.URL+"/", "--vus", "20", "--duration", "2s", "--quiet", "--out", out)
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, stderr)
-	}
-	r, _ := readResult(t, out)
-	if got := ngx.logged(t); r.Totals.Requests != got || got == 0 {
-		t.Errorf("result counts %d requests, nginx logged %d", r.Totals.Requests, got)
+	for _, client := range []string{"auto", "net/http"} {
+		t.Run(client, func(t *testing.T) {
+			ngx := startNginx(t)
+			out := filepath.Join(t.TempDir(), "r.json")
+			code, _, stderr := runLoadforge(t, "run", "--url", ngx.URL+"/", "--vus", "20", "--duration", "2s",
+				"--http-client", client, "--quiet", "--out", out)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			r, _ := readResult(t, out)
+			if got := ngx.logged(t); r.Totals.Requests != got || got == 0 {
+				t.Errorf("result counts %d requests, nginx logged %d", r.Totals.Requests, got)
+			}
+			want := map[string]string{"auto": "fast", "net/http": "net/http"}[client]
+			if r.HTTPClient != want || len(r.Endpoints) != 1 || r.Endpoints[0].HTTPClient != want {
+				t.Errorf("result says http_client %q (endpoints %+v), want %q", r.HTTPClient, r.Endpoints, want)
+			}
+		})
 	}
 }
 

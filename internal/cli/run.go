@@ -49,6 +49,7 @@ flag, 130 interrupted (the result is still written).`,
 	addFlags(fs, runSettings)
 	addFlags(fs, laterSettings)
 	addFlags(fs, laterRunSettings)
+	addProfileFlags(fs)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		st, err := newSettings(cmd.Flags(), planSettings, runSettings, laterSettings, laterRunSettings)
 		if err != nil {
@@ -58,7 +59,14 @@ flag, 130 interrupted (the result is still written).`,
 		if err != nil {
 			return err
 		}
+		stopProfiles, err := startProfiles(cmd.Flags())
+		if err != nil {
+			return failure(err)
+		}
 		res, err := a.runSession(cmd.Context(), cfg)
+		if perr := stopProfiles(); perr != nil && err == nil {
+			return failure(perr)
+		}
 		return runOutcome(res, err)
 	}
 	return cmd

@@ -56,6 +56,7 @@ var planSettings = []setting{
 	{flag: "timeout", key: plan.KeyTimeout, usage: "per-request timeout `D` (default 10s)"},
 	{flag: "graceful-stop", key: plan.KeyGracefulStop, usage: "time `D` in-flight iterations may finish at the end or after SIGINT (default 30s)"},
 	{flag: "rps-limit", key: plan.KeyRPSLimit, usage: "at most `R` requests/s over all VUs (0: no limit)"},
+	{flag: "http-client", key: plan.KeyHTTPClient, usage: "HTTP `CLIENT`: auto (the fast HTTP/1.1 client for http://, net/http for https://), fast or net/http"},
 }
 
 // Flags of features still to come: they exist, so that scripts get a clear

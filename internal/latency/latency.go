@@ -33,9 +33,16 @@ func Record(h *hdrhistogram.Histogram, us int64) {
 }
 
 // Sparse returns h as [value, count] pairs, one per non-empty bucket, value ascending.
+// Each value is the lowest of its bucket, so recording the pairs back lands
+// every count in the bucket it came from.
 func Sparse(h *hdrhistogram.Histogram) [][2]int64 {
 	if h.TotalCount() == 0 {
 		return nil
+	}
+	if sameLayout(h) {
+		// One copy of the flat counts walked once; Distribution would build a
+		// bar for every bucket up to the last value.
+		return sparseFromCounts(h.Export().Counts)
 	}
 	var out [][2]int64
 	for _, b := range h.Distribution() {

@@ -374,6 +374,7 @@ func (d *decoder) plan(doc *yaml.Node) error {
 		{"think", d.think(&r.Think)},
 		{"rps_limit", typed(d, &r.RPSLimit, parseNumber)},
 		{"timeout", typed(d, &r.Timeout, parseDuration)},
+		{"http_client", d.str(&r.HTTPClient)},
 	})
 }
 

@@ -21,11 +21,13 @@ const (
 	KeyThink        = "think"
 	KeyTimeout      = "timeout"
 	KeyRPSLimit     = "rps_limit"
+	KeyHTTPClient   = "http_client"
 )
 
 var overrideKeys = []string{
 	KeyName, KeyBaseURL, KeyHeaders, KeyURL, KeyMethod, KeyBody,
 	KeyVUs, KeyDuration, KeyStages, KeyGracefulStop, KeyThink, KeyTimeout, KeyRPSLimit,
+	KeyHTTPClient,
 }
 
 // Override is one setting given outside the plan file.
@@ -129,6 +131,10 @@ func (r *Raw) Apply(overrides []Override) error {
 		}
 		r.RPSLimit = &f
 		r.set(KeyRPSLimit, o.Origin)
+	}
+	if o, ok := by[KeyHTTPClient]; ok {
+		r.HTTPClient = o.last()
+		r.set(KeyHTTPClient, o.Origin)
 	}
 	return nil
 }

@@ -27,6 +27,9 @@ type Raw struct {
 	RPSLimit *float64
 	Timeout  *time.Duration
 
+	// HTTPClient picks the HTTP client (see schemas.RunSpec); empty: auto.
+	HTTPClient string
+
 	// Node is the parsed YAML document (nil without a file).
 	Node *yaml.Node
 

@@ -1,0 +1,325 @@
+package worker
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"maps"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/loadforge/loadforge/schemas"
+)
+
+// clients are the client choices tests run with: on http:// URLs, auto means
+// the fast client.
+var clients = []string{schemas.HTTPClientAuto, schemas.HTTPClientNetHTTP}
+
+// wantClient is the client that sends an http:// request under choice.
+func wantClient(choice string) string {
+	if choice == schemas.HTTPClientNetHTTP {
+		return schemas.HTTPClientNetHTTP
+	}
+	return schemas.HTTPClientFast
+}
+
+// The fast client sends what net/http sends for the same template: same
+// method, target, Host, headers and body, as a server reads them.
+func TestFastRequestMatchesNetHTTP(t *testing.T) {
+	cases := map[string]schemas.Request{
+		"get":           {URL: "http://127.0.0.1:8080/a/b?x=1&y=%20z", Headers: [][2]string{{"Accept", "text/plain"}, {"x-lower", " padded\t"}}},
+		"no path":       {URL: "http://127.0.0.1:8080"},
+		"post body":     {Method: "POST", URL: "http://h.example:81/p", Body: []byte("k=v&x=y"), Headers: [][2]string{{"Content-Type", "application/x-www-form-urlencoded"}}},
+		"put empty":     {Method: "PUT", URL: "http://127.0.0.1/put"},
+		"delete":        {Method: "DELETE", URL: "http://127.0.0.1/thing/1"},
+		"head":          {Method: "HEAD", URL: "http://127.0.0.1/"},
+		"own host":      {URL: "http://127.0.0.1:9/", Headers: [][2]string{{"Host", "virtual.example"}}},
+		"own agent":     {URL: "http://127.0.0.1/", Headers: [][2]string{{"User-Agent", "probe/1"}}},
+		"empty agent":   {URL: "http://127.0.0.1/", Headers: [][2]string{{"User-Agent", ""}}},
+		"own length":    {Method: "POST", URL: "http://127.0.0.1/", Body: []byte("abc"), Headers: [][2]string{{"Content-Length", "99"}, {"Transfer-Encoding", "chunked"}}},
+		"repeated":      {URL: "http://127.0.0.1/", Headers: [][2]string{{"X-A", "1"}, {"X-A", "2"}, {"Cookie", "a=b"}}},
+		"close":         {URL: "http://127.0.0.1/", Headers: [][2]string{{"Connection", "close"}}},
+		"ipv6":          {URL: "http://[::1]:8080/v6"},
+		"custom method": {Method: "PURGE", URL: "http://127.0.0.1/cache"},
+	}
+	for name, r := range cases {
+		t.Run(name, func(t *testing.T) {
+			r.Name = name
+			tmpl, err := compileRequest(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sameAsNetHTTP(t, tmpl)
+		})
+	}
+}
+
+// sameAsNetHTTP checks that the fast client's bytes for tmpl read back as the
+// request net/http writes for it.
+func sameAsNetHTTP(t *testing.T, tmpl *requestTemplate) {
+	t.Helper()
+	fr, err := newFastRequest(tmpl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	viaStd := tmpl.tmpl.WithContext(t.Context())
+	if tmpl.body != nil {
+		viaStd.Body = newBodyReader(tmpl.body)
+	}
+	var std bytes.Buffer
+	if err := viaStd.Write(&std); err != nil {
+		t.Fatal(err)
+	}
+	want, wantBody := readRequest(t, std.Bytes())
+	got, gotBody := readRequest(t, fr.wire)
+	if got.Method != want.Method || got.RequestURI != want.RequestURI || got.Host != want.Host ||
+		got.ContentLength != want.ContentLength || !maps.EqualFunc(got.Header, want.Header, equalValues) ||
+		!bytes.Equal(gotBody, wantBody) {
+		t.Errorf("fast client writes\n%q\nnet/http writes\n%q", fr.wire, std.Bytes())
+	}
+	if fr.close != want.Close || fr.head != (want.Method == http.MethodHead) {
+		t.Errorf("close %v head %v, net/http's request: close %v method %s", fr.close, fr.head, want.Close, want.Method)
+	}
+}
+
+func equalValues(a, b []string) bool { return strings.Join(a, "\n") == strings.Join(b, "\n") }
+
+func readRequest(t *testing.T, wire []byte) (*http.Request, []byte) {
+	t.Helper()
+	req, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(wire)))
+	if err != nil {
+		t.Fatalf("%q: %v", wire, err)
+	}
+	body, err := io.ReadAll(req.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return req, body
+}
+
+// rawServer answers every request it reads with one canned response, then
+// closes the connection if closeAfter, without saying so in the response.
+type rawServer struct {
+	ln          net.Listener
+	response    []byte
+	closeAfter  bool
+	requests    atomic.Int64
+	connections atomic.Int64
+	wg          sync.WaitGroup
+}
+
+func newRawServer(t testing.TB, response string, closeAfter bool) *rawServer {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &rawServer{ln: ln, response: []byte(response), closeAfter: closeAfter}
+	var mu sync.Mutex
+	var conns []net.Conn
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s.connections.Add(1)
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+			s.wg.Add(1)
+			go func() {
+				defer s.wg.Done()
+				defer c.Close()
+				s.serve(c)
+			}()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+		s.wg.Wait()
+	})
+	return s
+}
+
+func (s *rawServer) URL() string { return "http://" + s.ln.Addr().String() }
+
+func (s *rawServer) serve(c net.Conn) {
+	br := bufio.NewReader(c)
+	for {
+		req, err := http.ReadRequest(br)
+		if err != nil {
+			return
+		}
+		if _, err := io.Copy(io.Discard, req.Body); err != nil {
+			return
+		}
+		s.requests.Add(1)
+		if _, err := c.Write(s.response); err != nil || s.closeAfter {
+			return
+		}
+	}
+}
+
+// A server that closes kept-alive connections right after each response, as
+// servers do with idle ones: a GET goes again on a fresh connection and counts
+// once; a POST, which may not be replayed, fails as reset. Either way every
+// request the server saw counts once, and the others count as errors.
+func TestFastClientStaleConnections(t *testing.T) {
+	for _, c := range []struct {
+		method  string
+		errors  bool // some requests fail
+		retried bool // failed exchanges are sent again
+	}{
+		{http.MethodGet, false, true},
+		{http.MethodPost, true, false},
+	} {
+		t.Run(c.method, func(t *testing.T) {
+			srv := newRawServer(t, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", true)
+			cfg := baseConfig(schemas.Task{Name: "t", Weight: 1, Requests: []schemas.Request{{Name: "t", Method: c.method, URL: srv.URL() + "/"}}})
+			h := startWorker(t, cfg)
+			h.running()
+			h.scale(2)
+			h.waitUntil("traffic", func() bool { return srv.requests.Load() >= 200 })
+			h.stop(5*time.Second, false)
+			if err := h.wait(); err != nil {
+				t.Fatal(err)
+			}
+			e := sumEvents(h.events()).endpoint("t")
+			if e.HTTPClient != schemas.HTTPClientFast {
+				t.Errorf("sent with %q", e.HTTPClient)
+			}
+			served := uint64(srv.requests.Load())
+			if e.Requests-e.Errors != served || e.StatusCodes["200"] != served {
+				t.Errorf("%d requests, %d errors %v, statuses %v; the server answered %d", e.Requests, e.Errors, e.ErrorsByKind, e.StatusCodes, served)
+			}
+			if c.errors != (e.Errors > 0) || e.Errors != e.ErrorsByKind[schemas.ErrReset] {
+				t.Errorf("errors %v", e.ErrorsByKind)
+			}
+			if conns := srv.connections.Load(); conns < int64(served) {
+				t.Errorf("%d requests answered on %d connections, each of which the server closed after one", served, conns)
+			}
+		})
+	}
+}
+
+// The fast client keeps one connection per VU and reuses it.
+func TestFastClientReusesConnections(t *testing.T) {
+	srv := newRawServer(t, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", false)
+	h := startWorker(t, baseConfig(task("t", 1, srv.URL()+"/")))
+	h.running()
+	const vus = 3
+	h.scale(vus)
+	h.waitUntil("traffic", func() bool { return srv.requests.Load() >= 300 })
+	h.stop(5*time.Second, false)
+	if err := h.wait(); err != nil {
+		t.Fatal(err)
+	}
+	if conns := srv.connections.Load(); conns != vus {
+		t.Errorf("%d VUs opened %d connections", vus, conns)
+	}
+	if e := sumEvents(h.events()).endpoint("t"); e.Errors != 0 || e.Requests != uint64(srv.requests.Load()) {
+		t.Errorf("requests %d errors %v; the server answered %d", e.Requests, e.ErrorsByKind, srv.requests.Load())
+	}
+}
+
+// Each endpoint says which client sent it, and the plan's choice is kept.
+func TestClientChoice(t *testing.T) {
+	tlsURL := newTLSTarget(t)
+	conn := testConn(t)
+	for _, c := range []struct {
+		choice     string
+		plain, tls string // client of each endpoint; "" means New refuses
+	}{
+		{"", schemas.HTTPClientFast, schemas.HTTPClientNetHTTP},
+		{schemas.HTTPClientAuto, schemas.HTTPClientFast, schemas.HTTPClientNetHTTP},
+		{schemas.HTTPClientNetHTTP, schemas.HTTPClientNetHTTP, schemas.HTTPClientNetHTTP},
+		{schemas.HTTPClientFast, "", ""},
+		{"curl", "", ""},
+	} {
+		cfg := baseConfig(task("plain", 1, "http://127.0.0.1:1/"), task("tls", 1, tlsURL+"/"))
+		cfg.Spec.HTTPClient = c.choice
+		w, err := New(cfg, conn)
+		if c.plain == "" {
+			if err == nil {
+				t.Errorf("choice %q accepted with an https:// request", c.choice)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("choice %q: %v", c.choice, err)
+		}
+		if w.endpoints[0].client != c.plain || w.endpoints[1].client != c.tls {
+			t.Errorf("choice %q: endpoints sent with %q and %q", c.choice, w.endpoints[0].client, w.endpoints[1].client)
+		}
+	}
+	cfg := baseConfig(task("plain", 1, "http://127.0.0.1:1/"))
+	cfg.Spec.HTTPClient = schemas.HTTPClientFast
+	if _, err := New(cfg, conn); err != nil {
+		t.Errorf("fast client refused for plain http: %v", err)
+	}
+}
+
+// A server that half-closes a connection once it has answered (it sends its
+// FIN but still reads, and answers nothing more there): after a pause, the
+// next request finds the close at once and goes again on a fresh connection,
+// instead of waiting for its timeout.
+func TestFastClientSeesHalfClosedIdleConnection(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var answered atomic.Int64
+	var wg sync.WaitGroup
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				br := bufio.NewReader(c)
+				if _, err := http.ReadRequest(br); err != nil {
+					return
+				}
+				answered.Add(1)
+				if _, err := c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")); err != nil {
+					return
+				}
+				_ = c.(*net.TCPConn).CloseWrite()
+				_, _ = io.Copy(io.Discard, c) // reads on, answers nothing, until the client goes
+			}()
+		}
+	}()
+	cfg := baseConfig(task("t", 1, "http://"+ln.Addr().String()+"/"))
+	cfg.Spec.ThinkMinNs = int64(busyGap + busyGap/2)
+	cfg.Spec.TimeoutNs = int64(waitLimit)
+	h := startWorker(t, cfg)
+	h.running()
+	h.scale(1)
+	h.waitUntil("two answers", func() bool { return answered.Load() >= 2 })
+	h.stop(5*time.Second, false)
+	if err := h.wait(); err != nil {
+		t.Fatal(err)
+	}
+	if e := sumEvents(h.events()).endpoint("t"); e.Errors != 0 || e.Requests != uint64(answered.Load()) {
+		t.Errorf("requests %d, errors %v; the server answered %d", e.Requests, e.ErrorsByKind, answered.Load())
+	}
+}

@@ -1,0 +1,13 @@
+//go:build !unix
+
+package worker
+
+type rawExchange struct{}
+
+func (c *fastConn) initExchange() {}
+
+// exchange writes wire; the response is read through net.Conn.
+func (c *fastConn) exchange(wire []byte) (wrote bool, err error) {
+	n, err := c.nc.Write(wire)
+	return n > 0, err
+}
