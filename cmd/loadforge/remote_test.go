@@ -316,6 +316,7 @@ func checkHalves(t *testing.T, r *schemas.Result, names ...string) {
 	for _, n := range names {
 		w, ok := by[n]
 		share := float64(w.Requests) / float64(max(r.Totals.Requests, 1))
+		t.Logf("worker %s carried %d of %d requests (%.1f%%)", n, w.Requests, r.Totals.Requests, 100*share)
 		if !ok || w.Lost || share < 0.35 || share > 0.65 {
 			t.Errorf("worker %s: %+v carried %.0f%% of %d requests, want about half", n, w, 100*share, r.Totals.Requests)
 		}
