@@ -130,6 +130,7 @@ type workerState struct {
 	errors     uint64
 	maxEnd     int64 // latest EndNs received
 	heartbeat  time.Time
+	lost       bool // the session dropped it for missing heartbeats
 }
 
 func (w *workerState) has(seq uint64) bool {
@@ -159,7 +160,7 @@ func (w *workerState) mark(seq uint64) {
 }
 
 // live: the worker may still send events for the seconds to come.
-func (w *workerState) live() bool { return !w.bye && !w.final }
+func (w *workerState) live() bool { return !w.bye && !w.final && !w.lost }
 
 // complete: the worker said bye and every event it announced was received.
 func (w *workerState) complete() bool { return w.bye && w.contiguous >= w.lastSeq }
@@ -211,6 +212,8 @@ func (a *aggregator) handle(subject string, body any, now time.Time) {
 		}
 	case *schemas.WorkerBye:
 		a.handleBye(m)
+	case *schemas.WorkerAssignment:
+		a.handleAssignment(m)
 	default:
 		a.drop("unexpected message", "")
 	}
@@ -522,7 +525,7 @@ func (a *aggregator) done(now time.Time) bool {
 		return true
 	}
 	for _, w := range a.workers {
-		if !w.complete() {
+		if !w.complete() && !w.lost {
 			return false
 		}
 	}
@@ -662,7 +665,7 @@ func (a *aggregator) finalize(now time.Time, state string) *schemas.Result {
 		return cmp.Or(cmp.Compare(x.Name, y.Name), cmp.Compare(x.Method, y.Method), cmp.Compare(x.URL, y.URL))
 	})
 	for _, w := range a.workers {
-		lost := !w.complete()
+		lost := w.lost || !w.complete()
 		if lost {
 			a.cfg.log.Warn("worker did not finish; its missing events are not counted",
 				"worker_id", w.id, "bye", w.bye, "last_seq", w.lastSeq, "received_through", w.contiguous,

@@ -153,3 +153,51 @@ const (
 	ErrCanceled = "canceled" // cut off by a hard stop or the end of the graceful stop
 	ErrOther    = "other"    // anything else
 )
+
+// WorkerAssignment is published by the session on loadforge.<run>.assign when
+// the run has remote workers: at once whenever the workers carrying the load
+// change, and again every second as the coordinator's heartbeat (a worker that
+// hears none for a few seconds leaves the run).
+type WorkerAssignment struct {
+	SchemaVersion int    `msgpack:"schema_version" json:"schema_version"`
+	RunID         string `msgpack:"run_id" json:"run_id"`
+	// Seq rises with each change of Workers or Lost; a repeat keeps it.
+	Seq  uint64 `msgpack:"seq" json:"seq"`
+	AtNs int64  `msgpack:"at_ns" json:"at_ns"`
+	// Wanted is how many workers the run waits for before it starts.
+	Wanted int `msgpack:"wanted" json:"wanted"`
+	// Workers carry the load, in segment order: the worker at index i of n
+	// carries segment i of n of the plan. For VUs that is total/n, plus one
+	// for the first total%n workers; for the rps limit, limit/n.
+	Workers []string `msgpack:"workers" json:"workers"`
+	// Lost are the workers dropped from the run because they missed three
+	// heartbeats; their share moved to the others.
+	Lost []string `msgpack:"lost" json:"lost"`
+}
+
+// ControlCommand is published by an outside program on loadforge.<run>.control
+// to steer a run whose load is external. It may also be a JSON object with the
+// same keys, for hand-typed commands. A request (with a reply subject) gets a
+// ControlReply in the same encoding.
+type ControlCommand struct {
+	SchemaVersion int `msgpack:"schema_version" json:"schema_version"`
+	// RunID may be left empty; when set it must be the run's.
+	RunID string `msgpack:"run_id" json:"run_id"`
+	// TargetVUs is the number of VUs that should run, over all workers.
+	TargetVUs int `msgpack:"target_vus" json:"target_vus"`
+	// Done ends the load: the run stops as at the end of a pattern.
+	Done bool `msgpack:"done" json:"done"`
+}
+
+// ControlReply answers a ControlCommand sent as a request.
+type ControlReply struct {
+	SchemaVersion int    `msgpack:"schema_version" json:"schema_version"`
+	RunID         string `msgpack:"run_id" json:"run_id"`
+	OK            bool   `msgpack:"ok" json:"ok"`
+	// Seq is the scale command the control command became (0 when refused).
+	Seq       uint64 `msgpack:"seq" json:"seq"`
+	TargetVUs int    `msgpack:"target_vus" json:"target_vus"`
+	Done      bool   `msgpack:"done" json:"done"`
+	// Error says why the command was refused.
+	Error string `msgpack:"error,omitempty" json:"error,omitempty"`
+}

@@ -44,6 +44,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "build loadforge:", err)
 		os.Exit(1)
 	}
+	natsServer = buildNatsServer(dir)
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)

@@ -66,10 +66,6 @@ var laterSettings = []setting{
 	{flag: "max-vus", key: "max_vus", usage: "open model: the most VUs it may use (`N`)", notYet: "open model not supported yet"},
 }
 
-var laterRunSettings = []setting{
-	{flag: "workers", key: "workers", usage: "wait for `N` remote workers and spread the load over them", notYet: "remote workers not supported yet"},
-}
-
 // runSettings are run's own settings, outside the plan.
 var runSettings = []setting{
 	{flag: "out", key: "out", usage: "write the result document (JSON) to `FILE`"},
@@ -77,8 +73,17 @@ var runSettings = []setting{
 	{flag: "log-format", key: "log_format", def: "text", usage: "log `FORMAT` on stderr: text or json"},
 	{flag: "log-level", key: "log_level", def: "info", usage: "log `LEVEL`: debug, info, warn or error (default warn with --quiet)"},
 	{flag: "listen", key: "listen", usage: "let remote workers and consumers reach the embedded bus at `HOST:PORT`"},
-	{flag: "token", key: "token", usage: "bus credential `T`; required for --listen beyond loopback"},
+	{flag: "token", key: "token", usage: "bus credential `T` of workers (and taps); required for --listen beyond loopback"},
 	{flag: "nats", key: "nats", usage: "use the NATS server or cluster at `URL` instead of an embedded one"},
+	{flag: "workers", key: "workers", def: "0", usage: "wait for `N` remote workers (loadforge worker) and spread the load over them; 0 runs a local worker"},
+	{flag: "workers-timeout", key: "workers_timeout", def: "1m", usage: "how long to wait for the remote workers (`D`)"},
+	{flag: "user", key: "user", usage: "bus credential: `USER` (with --password), instead of or besides --token"},
+	{flag: "password", key: "password", usage: "bus credential: `PASSWORD` of --user"},
+	{flag: "tap-token", key: "tap_token", usage: "a read-only bus credential `T` for taps (listening bus)"},
+	{flag: "control-token", key: "control_token", usage: "the bus credential `T` that may send control commands (listening bus)"},
+	{flag: "tls-cert", key: "tls_cert", usage: "TLS certificate `FILE` (PEM): the listening bus's, or a client certificate for --nats"},
+	{flag: "tls-key", key: "tls_key", usage: "TLS key `FILE` (PEM) of --tls-cert"},
+	{flag: "tls-ca", key: "tls_ca", usage: "CA `FILE` (PEM): the listening bus requires client certificates it signed; with --nats, trust the server by it"},
 }
 
 // flags registers settings as flags of fs.

@@ -520,6 +520,14 @@ func (d *decoder) load(l *Load) func(*yaml.Node, string) error {
 					{"duration", typed(d, &l.Spike.Duration, parseDuration)},
 				})
 			}},
+			{"external", func(n *yaml.Node, path string) error {
+				l.External = &ExternalLoad{}
+				return d.mapping(n, path, []field{
+					{"vus", typed(d, &l.External.VUs, parseInt)},
+					{"max_vus", typed(d, &l.External.MaxVUs, parseInt)},
+					{"duration", typed(d, &l.External.Duration, parseDuration)},
+				})
+			}},
 			{"graceful_stop", typed(d, &l.GracefulStop, parseDuration)},
 		})
 	}

@@ -191,8 +191,8 @@ func (r *Raw) applyLoad(by map[string]Override) error {
 	dur, hasDur := by[KeyDuration]
 	if hasVUs || hasDur {
 		// vus and duration replace any other load form of the plan.
-		l.Stages, l.Ramp, l.Step, l.Spike = nil, nil, nil, nil
-		for _, p := range []string{"load.stages", "load.ramp", "load.step", "load.spike"} {
+		l.Stages, l.Ramp, l.Step, l.Spike, l.External = nil, nil, nil, nil, nil
+		for _, p := range []string{"load.stages", "load.ramp", "load.step", "load.spike", "load.external"} {
 			r.forget(p)
 		}
 	}
@@ -213,8 +213,8 @@ func (r *Raw) applyLoad(by map[string]Override) error {
 		r.set(KeyDuration, dur.Origin)
 	}
 	if st, ok := by[KeyStages]; ok {
-		l.VUs, l.Duration, l.Ramp, l.Step, l.Spike = nil, nil, nil, nil, nil
-		for _, p := range []string{KeyVUs, KeyDuration, "load.ramp", "load.step", "load.spike"} {
+		l.VUs, l.Duration, l.Ramp, l.Step, l.Spike, l.External = nil, nil, nil, nil, nil, nil
+		for _, p := range []string{KeyVUs, KeyDuration, "load.ramp", "load.step", "load.spike", "load.external"} {
 			r.forget(p)
 		}
 		r.set(KeyStages, st.Origin)

@@ -71,6 +71,7 @@ type Load struct {
 	Ramp         *RampLoad
 	Step         *StepLoad
 	Spike        *SpikeLoad
+	External     *ExternalLoad
 	GracefulStop *time.Duration
 }
 
@@ -98,6 +99,15 @@ type StepLoad struct {
 type SpikeLoad struct {
 	Base, Peak         *int
 	At, Hold, Duration *time.Duration
+}
+
+// ExternalLoad takes its target VUs from control commands published by
+// another program: VUs (default 0) run until the first, at most MaxVUs
+// (default DefaultExternalMaxVUs) ever run, and the run lasts Duration
+// (default: until a command says done, or a signal).
+type ExternalLoad struct {
+	VUs, MaxVUs *int
+	Duration    *time.Duration
 }
 
 // Think is the pause after each iteration, uniform in [Min, Max].
