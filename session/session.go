@@ -48,6 +48,9 @@ type Config struct {
 // DefaultGracefulStop is k6's default too: long enough for slow iterations to end.
 const DefaultGracefulStop = 30 * time.Second
 
+// startLead is how far ahead of the running state the run's time zero lies.
+const startLead = 50 * time.Millisecond
+
 // finalizeSlack is how long past the graceful stop the session waits for the
 // result before it gives up on the stages (the collector's own grace is 5 s).
 const finalizeSlack = 10 * time.Second
@@ -210,14 +213,16 @@ func (s *session) run(ctx context.Context, b *bus.Bus, signals <-chan os.Signal)
 		return nil, err
 	}
 
-	t0 := time.Now()
+	schedConn, err := b.Connect("loadforge-scheduler")
+	if err != nil {
+		return nil, err
+	}
+	// t0 lies a little ahead, so that the workers hold the first command
+	// when it comes: an open model's first arrivals are due at t0 itself.
+	t0 := time.Now().Add(startLead)
 	progress.begin(t0)
 	s.log.Info("run started", "name", cfg.Name, "duration", cfg.Pattern.Duration())
 	if err := s.publishState(schemas.SessionState{State: schemas.StateRunning, StartedAtNs: t0.UnixNano()}); err != nil {
-		return nil, err
-	}
-	schedConn, err := b.Connect("loadforge-scheduler")
-	if err != nil {
 		return nil, err
 	}
 	schedCtx, cancelSched := context.WithCancel(stageCtx)

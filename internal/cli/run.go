@@ -315,6 +315,14 @@ func printPlan(w io.Writer, raw *plan.Raw, p *plan.Plan) error {
 		think, time.Duration(p.Spec.TimeoutNs), rps, p.GracefulStop)
 
 	d := p.Pattern.Duration()
+	if p.Pattern.Open() {
+		printRateTimeline(&b, p, d)
+		_, err := io.WriteString(w, b.String())
+		if err != nil {
+			return failure(err)
+		}
+		return nil
+	}
 	peak := 0
 	for _, s := range p.Pattern.Stages {
 		peak = max(peak, s.Target)
