@@ -79,6 +79,7 @@ type aggregator struct {
 	kinds     map[string]uint64
 	endpoints map[endpointKey]*endpointAgg
 	timeline  []schemas.TimelineRow
+	schedule  schedule // the open model's schedule lag and warnings
 
 	stopping   bool
 	outcome    string
@@ -115,6 +116,7 @@ type endpointAgg struct {
 	hist  *hdrhistogram.Histogram
 	codes map[string]uint64
 	kinds map[string]uint64
+	extra extras // service time and timing breakdown
 }
 
 type workerState struct {
@@ -301,7 +303,8 @@ func (a *aggregator) handleBye(m *schemas.WorkerBye) {
 
 // plausible reports whether the figures of ev can be real.
 func plausible(ev *schemas.MetricEvent) bool {
-	if ev.VUs < 0 || ev.VUs > maxVUs || ev.Iterations > maxCount || ev.DroppedIterations > maxCount {
+	if ev.VUs < 0 || ev.VUs > maxVUs || ev.Iterations > maxCount || ev.DroppedIterations > maxCount ||
+		!plausiblePairs(ev.ScheduleLagUs) {
 		return false
 	}
 	for i := range ev.Endpoints {
@@ -309,10 +312,8 @@ func plausible(ev *schemas.MetricEvent) bool {
 		if ep.Requests > maxCount || ep.Errors > maxCount || ep.BytesIn > maxCount || ep.BytesOut > maxCount {
 			return false
 		}
-		for _, p := range ep.LatencyUs {
-			if p[1] > maxCount {
-				return false
-			}
+		if !plausiblePairs(ep.LatencyUs) || !plausibleExtras(ep) {
+			return false
 		}
 		for _, n := range ep.StatusCodes {
 			if n > maxCount {
@@ -403,6 +404,7 @@ func (a *aggregator) fold(ev *schemas.MetricEvent, w *workerState, now time.Time
 
 	b.dropped += ev.DroppedIterations
 	a.totals.dropped += ev.DroppedIterations
+	a.schedule.add(ev, a.t0, a.cfg.log.Warn)
 	a.iters += ev.Iterations
 	for i := range ev.Endpoints {
 		ep := &ev.Endpoints[i]
@@ -423,6 +425,7 @@ func (a *aggregator) fold(ev *schemas.MetricEvent, w *workerState, now time.Time
 			}
 			latency.AddSparse(e.hist, ep.LatencyUs)
 		}
+		e.extra.add(ep)
 		for code, n := range ep.StatusCodes {
 			e.codes[code] += n
 			a.codes[code] += n
@@ -649,6 +652,7 @@ func (a *aggregator) finalize(now time.Time, state string) *schemas.Result {
 		Timeline:  append(make([]schemas.TimelineRow, 0, len(a.timeline)), a.timeline...),
 		Workers:   make([]schemas.WorkerResult, 0, len(a.workers)),
 	}
+	var all extras
 	for _, e := range a.endpoints {
 		var sum schemas.LatencyMs
 		if e.hist != nil {
@@ -659,7 +663,14 @@ func (a *aggregator) finalize(now time.Time, state string) *schemas.Result {
 			Requests: e.c.requests, Errors: e.c.errors, RPS: rate(e.c.requests),
 			BytesIn: e.c.bytesIn, BytesOut: e.c.bytesOut, LatencyMs: sum,
 			StatusCodes: maps.Clone(e.codes), ErrorsByKind: maps.Clone(e.kinds),
+			ServiceTimeMs: e.extra.serviceMs(), TimingsMs: e.extra.timingsMs(),
 		})
+		all.merge(&e.extra)
+	}
+	res.Totals.ServiceTimeMs, res.Totals.TimingsMs = all.serviceMs(), all.timingsMs()
+	a.schedule.finish(res)
+	for _, w := range res.Warnings {
+		a.cfg.log.Warn(w)
 	}
 	slices.SortFunc(res.Endpoints, func(x, y schemas.EndpointResult) int {
 		return cmp.Or(cmp.Compare(x.Name, y.Name), cmp.Compare(x.Method, y.Method), cmp.Compare(x.URL, y.URL))

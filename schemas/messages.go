@@ -46,6 +46,35 @@ type ScaleCommand struct {
 	TargetVUs int `msgpack:"target_vus" json:"target_vus"`
 	// Done marks the last command: the load pattern has ended.
 	Done bool `msgpack:"done" json:"done"`
+	// EndNs is when the load pattern ends (t0 + its duration). Under an
+	// --rps-limit no request may start at or after it. 0: not given.
+	EndNs int64 `msgpack:"end_ns,omitempty" json:"end_ns,omitempty"`
+	// Arrivals, set in every command of an open-model run, is the whole
+	// arrival-rate pattern: each worker derives every arrival's intended time
+	// from it and t0 alone. TargetVUs is then the pool's pre-allocated size.
+	Arrivals *ArrivalRate `msgpack:"arrivals,omitempty" json:"arrivals,omitempty"`
+	// Rate is the open model's arrival rate (per second) at ElapsedNs, for people.
+	Rate float64 `msgpack:"rate,omitempty" json:"rate,omitempty"`
+}
+
+// ArrivalRate is an open-model load pattern: iterations start at a rate that
+// follows Stages whatever the responses do, each on a free VU; the pool grows
+// up to MaxVUs, and an arrival that finds no free VU then is dropped.
+//
+// The rate r(t) goes linearly, stage by stage, from the previous stage's rate
+// (0 before the first) to the stage's Rate over its duration. With N(t) the
+// integral of r from 0 to t, arrival i (from 0) is due at t0 + inf{t : N(t) > i}:
+// a constant rate R puts arrival i at t0 + i/R.
+type ArrivalRate struct {
+	Stages          []RateStage `msgpack:"stages" json:"stages"`
+	MaxVUs          int         `msgpack:"max_vus" json:"max_vus"`
+	PreAllocatedVUs int         `msgpack:"pre_allocated_vus" json:"pre_allocated_vus"`
+}
+
+// RateStage moves the arrival rate linearly to Rate (per second) over DurationNs.
+type RateStage struct {
+	DurationNs int64   `msgpack:"duration_ns" json:"duration_ns"`
+	Rate       float64 `msgpack:"rate" json:"rate"`
 }
 
 // WorkerHello is published once by a worker when it joins a run.
@@ -100,6 +129,9 @@ type MetricEvent struct {
 	// Final marks the worker's last event of the run.
 	Final     bool              `msgpack:"final" json:"final"`
 	Endpoints []EndpointMetrics `msgpack:"endpoints" json:"endpoints"`
+	// ScheduleLagUs (open model) is a sparse HDR histogram like LatencyUs of
+	// how late arrivals were handed to a VU: actual dispatch − intended time.
+	ScheduleLagUs [][2]int64 `msgpack:"schedule_lag_us,omitempty" json:"schedule_lag_us,omitempty"`
 }
 
 // EndpointMetrics is one endpoint's share of a MetricEvent. A request counts in
@@ -118,7 +150,24 @@ type EndpointMetrics struct {
 	// request latency in microseconds: [value, count] pairs, value ascending.
 	// Recording each value count times into any HDR histogram rebuilds it exactly.
 	LatencyUs [][2]int64 `msgpack:"latency_us" json:"latency_us"`
+	// ServiceTimeUs (open model) is like LatencyUs but measured from the
+	// request's actual send instead of its intended start. Absent: the same as
+	// LatencyUs (a closed model measures from the send).
+	ServiceTimeUs [][2]int64 `msgpack:"service_time_us,omitempty" json:"service_time_us,omitempty"`
+	// The timing breakdown of the requests with a response, as sparse HDR
+	// histograms in microseconds with BreakdownSigFigs significant digits:
+	// TCP connect and TLS handshake (only requests that opened a connection),
+	// waiting (request written → first response byte) and receiving (first
+	// byte → body read).
+	ConnectingUs     [][2]int64 `msgpack:"connecting_us,omitempty" json:"connecting_us,omitempty"`
+	TLSHandshakingUs [][2]int64 `msgpack:"tls_handshaking_us,omitempty" json:"tls_handshaking_us,omitempty"`
+	WaitingUs        [][2]int64 `msgpack:"waiting_us,omitempty" json:"waiting_us,omitempty"`
+	ReceivingUs      [][2]int64 `msgpack:"receiving_us,omitempty" json:"receiving_us,omitempty"`
 }
+
+// BreakdownSigFigs is the precision of the timing-breakdown histograms
+// (1 µs .. 60 s like latency, but 2 significant digits: 20 KB each instead of 140 KB).
+const BreakdownSigFigs = 2
 
 // Snapshot is published by the collector once per second of the run on
 // loadforge.<run>.snapshot. Its counts are for that second alone; the snapshots

@@ -64,6 +64,9 @@ var ErrInterrupted = errors.New("interrupted")
 // DefaultGracefulStop is k6's default too: long enough for slow iterations to end.
 const DefaultGracefulStop = 30 * time.Second
 
+// startLead is how far ahead of the running state the run's time zero lies.
+const startLead = 50 * time.Millisecond
+
 // finalizeSlack is how long past the graceful stop the session waits for the
 // result before it gives up on the stages (the collector's own grace is 5 s).
 const finalizeSlack = 10 * time.Second
@@ -253,7 +256,9 @@ func (s *session) run(ctx context.Context, b *bus.Bus, signals <-chan os.Signal)
 	if err != nil {
 		return nil, err
 	}
-	t0 := time.Now()
+	// t0 lies a little ahead, so that the workers hold the first command
+	// when it comes: an open model's first arrivals are due at t0 itself.
+	t0 := time.Now().Add(startLead)
 	var runLoad func(context.Context) error
 	if cfg.External != nil {
 		// Subscribed before the run starts: no early command is missed.

@@ -27,6 +27,7 @@ type endpointStats struct {
 	status            map[int]uint64
 	kinds             [numKinds]uint64
 	hist              *hdrhistogram.Histogram // nil until needed
+	extra             *extraStats             // service time and breakdown; nil until needed
 }
 
 func newShards(n, endpoints int) []*shard {
@@ -60,6 +61,7 @@ func (s *shard) record(ep int, o outcome) {
 			e.hist = latency.New()
 		}
 		latency.Record(e.hist, o.latencyUs)
+		e.recordExtra(o)
 	}
 	s.mu.Unlock()
 }
@@ -72,6 +74,7 @@ func (s *shard) record(ep int, o outcome) {
 type aggregator struct {
 	merged *hdrhistogram.Histogram
 	spare  *hdrhistogram.Histogram // may be nil: the shard then makes one when it needs it
+	extras extraAggregator
 }
 
 // collect returns, per endpoint with traffic, everything recorded since the last
@@ -94,6 +97,7 @@ func (a *aggregator) collect(shards []*shard, endpoints []endpoint) ([]schemas.E
 		if m.Requests == 0 {
 			continue
 		}
+		a.extras.fill(&m)
 		m.LatencyUs = latency.Sparse(a.merged)
 		out = append(out, m)
 	}
@@ -132,6 +136,7 @@ func (a *aggregator) take(s *shard, i int, m *schemas.EndpointMetrics) *hdrhisto
 	e.requests, e.errors, e.bytesIn, e.bytesOut = 0, 0, 0, 0
 	e.kinds = [numKinds]uint64{}
 	clear(e.status)
+	a.extras.take(e)
 	if e.hist == nil || e.hist.TotalCount() == 0 {
 		return nil
 	}

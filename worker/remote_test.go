@@ -231,7 +231,7 @@ func TestRemoteWorkersSplitTheLoadAndTheSurvivorTakesOver(t *testing.T) {
 		}
 	}
 	c.waitUntil("both hellos", func() bool { return c.hellos["wa"] && c.hellos["wb"] })
-	if got := a.limiter.bucket.Limit(); float64(got) != 500 {
+	if got := a.limiter.perSecond(); got != 500 {
 		t.Errorf("each of 2 workers has a limit of %v/s, want half of 1000", got)
 	}
 	c.running()
@@ -249,7 +249,7 @@ func TestRemoteWorkersSplitTheLoadAndTheSurvivorTakesOver(t *testing.T) {
 	if i, n := b.Segment(); i != 0 || n != 1 {
 		t.Errorf("survivor's segment %d of %d, want 0 of 1", i, n)
 	}
-	if got := b.limiter.bucket.Limit(); float64(got) != 1000 {
+	if got := b.limiter.perSecond(); got != 1000 {
 		t.Errorf("the survivor's limit is %v/s, want all 1000", got)
 	}
 

@@ -76,6 +76,12 @@ type Worker struct {
 	shards []*shard
 	agg    aggregator
 
+	// open is the open model, once a scale command brought an arrival rate.
+	open atomic.Pointer[openModel]
+	// timersOnly makes the open model's dispatcher wait on Go timers alone
+	// (tests in fake time, where a thread's sleep would not move the clock).
+	timersOnly bool
+
 	pool  pool
 	vuWG  sync.WaitGroup
 	alive atomic.Int64 // VU goroutines that have not exited
@@ -368,6 +374,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		if !st.stopping {
 			st.stopping = true
 			w.pool.resize(0, nil)
+			w.stopOpen()
 			st.exited = make(chan struct{})
 			go func() {
 				w.vuWG.Wait()
@@ -472,6 +479,9 @@ func (w *Worker) Run(ctx context.Context) error {
 			}
 			st.scaled, st.scaleSeq = true, m.Seq
 			setT0(m.AtNs - m.ElapsedNs)
+			if w.followPattern(m) {
+				continue // an open model: the dispatcher runs the pattern
+			}
 			// The end of the pattern is carried out by the session's stopping
 			// state, which brings the graceful stop with it.
 			if !m.Done {
@@ -554,6 +564,7 @@ func (w *Worker) publishEvent(st *runState, start, end int64, final bool) {
 	if ev.Endpoints == nil {
 		ev.Endpoints = []schemas.EndpointMetrics{}
 	}
+	w.fillOpen(ev)
 	for _, e := range eps {
 		st.requests += e.Requests
 		st.errors += e.Errors

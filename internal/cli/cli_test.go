@@ -120,8 +120,9 @@ func TestBadInputExitsTwoWithOneLineNamingIt(t *testing.T) {
 		{"env value", map[string]string{"LOADFORGE_VUS": "many"}, []string{"run", "--url", u, "--duration", "1s"}, `LOADFORGE_VUS: want a whole number, got "many"`},
 		{"env bool", map[string]string{"LOADFORGE_QUIET": "yes"}, []string{"run", "--url", u, "--duration", "1s"}, `LOADFORGE_QUIET: want true or false, got "yes"`},
 		{"flag bool", nil, []string{"run", "--url", u, "--duration", "1s", "--quiet=maybe"}, `invalid argument "maybe" for "--quiet"`},
-		{"open model", nil, []string{"run", "--url", u, "--rate", "100", "--duration", "1s"}, "--rate: open model not supported yet"},
-		{"open model in env", map[string]string{"LOADFORGE_MAX_VUS": "9"}, []string{"validate", "--url", u, "--duration", "1s"}, "LOADFORGE_MAX_VUS: open model not supported yet"},
+		{"open model and vus", nil, []string{"run", "--url", u, "--rate", "100", "--vus", "2", "--duration", "1s"}, "--vus and --rate: give one load form"},
+		{"open model setting on a closed run", map[string]string{"LOADFORGE_MAX_VUS": "9"}, []string{"validate", "--url", u, "--duration", "1s"}, "LOADFORGE_MAX_VUS: applies to an open model"},
+		{"bad rate stage", nil, []string{"run", "--url", u, "--rate-stage", "5s"}, `--rate-stage "5s": want DURATION:RATE`},
 		{"workers without a reachable bus", nil, []string{"run", "--url", u, "--duration", "1s", "--workers", "2"}, "--workers 2: remote workers need a bus they can reach"},
 		{"negative workers", nil, []string{"run", "--url", u, "--duration", "1s", "--workers", "-1", "--listen", "127.0.0.1:0"}, `--workers: want a whole number ≥ 0, got "-1"`},
 		{"workers in env", map[string]string{"LOADFORGE_WORKERS": "two"}, []string{"run", "--url", u, "--duration", "1s"}, `LOADFORGE_WORKERS: want a whole number ≥ 0, got "two"`},
@@ -294,6 +295,10 @@ func TestValidateExamplePlans(t *testing.T) {
 						t.Errorf("summary lacks %s:\n%s", q.URL, inv.stdout)
 					}
 				}
+			}
+			if p.Pattern.Open() {
+				checkRateTimeline(t, inv.stdout, p)
+				return
 			}
 			// The timeline rows: "<at> <vus>" from 0 to the end of the pattern.
 			rows := regexp.MustCompile(`(?m)^\s+(\S+)\s+(\d+)\b`).FindAllStringSubmatch(inv.stdout[strings.Index(inv.stdout, "timeline"):], -1)

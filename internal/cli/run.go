@@ -358,6 +358,14 @@ func printPlan(w io.Writer, raw *plan.Raw, p *plan.Plan) error {
 		return nil
 	}
 	d := p.Pattern.Duration()
+	if p.Pattern.Open() {
+		printRateTimeline(&b, p, d)
+		_, err := io.WriteString(w, b.String())
+		if err != nil {
+			return failure(err)
+		}
+		return nil
+	}
 	peak := 0
 	for _, s := range p.Pattern.Stages {
 		peak = max(peak, s.Target)

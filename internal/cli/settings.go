@@ -56,15 +56,16 @@ var planSettings = []setting{
 	{flag: "timeout", key: plan.KeyTimeout, usage: "per-request timeout `D` (default 10s)"},
 	{flag: "graceful-stop", key: plan.KeyGracefulStop, usage: "time `D` in-flight iterations may finish at the end or after SIGINT (default 30s)"},
 	{flag: "rps-limit", key: plan.KeyRPSLimit, usage: "at most `R` requests/s over all VUs (0: no limit)"},
+	{flag: "rate", key: plan.KeyRate, usage: "open model: start `R` iterations per second (with --duration), whatever the responses do"},
+	{flag: "rate-stage", key: plan.KeyRateStages, kind: kindList, sep: ",",
+		usage: "open model, ramping stage `D:R`: linearly to R iterations/s over D (repeatable; comma-separated in LOADFORGE_RATE_STAGE)"},
+	{flag: "max-vus", key: plan.KeyMaxVUs, usage: "open model: the most VUs the pool may grow to (`N`, default 1000)"},
+	{flag: "pre-vus", key: plan.KeyPreAllocatedVUs, usage: "open model: VUs started at once (`N`, default 1)"},
 }
 
 // Flags of features still to come: they exist, so that scripts get a clear
 // message instead of "unknown flag". Enabling one means removing its notYet.
-var laterSettings = []setting{
-	{flag: "rate", key: "rate", usage: "open model: `R` iterations started per second", notYet: "open model not supported yet"},
-	{flag: "rate-stage", key: "rate_stages", kind: kindList, sep: ",", usage: "open model, ramping rate `D:R` (repeatable)", notYet: "open model not supported yet"},
-	{flag: "max-vus", key: "max_vus", usage: "open model: the most VUs it may use (`N`)", notYet: "open model not supported yet"},
-}
+var laterSettings = []setting{}
 
 // runSettings are run's own settings, outside the plan.
 var runSettings = []setting{

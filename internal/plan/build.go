@@ -340,8 +340,15 @@ func (b *builder) vus(path string, v *int, def *int) (int, error) {
 // loadForms names the load forms given, in a fixed order.
 func (l *Load) forms() []string {
 	var f []string
-	if l.VUs != nil || l.Duration != nil {
+	// A duration belongs to the rate when there is one, else to the VUs.
+	if l.VUs != nil || (l.Duration != nil && l.Rate == nil) {
 		f = append(f, "vus")
+	}
+	if l.Rate != nil {
+		f = append(f, "rate")
+	}
+	if l.RateStages != nil {
+		f = append(f, "rate_stages")
 	}
 	if l.Stages != nil {
 		f = append(f, "stages")
@@ -371,7 +378,7 @@ func (b *builder) load() (scheduler.Pattern, string, error) {
 	forms := l.forms()
 	switch {
 	case len(forms) == 0:
-		return p, "", b.r.errorAt("load", "give one load form: vus and duration, stages, ramp, step, spike or external")
+		return p, "", b.r.errorAt("load", "give one load form: vus and duration, stages, ramp, step, spike, rate and duration, rate_stages, or external")
 	case len(forms) > 1:
 		second := forms[1]
 		return p, "", b.r.errorAt("load."+second, fmt.Sprintf("give one load form, but %s is given too", forms[0]))
@@ -387,6 +394,8 @@ func (b *builder) load() (scheduler.Pattern, string, error) {
 		p, desc, err = b.step(l.Step)
 	case "spike":
 		p, desc, err = b.spike(l.Spike)
+	case "rate", "rate_stages":
+		p, desc, err = b.openModel(l)
 	case "external":
 		// No pattern: the targets come from outside while the run goes.
 		desc, err = b.externalLoad(l.External)
@@ -394,6 +403,11 @@ func (b *builder) load() (scheduler.Pattern, string, error) {
 	}
 	if err != nil {
 		return p, "", err
+	}
+	if p.Rate == nil {
+		if err := b.closedModel(l); err != nil {
+			return p, "", err
+		}
 	}
 	if err := p.Validate(); err != nil {
 		return p, "", b.r.errorAt("load", err.Error())
