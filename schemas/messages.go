@@ -199,7 +199,7 @@ const (
 	ErrTLS      = "tls"      // TLS handshake or certificate failure
 	ErrHTTP4xx  = "http_4xx" // the server answered 400-499
 	ErrHTTP5xx  = "http_5xx" // the server answered 500-599
-	ErrCanceled = "canceled" // cut off by a hard stop or the end of the graceful stop
+	ErrCanceled = "canceled" // sent, then cut off by a hard stop or the end of the graceful stop
 	ErrOther    = "other"    // anything else
 )
 

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/loadforge/loadforge/internal/bus"
@@ -84,7 +85,8 @@ type roster struct {
 	seq     uint64
 	started bool
 	// malformed counts what the roster dropped: foreign or meaningless messages.
-	malformed int
+	// Atomic: tests read it while the roster runs.
+	malformed atomic.Int64
 }
 
 func newRoster(cfg rosterConfig, conn *bus.Conn) *roster {
@@ -181,8 +183,8 @@ func (r *roster) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
-			if r.malformed > 0 {
-				r.log.Warn("dropped foreign or malformed worker messages", "count", r.malformed)
+			if n := r.malformed.Load(); n > 0 {
+				r.log.Warn("dropped foreign or malformed worker messages", "count", n)
 			}
 			return nil
 		case m := <-r.inbox:
@@ -244,7 +246,7 @@ func (r *roster) member(id string) *member {
 }
 
 func (r *roster) drop(what, id string) {
-	r.malformed++
+	r.malformed.Add(1)
 	r.log.Debug("dropped a message", "what", what, "worker_id", id)
 }
 

@@ -18,8 +18,8 @@ import (
 // Slots are reserved in order, so VUs waiting together take successive slots.
 // Slots missed in a stall of up to catchUp (the machine paused the process)
 // go at once, as a token bucket's burst would, so a hiccup costs no requests;
-// after a longer lull (the VUs are slower than the cap) the grid restarts at
-// the next request: the cap never turns into a long burst.
+// after a longer lull (the VUs are slower than the cap) the missed slots are
+// skipped: the cap never turns into a long burst.
 type requestLimiter struct {
 	interval float64 // ns between slots
 
@@ -79,8 +79,11 @@ func (l *requestLimiter) reserve(now time.Time) (time.Time, bool) {
 	}
 	slot := l.origin.Add(l.offset(l.next))
 	if behind := now.Sub(slot); behind > catchUp && float64(behind) > l.interval {
-		// Nobody wanted the slots for a while: restart the grid here, no burst.
-		l.origin, l.next, slot = now, 0, now
+		// Nobody wanted the slots for a while: skip the missed ones (no
+		// burst), keeping the grid aligned so that the count can never pass
+		// R × duration.
+		l.next = uint64(math.Ceil(float64(now.Sub(l.origin)) / l.interval))
+		slot = l.origin.Add(l.offset(l.next))
 	}
 	if !l.end.IsZero() && !slot.Before(l.end) {
 		return time.Time{}, false

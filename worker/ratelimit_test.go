@@ -38,9 +38,11 @@ func TestLimiterSlots(t *testing.T) {
 		},
 		{
 			// Slower than a slot of 1 s: each request goes when it asks.
+			// Missed slots are skipped, not saved up: the grid stays aligned so
+			// that no second ever holds more than the cap.
 			name: "a cap above the demand", rate: 1,
-			asks:  []float64{0, 2500, 5000},
-			slots: []float64{0, 2500, 5000},
+			asks:  []float64{0, 2500, 5000, 7200},
+			slots: []float64{0, 3000, 4000, 8000},
 		},
 		{
 			name: "nothing at or after the end", rate: 1000, end: 3,

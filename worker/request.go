@@ -241,6 +241,9 @@ type outcome struct {
 	// serviceUs (open model) is the latency from start when latencyUs runs
 	// from the iteration's intended start; 0: not recorded apart.
 	serviceUs int64
+	// unsent: cut off by a stop before the request was on the wire. The
+	// target never saw it, so it is not counted at all.
+	unsent bool
 }
 
 // do sends one request built from t and reads its response to the end. stopCtx
@@ -261,6 +264,7 @@ func (w *Worker) do(stopCtx context.Context, t *requestTemplate) outcome {
 	if err != nil {
 		out.end = time.Now()
 		out.errKind = classify(stopCtx, err)
+		out.unsent = out.errKind == kindCanceled && !trace.sent()
 		return out
 	}
 	// Reading to the end and closing lets the transport reuse the connection.

@@ -33,6 +33,7 @@ type requestTrace struct {
 	tlsStart, tlsDone         time.Time
 	gotConn, reused           bool
 	wrote, firstByte          time.Time
+	wroteOK                   bool // the whole request was flushed to the connection
 }
 
 // attach returns ctx carrying the hooks that fill tr.
@@ -61,7 +62,12 @@ func (tr *requestTrace) attach(ctx context.Context) context.Context {
 			tr.gotConn, tr.reused = true, info.Reused
 			tr.mu.Unlock()
 		},
-		WroteRequest:         func(httptrace.WroteRequestInfo) { tr.mark(&tr.wrote) },
+		WroteRequest: func(info httptrace.WroteRequestInfo) {
+			now := time.Now()
+			tr.mu.Lock()
+			tr.wrote, tr.wroteOK = now, info.Err == nil
+			tr.mu.Unlock()
+		},
 		GotFirstResponseByte: func() { tr.mark(&tr.firstByte) },
 	})
 }
@@ -71,6 +77,13 @@ func (tr *requestTrace) mark(at *time.Time) {
 	tr.mu.Lock()
 	*at = now
 	tr.mu.Unlock()
+}
+
+// sent reports whether the request reached the connection in full.
+func (tr *requestTrace) sent() bool {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	return tr.wroteOK
 }
 
 // timing is the breakdown of a request whose body was read in full at end.

@@ -120,6 +120,9 @@ func (w *Worker) runRequestsFrom(stopCtx context.Context, v *vu, reqs []*request
 			return false
 		}
 		o := w.do(stopCtx, t)
+		if o.unsent {
+			return false // never reached the target: not counted
+		}
 		if open {
 			intended = o.fromIntended(intended)
 		}

@@ -328,6 +328,7 @@ func TestCoordinatorWithTwoWorkerProcesses(t *testing.T) {
 	addr := freeAddr(t)
 	out := filepath.Join(t.TempDir(), "r.json")
 	coord := startProc(t, "coordinator", binary, "run", "--url", ngx.URL+"/", "--vus", "10", "--duration", "3s",
+		"--think", "5ms", // paced VUs: each worker's count follows its VUs, not its share of a busy CPU
 		"--listen", addr, "--token", "wrk-s3cret", "--workers", "2", "--workers-timeout", "40s", "--out", out, "--quiet")
 	url := coord.waitLine(`bus listening on (\S+)`)[1]
 	startWorkerProc(t, "w1", "--nats", url, "--token", "wrk-s3cret")
@@ -388,7 +389,7 @@ func TestStandaloneNatsServerWithAnOutsideSubscriber(t *testing.T) {
 	ngx := startNginx(t)
 	watcher := observe(t, url, nats.UserInfo("tap", "tap-pw"))
 	out := filepath.Join(t.TempDir(), "r.json")
-	coord := startProc(t, "coordinator", binary, "run", "--url", ngx.URL+"/", "--vus", "6", "--duration", "3s",
+	coord := startProc(t, "coordinator", binary, "run", "--url", ngx.URL+"/", "--vus", "6", "--duration", "3s", "--think", "5ms",
 		"--nats", url, "--user", "coordinator", "--password", "coord-pw", "--workers", "2", "--workers-timeout", "40s",
 		"--out", out, "--quiet")
 	for _, n := range []string{"w1", "w2"} {
