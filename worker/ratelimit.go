@@ -28,6 +28,10 @@ type requestLimiter struct {
 	next     uint64    // the next slot to hand out, counted from origin
 	end      time.Time // no slot at or after it; zero: no end known
 	anchored bool      // origin was set (by the run's start or a first request)
+	// ref maps the run's wall-clock instants onto the monotonic clock. One
+	// reference for all of them keeps their differences exact: slot 2000 of a
+	// 500/s limit falls exactly on a 4 s end, not a few ns before it.
+	ref time.Time
 }
 
 // catchUp bounds the stall whose missed slots still go: a tenth of a second's
@@ -46,7 +50,7 @@ func (l *requestLimiter) start(t0 time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if !l.anchored {
-		l.origin, l.anchored = monotonic(t0), true
+		l.origin, l.anchored = l.monotonic(t0), true
 	}
 }
 
@@ -54,14 +58,16 @@ func (l *requestLimiter) start(t0 time.Time) {
 func (l *requestLimiter) setEnd(end time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.end = monotonic(end)
+	l.end = l.monotonic(end)
 }
 
 // monotonic gives a wall-clock instant a monotonic reading, so that waits and
-// comparisons with time.Now ignore clock steps.
-func monotonic(t time.Time) time.Time {
-	now := time.Now()
-	return now.Add(t.Sub(now))
+// comparisons with time.Now ignore clock steps. Called with l.mu held.
+func (l *requestLimiter) monotonic(t time.Time) time.Time {
+	if l.ref.IsZero() {
+		l.ref = time.Now()
+	}
+	return l.ref.Add(t.Sub(l.ref.Round(0)))
 }
 
 // offset is slot k's distance from origin.
@@ -120,4 +126,11 @@ func (l *requestLimiter) wait(ctx context.Context, stop <-chan struct{}) error {
 	case <-stop:
 		return errLimitEnded
 	}
+}
+
+// monotonic gives a wall-clock instant a monotonic reading, so that waits and
+// comparisons with time.Now ignore clock steps.
+func monotonic(t time.Time) time.Time {
+	now := time.Now()
+	return now.Add(t.Sub(now.Round(0)))
 }
