@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -218,9 +219,12 @@ func TestLostWorkersShareMovesToTheSurvivor(t *testing.T) {
 	}
 	// The survivor carries 2 of 4 VUs until the ghost is found lost (three
 	// missed heartbeats), then all 4.
-	tl := res.Timeline
-	if len(tl) < 6 || tl[0].VUs != 2 || tl[len(tl)-2].VUs != 4 {
-		t.Errorf("timeline VUs %v: want 2 at first and 4 once the ghost is lost", vusOf(tl))
+	// After the end the VUs fall to 0 (how many rows that takes depends on
+	// how busy the machine is), so look at the rows up to the first 4.
+	tl := vusOf(res.Timeline)
+	first4 := slices.Index(tl, 4)
+	if len(tl) < 6 || tl[0] != 2 || first4 < 0 || slices.ContainsFunc(tl[:first4], func(v int) bool { return v != 2 }) {
+		t.Errorf("timeline VUs %v: want 2 at first and 4 once the ghost is lost", tl)
 	}
 }
 
