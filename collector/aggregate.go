@@ -79,6 +79,7 @@ type aggregator struct {
 	kinds     map[string]uint64
 	endpoints map[endpointKey]*endpointAgg
 	timeline  []schemas.TimelineRow
+	schedule  schedule // the open model's schedule lag and warnings
 
 	stopping   bool
 	outcome    string
@@ -117,6 +118,7 @@ type endpointAgg struct {
 	kinds map[string]uint64
 
 	client string // the HTTP client the workers named; the first one seen
+	extra  extras // service time and timing breakdown
 }
 
 type workerState struct {
@@ -132,6 +134,7 @@ type workerState struct {
 	errors     uint64
 	maxEnd     int64 // latest EndNs received
 	heartbeat  time.Time
+	lost       bool // the session dropped it for missing heartbeats
 }
 
 func (w *workerState) has(seq uint64) bool {
@@ -161,7 +164,7 @@ func (w *workerState) mark(seq uint64) {
 }
 
 // live: the worker may still send events for the seconds to come.
-func (w *workerState) live() bool { return !w.bye && !w.final }
+func (w *workerState) live() bool { return !w.bye && !w.final && !w.lost }
 
 // complete: the worker said bye and every event it announced was received.
 func (w *workerState) complete() bool { return w.bye && w.contiguous >= w.lastSeq }
@@ -213,6 +216,8 @@ func (a *aggregator) handle(subject string, body any, now time.Time) {
 		}
 	case *schemas.WorkerBye:
 		a.handleBye(m)
+	case *schemas.WorkerAssignment:
+		a.handleAssignment(m)
 	default:
 		a.drop("unexpected message", "")
 	}
@@ -300,7 +305,8 @@ func (a *aggregator) handleBye(m *schemas.WorkerBye) {
 
 // plausible reports whether the figures of ev can be real.
 func plausible(ev *schemas.MetricEvent) bool {
-	if ev.VUs < 0 || ev.VUs > maxVUs || ev.Iterations > maxCount || ev.DroppedIterations > maxCount {
+	if ev.VUs < 0 || ev.VUs > maxVUs || ev.Iterations > maxCount || ev.DroppedIterations > maxCount ||
+		!plausiblePairs(ev.ScheduleLagUs) {
 		return false
 	}
 	for i := range ev.Endpoints {
@@ -308,10 +314,8 @@ func plausible(ev *schemas.MetricEvent) bool {
 		if ep.Requests > maxCount || ep.Errors > maxCount || ep.BytesIn > maxCount || ep.BytesOut > maxCount {
 			return false
 		}
-		for _, p := range ep.LatencyUs {
-			if p[1] > maxCount {
-				return false
-			}
+		if !plausiblePairs(ep.LatencyUs) || !plausibleExtras(ep) {
+			return false
 		}
 		for _, n := range ep.StatusCodes {
 			if n > maxCount {
@@ -402,6 +406,7 @@ func (a *aggregator) fold(ev *schemas.MetricEvent, w *workerState, now time.Time
 
 	b.dropped += ev.DroppedIterations
 	a.totals.dropped += ev.DroppedIterations
+	a.schedule.add(ev, a.t0, a.cfg.log.Warn)
 	a.iters += ev.Iterations
 	for i := range ev.Endpoints {
 		ep := &ev.Endpoints[i]
@@ -425,6 +430,7 @@ func (a *aggregator) fold(ev *schemas.MetricEvent, w *workerState, now time.Time
 			}
 			latency.AddSparse(e.hist, ep.LatencyUs)
 		}
+		e.extra.add(ep)
 		for code, n := range ep.StatusCodes {
 			e.codes[code] += n
 			a.codes[code] += n
@@ -527,7 +533,7 @@ func (a *aggregator) done(now time.Time) bool {
 		return true
 	}
 	for _, w := range a.workers {
-		if !w.complete() {
+		if !w.complete() && !w.lost {
 			return false
 		}
 	}
@@ -651,6 +657,7 @@ func (a *aggregator) finalize(now time.Time, state string) *schemas.Result {
 		Timeline:  append(make([]schemas.TimelineRow, 0, len(a.timeline)), a.timeline...),
 		Workers:   make([]schemas.WorkerResult, 0, len(a.workers)),
 	}
+	var all extras
 	for _, e := range a.endpoints {
 		var sum schemas.LatencyMs
 		if e.hist != nil {
@@ -661,15 +668,22 @@ func (a *aggregator) finalize(now time.Time, state string) *schemas.Result {
 			Requests: e.c.requests, Errors: e.c.errors, RPS: rate(e.c.requests),
 			BytesIn: e.c.bytesIn, BytesOut: e.c.bytesOut, LatencyMs: sum,
 			StatusCodes: maps.Clone(e.codes), ErrorsByKind: maps.Clone(e.kinds),
+			ServiceTimeMs: e.extra.serviceMs(), TimingsMs: e.extra.timingsMs(),
 			HTTPClient: e.client,
 		})
+		all.merge(&e.extra)
+	}
+	res.Totals.ServiceTimeMs, res.Totals.TimingsMs = all.serviceMs(), all.timingsMs()
+	a.schedule.finish(res)
+	for _, w := range res.Warnings {
+		a.cfg.log.Warn(w)
 	}
 	slices.SortFunc(res.Endpoints, func(x, y schemas.EndpointResult) int {
 		return cmp.Or(cmp.Compare(x.Name, y.Name), cmp.Compare(x.Method, y.Method), cmp.Compare(x.URL, y.URL))
 	})
 	res.HTTPClient = httpClients(res.Endpoints)
 	for _, w := range a.workers {
-		lost := !w.complete()
+		lost := w.lost || !w.complete()
 		if lost {
 			a.cfg.log.Warn("worker did not finish; its missing events are not counted",
 				"worker_id", w.id, "bye", w.bye, "last_seq", w.lastSeq, "received_through", w.contiguous,

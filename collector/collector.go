@@ -20,6 +20,10 @@
 //     malformed. Duplicate (worker, seq) events are dropped and only logged.
 //   - A worker that has not said bye with all its events in by the deadline is
 //     reported lost; its received events still count.
+//   - The session decides when a remote worker is lost (three missed
+//     heartbeats) and says so in its assignments; the collector follows: a
+//     lost worker holds back neither snapshots nor the end of the run, is
+//     reported lost, and what it reported before still counts (see liveness.go).
 package collector
 
 import (
@@ -27,6 +31,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -72,8 +77,7 @@ type Collector struct {
 	subs    []*nats.Subscription
 
 	queue inbox
-	// rawMalformed counts worker.* messages that did not decode; the typed
-	// subscriptions are counted by conn itself.
+	// rawMalformed counts the run's messages that did not decode.
 	rawMalformed atomic.Uint64
 
 	ran    atomic.Bool
@@ -130,44 +134,40 @@ func (c *Collector) subscribe() error {
 		return errors.New("collector: no bus connection")
 	}
 	run := c.cfg.RunID
-	stateSub, err := bus.Subscribe(c.conn, schemas.Subject(run, schemas.KindState),
-		func(subject string, m *schemas.SessionState) { c.queue.push(message{subject, m}) })
-	if err != nil {
-		return fmt.Errorf("collector: %w", err)
-	}
-	c.subs = append(c.subs, stateSub)
-
-	metricsSub, err := bus.Subscribe(c.conn, schemas.AllMetrics(run),
-		func(subject string, m *schemas.MetricEvent) { c.queue.push(message{subject, m}) })
-	if err != nil {
-		return fmt.Errorf("collector: %w", err)
-	}
-	c.subs = append(c.subs, metricsSub)
-
-	// One subscription for hello, heartbeat and bye keeps each worker's
-	// lifecycle messages in the order it sent them.
+	// One subscription for everything of the run: the server delivers it in
+	// the order it took the messages in, so a worker's hello (which the
+	// session waits for before it starts the run) always comes before the
+	// session's stopping. Separate subscriptions deliver on separate
+	// goroutines, and a stopping seen before any hello would end an empty run.
+	stateSubj := schemas.Subject(run, schemas.KindState)
+	assignSubj := schemas.Subject(run, schemas.KindAssign)
+	metricsPrefix := schemas.Subject(run, schemas.KindMetrics) + "."
+	workerPrefix := schemas.Subject(run, "worker.")
 	helloSubj := schemas.Subject(run, schemas.KindHello)
 	heartbeatSubj := schemas.Subject(run, schemas.KindHeartbeat)
 	byeSubj := schemas.Subject(run, schemas.KindBye)
-	workerSub, err := c.conn.SubscribeRaw(schemas.AllWorker(run), func(subject string, data []byte) {
-		var (
-			m   schemas.Versioned
-			err error
-		)
-		switch subject {
-		case helloSubj:
+	runSub, err := c.conn.SubscribeRaw(schemas.AllRun(run), func(subject string, data []byte) {
+		var m schemas.Versioned
+		switch {
+		case subject == stateSubj:
+			m = new(schemas.SessionState)
+		case strings.HasPrefix(subject, metricsPrefix):
+			m = new(schemas.MetricEvent)
+		case subject == assignSubj:
+			m = new(schemas.WorkerAssignment)
+		case subject == helloSubj:
 			m = new(schemas.WorkerHello)
-		case heartbeatSubj:
+		case subject == heartbeatSubj:
 			m = new(schemas.WorkerHeartbeat)
-		case byeSubj:
+		case subject == byeSubj:
 			m = new(schemas.WorkerBye)
+		case strings.HasPrefix(subject, workerPrefix):
+			c.rawMalformed.Add(1) // an unknown worker message
+			return
 		default:
-			err = fmt.Errorf("unknown worker subject %s", subject)
+			return // the run's other traffic: scale, snapshots, our own result, …
 		}
-		if err == nil {
-			err = schemas.Decode(data, m)
-		}
-		if err != nil {
+		if err := schemas.Decode(data, m); err != nil {
 			c.rawMalformed.Add(1)
 			return
 		}
@@ -176,7 +176,7 @@ func (c *Collector) subscribe() error {
 	if err != nil {
 		return fmt.Errorf("collector: %w", err)
 	}
-	c.subs = append(c.subs, workerSub)
+	c.subs = append(c.subs, runSub)
 
 	ctx, cancel := context.WithTimeout(context.Background(), flushTimeout)
 	defer cancel()

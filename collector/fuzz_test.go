@@ -23,7 +23,10 @@ func FuzzMetricEvent(f *testing.F) {
 			VUs: 3, Iterations: 4, Endpoints: []schemas.EndpointMetrics{{Name: "a", Method: "GET", URL: "http://127.0.0.1/",
 				Requests: 4, Errors: 1, BytesIn: 100, StatusCodes: map[string]uint64{"200": 3, "500": 1},
 				ErrorsByKind: map[string]uint64{schemas.ErrHTTP5xx: 1}, LatencyUs: latency.Sparse(h)}}},
-		{SchemaVersion: 1, RunID: run, WorkerID: "w", Seq: 2, EndNs: t0.Add(1700 * time.Millisecond).UnixNano(), Final: true},
+		{SchemaVersion: 1, RunID: run, WorkerID: "w", Seq: 2, EndNs: t0.Add(1700 * time.Millisecond).UnixNano(), Final: true,
+			DroppedIterations: 3, ScheduleLagUs: [][2]int64{{5, 2}, {20_000, 1}}, Endpoints: []schemas.EndpointMetrics{{
+				Name: "b", Requests: 2, LatencyUs: [][2]int64{{900, 2}}, ServiceTimeUs: [][2]int64{{400, 2}},
+				ConnectingUs: [][2]int64{{120, 1}}, WaitingUs: [][2]int64{{300, 2}}, ReceivingUs: [][2]int64{{-1, 2}, {7, -3}}}}},
 		{SchemaVersion: 1, RunID: run, WorkerID: "w", Seq: 3, EndNs: t0.UnixNano() - 1,
 			Endpoints: []schemas.EndpointMetrics{{LatencyUs: [][2]int64{{-5, 3}, {1 << 62, 1}, {10, -1}}}}},
 	}

@@ -20,7 +20,13 @@ type Stage struct {
 // ramp, step, spike, stages) compiles to one.
 type Pattern struct {
 	Stages []Stage
+	// Rate, when set, makes the pattern an open model instead: iterations
+	// start at the rate it sets, and Stages must be empty.
+	Rate *RatePattern
 }
+
+// Open reports whether the pattern is an open model (an arrival rate).
+func (p Pattern) Open() bool { return p.Rate != nil }
 
 // Constant holds vus VUs for d.
 func Constant(vus int, d time.Duration) Pattern {
@@ -60,6 +66,12 @@ func Spike(base, peak int, at, hold, total time.Duration) Pattern {
 // Validate reports the first bad stage as an error naming it, e.g.
 // `stage 2: target -5 is negative`; a pattern must have a positive duration.
 func (p Pattern) Validate() error {
+	if p.Rate != nil {
+		if len(p.Stages) > 0 {
+			return errors.New("pattern has both VU stages and an arrival rate")
+		}
+		return p.Rate.Validate()
+	}
 	if len(p.Stages) == 0 {
 		return errors.New("pattern has no stages")
 	}
@@ -93,6 +105,9 @@ func stageSpan(s Stage, start time.Duration) time.Duration {
 
 // Duration is the pattern's total length.
 func (p Pattern) Duration() time.Duration {
+	if p.Rate != nil {
+		return p.Rate.Duration()
+	}
 	var total time.Duration
 	for _, s := range p.Stages {
 		total += stageSpan(s, total)

@@ -1,4 +1,6 @@
 // Package scheduler turns a load pattern into timestamped scale commands on the bus.
+// A closed-model pattern sets the number of VUs; an open-model one (a
+// RatePattern) sets the rate at which iterations start.
 // Patterns are pure functions of elapsed time: `loadforge validate` prints the
 // same code's timeline that the scheduler follows.
 //
@@ -105,21 +107,25 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		return ctx.Err()
 	}
 	var seq uint64
-	publish := func(at time.Duration, vus int, done bool) error {
+	// send stamps cmd as the next command, due at `at`, and publishes it.
+	send := func(at time.Duration, cmd schemas.ScaleCommand) error {
 		seq++
-		err := s.conn.Publish(subject, &schemas.ScaleCommand{
-			SchemaVersion: schemas.Version,
-			RunID:         s.cfg.RunID,
-			Seq:           seq,
-			AtNs:          t0.Add(at).UnixNano(),
-			ElapsedNs:     int64(at),
-			TargetVUs:     vus,
-			Done:          done,
-		})
-		if err != nil {
+		cmd.SchemaVersion, cmd.RunID, cmd.Seq = schemas.Version, s.cfg.RunID, seq
+		cmd.AtNs, cmd.ElapsedNs = t0.Add(at).UnixNano(), int64(at)
+		cmd.EndNs = t0.Add(end).UnixNano()
+		if err := s.conn.Publish(subject, &cmd); err != nil {
 			return fmt.Errorf("scheduler: scale command %d: %w", seq, err)
 		}
 		return nil
+	}
+	publish := func(at time.Duration, vus int, done bool) error {
+		return send(at, schemas.ScaleCommand{TargetVUs: vus, Done: done})
+	}
+	if p.Rate != nil {
+		if err := s.followRate(*p.Rate, waitUntil, send); err != nil {
+			return err
+		}
+		return s.flush(ctx)
 	}
 
 	at := time.Duration(0)
@@ -161,10 +167,48 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	if err := publish(end, final, true); err != nil {
 		return err
 	}
+	return s.flush(ctx)
+}
+
+// flush waits for the last command to reach the server.
+func (s *Scheduler) flush(ctx context.Context) error {
 	flushCtx, cancel := context.WithTimeout(ctx, flushTimeout)
 	defer cancel()
 	if err := s.conn.Flush(flushCtx); err != nil {
 		return fmt.Errorf("scheduler: flush scale commands: %w", err)
 	}
 	return nil
+}
+
+// followRate runs an open-model pattern. The workers derive every arrival
+// from the pattern and t0 alone, so one command at t0 carrying the whole
+// pattern is all they need; a command at each stage boundary tells taps the
+// rate, and the last, at the end, is done. Every command carries the whole
+// pattern, so a worker that missed the first loses nothing.
+func (s *Scheduler) followRate(r RatePattern, waitUntil func(time.Duration) error,
+	send func(time.Duration, schemas.ScaleCommand) error) error {
+	sched, err := r.schedule()
+	if err != nil {
+		return fmt.Errorf("scheduler: %w", err)
+	}
+	wire := r.wire()
+	command := func(at time.Duration, done bool) schemas.ScaleCommand {
+		return schemas.ScaleCommand{TargetVUs: r.PreAllocatedVUs, Arrivals: wire, Rate: sched.Rate(at), Done: done}
+	}
+	if err := send(0, command(0, false)); err != nil {
+		return err
+	}
+	for _, at := range r.boundaries() {
+		if err := waitUntil(at); err != nil {
+			return err
+		}
+		if err := send(at, command(at, false)); err != nil {
+			return err
+		}
+	}
+	end := sched.Duration()
+	if err := waitUntil(end); err != nil {
+		return err
+	}
+	return send(end, command(end, true))
 }

@@ -23,6 +23,11 @@ func (m *Snapshot) schemaVersion() int        { return m.SchemaVersion }
 func (m *Result) schemaVersion() int          { return m.SchemaVersion }
 func (m *RunSpec) schemaVersion() int         { return m.SchemaVersion }
 
+// Messages of remote workers and outside control.
+func (m *WorkerAssignment) schemaVersion() int { return m.SchemaVersion }
+func (m *ControlCommand) schemaVersion() int   { return m.SchemaVersion }
+func (m *ControlReply) schemaVersion() int     { return m.SchemaVersion }
+
 // Encode marshals a message as a msgpack map.
 func Encode(v any) ([]byte, error) {
 	return msgpack.Marshal(v)

@@ -23,6 +23,9 @@ func FuzzDecode(f *testing.F) {
 			Timeline: []TimelineRow{{TS: 1}}, Workers: []WorkerResult{{ID: "w"}}},
 		&RunSpec{SchemaVersion: Version, RunID: "r", Scenario: Scenario{Tasks: []Task{{Name: "t", Weight: 1,
 			Requests: []Request{{Name: "a", Method: "GET", URL: "http://127.0.0.1/", Headers: [][2]string{{"K", "V"}}}}}}}},
+		&WorkerAssignment{SchemaVersion: Version, RunID: "r", Seq: 2, Wanted: 2, Workers: []string{"a", "b"}, Lost: []string{"c"}},
+		&ControlCommand{SchemaVersion: Version, RunID: "r", TargetVUs: 5},
+		&ControlReply{SchemaVersion: Version, RunID: "r", OK: true, Seq: 3, TargetVUs: 5},
 	}
 	for _, s := range seeds {
 		data, err := Encode(s)
@@ -50,6 +53,9 @@ func FuzzDecode(f *testing.F) {
 			func() Versioned { return new(Snapshot) },
 			func() Versioned { return new(Result) },
 			func() Versioned { return new(RunSpec) },
+			func() Versioned { return new(WorkerAssignment) },
+			func() Versioned { return new(ControlCommand) },
+			func() Versioned { return new(ControlReply) },
 		}
 		for _, mk := range fresh {
 			m := mk()

@@ -46,6 +46,35 @@ type ScaleCommand struct {
 	TargetVUs int `msgpack:"target_vus" json:"target_vus"`
 	// Done marks the last command: the load pattern has ended.
 	Done bool `msgpack:"done" json:"done"`
+	// EndNs is when the load pattern ends (t0 + its duration). Under an
+	// --rps-limit no request may start at or after it. 0: not given.
+	EndNs int64 `msgpack:"end_ns,omitempty" json:"end_ns,omitempty"`
+	// Arrivals, set in every command of an open-model run, is the whole
+	// arrival-rate pattern: each worker derives every arrival's intended time
+	// from it and t0 alone. TargetVUs is then the pool's pre-allocated size.
+	Arrivals *ArrivalRate `msgpack:"arrivals,omitempty" json:"arrivals,omitempty"`
+	// Rate is the open model's arrival rate (per second) at ElapsedNs, for people.
+	Rate float64 `msgpack:"rate,omitempty" json:"rate,omitempty"`
+}
+
+// ArrivalRate is an open-model load pattern: iterations start at a rate that
+// follows Stages whatever the responses do, each on a free VU; the pool grows
+// up to MaxVUs, and an arrival that finds no free VU then is dropped.
+//
+// The rate r(t) goes linearly, stage by stage, from the previous stage's rate
+// (0 before the first) to the stage's Rate over its duration. With N(t) the
+// integral of r from 0 to t, arrival i (from 0) is due at t0 + inf{t : N(t) > i}:
+// a constant rate R puts arrival i at t0 + i/R.
+type ArrivalRate struct {
+	Stages          []RateStage `msgpack:"stages" json:"stages"`
+	MaxVUs          int         `msgpack:"max_vus" json:"max_vus"`
+	PreAllocatedVUs int         `msgpack:"pre_allocated_vus" json:"pre_allocated_vus"`
+}
+
+// RateStage moves the arrival rate linearly to Rate (per second) over DurationNs.
+type RateStage struct {
+	DurationNs int64   `msgpack:"duration_ns" json:"duration_ns"`
+	Rate       float64 `msgpack:"rate" json:"rate"`
 }
 
 // WorkerHello is published once by a worker when it joins a run.
@@ -100,6 +129,9 @@ type MetricEvent struct {
 	// Final marks the worker's last event of the run.
 	Final     bool              `msgpack:"final" json:"final"`
 	Endpoints []EndpointMetrics `msgpack:"endpoints" json:"endpoints"`
+	// ScheduleLagUs (open model) is a sparse HDR histogram like LatencyUs of
+	// how late arrivals were handed to a VU: actual dispatch − intended time.
+	ScheduleLagUs [][2]int64 `msgpack:"schedule_lag_us,omitempty" json:"schedule_lag_us,omitempty"`
 }
 
 // EndpointMetrics is one endpoint's share of a MetricEvent. A request counts in
@@ -121,7 +153,24 @@ type EndpointMetrics struct {
 	// HTTPClient names the client that sent the endpoint's requests: "fast"
 	// (loadforge's own HTTP/1.1 client) or "net/http". Empty from older workers.
 	HTTPClient string `msgpack:"http_client" json:"http_client,omitempty"`
+	// ServiceTimeUs (open model) is like LatencyUs but measured from the
+	// request's actual send instead of its intended start. Absent: the same as
+	// LatencyUs (a closed model measures from the send).
+	ServiceTimeUs [][2]int64 `msgpack:"service_time_us,omitempty" json:"service_time_us,omitempty"`
+	// The timing breakdown of the requests with a response, as sparse HDR
+	// histograms in microseconds with BreakdownSigFigs significant digits:
+	// TCP connect and TLS handshake (only requests that opened a connection),
+	// waiting (request written → first response byte) and receiving (first
+	// byte → body read).
+	ConnectingUs     [][2]int64 `msgpack:"connecting_us,omitempty" json:"connecting_us,omitempty"`
+	TLSHandshakingUs [][2]int64 `msgpack:"tls_handshaking_us,omitempty" json:"tls_handshaking_us,omitempty"`
+	WaitingUs        [][2]int64 `msgpack:"waiting_us,omitempty" json:"waiting_us,omitempty"`
+	ReceivingUs      [][2]int64 `msgpack:"receiving_us,omitempty" json:"receiving_us,omitempty"`
 }
+
+// BreakdownSigFigs is the precision of the timing-breakdown histograms
+// (1 µs .. 60 s like latency, but 2 significant digits: 20 KB each instead of 140 KB).
+const BreakdownSigFigs = 2
 
 // Snapshot is published by the collector once per second of the run on
 // loadforge.<run>.snapshot. Its counts are for that second alone; the snapshots
@@ -153,6 +202,54 @@ const (
 	ErrTLS      = "tls"      // TLS handshake or certificate failure
 	ErrHTTP4xx  = "http_4xx" // the server answered 400-499
 	ErrHTTP5xx  = "http_5xx" // the server answered 500-599
-	ErrCanceled = "canceled" // cut off by a hard stop or the end of the graceful stop
+	ErrCanceled = "canceled" // sent, then cut off by a hard stop or the end of the graceful stop
 	ErrOther    = "other"    // anything else
 )
+
+// WorkerAssignment is published by the session on loadforge.<run>.assign when
+// the run has remote workers: at once whenever the workers carrying the load
+// change, and again every second as the coordinator's heartbeat (a worker that
+// hears none for a few seconds leaves the run).
+type WorkerAssignment struct {
+	SchemaVersion int    `msgpack:"schema_version" json:"schema_version"`
+	RunID         string `msgpack:"run_id" json:"run_id"`
+	// Seq rises with each change of Workers or Lost; a repeat keeps it.
+	Seq  uint64 `msgpack:"seq" json:"seq"`
+	AtNs int64  `msgpack:"at_ns" json:"at_ns"`
+	// Wanted is how many workers the run waits for before it starts.
+	Wanted int `msgpack:"wanted" json:"wanted"`
+	// Workers carry the load, in segment order: the worker at index i of n
+	// carries segment i of n of the plan. For VUs that is total/n, plus one
+	// for the first total%n workers; for the rps limit, limit/n.
+	Workers []string `msgpack:"workers" json:"workers"`
+	// Lost are the workers dropped from the run because they missed three
+	// heartbeats; their share moved to the others.
+	Lost []string `msgpack:"lost" json:"lost"`
+}
+
+// ControlCommand is published by an outside program on loadforge.<run>.control
+// to steer a run whose load is external. It may also be a JSON object with the
+// same keys, for hand-typed commands. A request (with a reply subject) gets a
+// ControlReply in the same encoding.
+type ControlCommand struct {
+	SchemaVersion int `msgpack:"schema_version" json:"schema_version"`
+	// RunID may be left empty; when set it must be the run's.
+	RunID string `msgpack:"run_id" json:"run_id"`
+	// TargetVUs is the number of VUs that should run, over all workers.
+	TargetVUs int `msgpack:"target_vus" json:"target_vus"`
+	// Done ends the load: the run stops as at the end of a pattern.
+	Done bool `msgpack:"done" json:"done"`
+}
+
+// ControlReply answers a ControlCommand sent as a request.
+type ControlReply struct {
+	SchemaVersion int    `msgpack:"schema_version" json:"schema_version"`
+	RunID         string `msgpack:"run_id" json:"run_id"`
+	OK            bool   `msgpack:"ok" json:"ok"`
+	// Seq is the scale command the control command became (0 when refused).
+	Seq       uint64 `msgpack:"seq" json:"seq"`
+	TargetVUs int    `msgpack:"target_vus" json:"target_vus"`
+	Done      bool   `msgpack:"done" json:"done"`
+	// Error says why the command was refused.
+	Error string `msgpack:"error,omitempty" json:"error,omitempty"`
+}

@@ -34,6 +34,21 @@ type Result struct {
 	// HTTPClient names the HTTP client(s) the endpoints were sent with: "fast",
 	// "net/http", or both joined by "+" when the endpoints differ.
 	HTTPClient string `msgpack:"http_client" json:"http_client,omitempty"`
+	// Warnings are what a reader of the figures must know, for people: that
+	// the generator fell behind its schedule, with the figure.
+	Warnings []string `msgpack:"warnings,omitempty" json:"warnings,omitempty"`
+}
+
+// TimingsMs is the timing breakdown of requests with a response, in ms (k6's
+// http_req_connecting, _tls_handshaking, _waiting and _receiving). Connecting
+// and TLSHandshaking cover only the requests that opened a connection.
+type TimingsMs struct {
+	Connecting     LatencyMs `msgpack:"connecting" json:"connecting"`
+	TLSHandshaking LatencyMs `msgpack:"tls_handshaking" json:"tls_handshaking"`
+	Waiting        LatencyMs `msgpack:"waiting" json:"waiting"`
+	Receiving      LatencyMs `msgpack:"receiving" json:"receiving"`
+	// NewConnections counts the requests that opened a connection.
+	NewConnections uint64 `msgpack:"new_connections" json:"new_connections"`
 }
 
 // Totals sums the whole run over every endpoint and worker.
@@ -48,6 +63,14 @@ type Totals struct {
 	LatencyMs         LatencyMs         `msgpack:"latency_ms" json:"latency_ms"`
 	StatusCodes       map[string]uint64 `msgpack:"status_codes" json:"status_codes"`
 	ErrorsByKind      map[string]uint64 `msgpack:"errors_by_kind" json:"errors_by_kind"`
+	// ServiceTimeMs is latency from the actual send. In an open model
+	// LatencyMs runs from each iteration's intended start (wrk2's corrected
+	// latency) and this is the uncorrected figure; in a closed model the two are equal.
+	ServiceTimeMs LatencyMs `msgpack:"service_time_ms" json:"service_time_ms"`
+	TimingsMs     TimingsMs `msgpack:"timings_ms" json:"timings_ms"`
+	// ScheduleLagMs (open model only) is how late arrivals were handed to a
+	// VU: actual dispatch − intended time.
+	ScheduleLagMs *LatencyMs `msgpack:"schedule_lag_ms,omitempty" json:"schedule_lag_ms,omitempty"`
 }
 
 // EndpointResult is one endpoint (a named request of the scenario) over the run.
@@ -65,6 +88,9 @@ type EndpointResult struct {
 	ErrorsByKind map[string]uint64 `msgpack:"errors_by_kind" json:"errors_by_kind"`
 	// HTTPClient names the client that sent the endpoint's requests ("fast" or "net/http").
 	HTTPClient string `msgpack:"http_client" json:"http_client,omitempty"`
+	// ServiceTimeMs and TimingsMs: as in Totals, for this endpoint.
+	ServiceTimeMs LatencyMs `msgpack:"service_time_ms" json:"service_time_ms"`
+	TimingsMs     TimingsMs `msgpack:"timings_ms" json:"timings_ms"`
 }
 
 // TimelineRow is one second of the run; its counts are for that second alone.

@@ -22,6 +22,12 @@ const (
 	KindMetrics   = "metrics"          // MetricEvent, from each worker: loadforge.<run>.metrics.<worker_id>
 	KindSnapshot  = "snapshot"         // Snapshot, from the collector, once per second
 	KindResult    = "result"           // Result, from the collector, once at the end
+
+	// Remote workers and outside control (loadforge run --workers N, load: external).
+	KindSpec    = "spec"    // RunSpec, from the session, every second while it waits for remote workers
+	KindJoin    = "join"    // WorkerHello, from a remote worker asking to carry part of a run
+	KindAssign  = "assign"  // WorkerAssignment, from the session: who carries which share, who was lost
+	KindControl = "control" // ControlCommand, from an outside program steering an external load
 )
 
 // Subject returns loadforge.<runID>.<kind>.
@@ -42,6 +48,12 @@ func AllMetrics(runID string) string {
 // AllWorker matches hello, heartbeat and bye of every worker of a run.
 func AllWorker(runID string) string {
 	return Subject(runID, "worker.>")
+}
+
+// AllSpecs matches the run specs of every run on the server: an idle remote
+// worker listens here for a run to join.
+func AllSpecs() string {
+	return SubjectRoot + ".*." + KindSpec
 }
 
 // AllRun matches every subject of a run.

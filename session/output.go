@@ -151,6 +151,8 @@ func printSummary(w io.Writer, r *schemas.Result) {
 	l := t.LatencyMs
 	fmt.Fprintf(w, "  latency     min %s  mean %s  p50 %s  p90 %s  p95 %s  p99 %s  p99.9 %s  max %s\n",
 		fmtMs(l.Min), fmtMs(l.Mean), fmtMs(l.P50), fmtMs(l.P90), fmtMs(l.P95), fmtMs(l.P99), fmtMs(l.P999), fmtMs(l.Max))
+	printOpenModel(w, r)
+	printTimings(w, t.TimingsMs)
 	fmt.Fprintf(w, "  status      %s\n", fmtCounts(t.StatusCodes))
 	fmt.Fprintf(w, "  error kinds %s\n\n", fmtCounts(t.ErrorsByKind))
 
@@ -169,6 +171,9 @@ func printSummary(w io.Writer, r *schemas.Result) {
 		if wk.Lost {
 			fmt.Fprintf(w, "  worker %s (%s) was lost after %d requests\n", wk.ID, wk.Name, wk.Requests)
 		}
+	}
+	for _, warning := range r.Warnings {
+		fmt.Fprintf(w, "  WARNING: %s\n", warning)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -43,10 +44,28 @@ type Config struct {
 	Signals <-chan os.Signal
 	// StartTimeout bounds the wait for the stages to be ready; default 10 s.
 	StartTimeout time.Duration
+
+	// Workers is how many remote workers to wait for and spread the load
+	// over (see roster.go); 0 runs the session's own local worker.
+	Workers int
+	// WorkersTimeout bounds the wait for the remote workers; default 1 min.
+	WorkersTimeout time.Duration
+	// External, when set, takes the target VUs from control commands on
+	// loadforge.<run>.control instead of following Pattern.
+	External *scheduler.ExternalLoad
 }
+
+// DefaultWorkersTimeout is how long a run waits for its remote workers.
+const DefaultWorkersTimeout = time.Minute
+
+// ErrInterrupted is returned when a signal came before the run could start.
+var ErrInterrupted = errors.New("interrupted")
 
 // DefaultGracefulStop is k6's default too: long enough for slow iterations to end.
 const DefaultGracefulStop = 30 * time.Second
+
+// startLead is how far ahead of the running state the run's time zero lies.
+const startLead = 50 * time.Millisecond
 
 // finalizeSlack is how long past the graceful stop the session waits for the
 // result before it gives up on the stages (the collector's own grace is 5 s).
@@ -86,6 +105,15 @@ func (cfg *Config) setDefaults() error {
 	}
 	cfg.Spec.SchemaVersion = schemas.Version
 	cfg.Spec.RunID = cfg.RunID
+	if cfg.Workers < 0 {
+		return fmt.Errorf("workers %d is negative", cfg.Workers)
+	}
+	if cfg.WorkersTimeout <= 0 {
+		cfg.WorkersTimeout = DefaultWorkersTimeout
+	}
+	if cfg.External != nil {
+		return cfg.External.Validate()
+	}
 	return cfg.Pattern.Validate()
 }
 
@@ -148,6 +176,8 @@ func (s *session) run(ctx context.Context, b *bus.Bus, signals <-chan os.Signal)
 	if u := b.ClientURL(); u != "" && cfg.Bus.URL == "" {
 		// Remote workers and taps need this; e2e tests wait for this line.
 		fmt.Fprintf(cfg.Stderr, "bus listening on %s (run %s)\n", u, cfg.RunID)
+	} else if cfg.Bus.URL != "" {
+		fmt.Fprintf(cfg.Stderr, "bus %s (run %s)\n", cfg.Bus.URL, cfg.RunID)
 	}
 
 	results := make(chan *schemas.Result, 1)
@@ -197,33 +227,59 @@ func (s *session) run(ctx context.Context, b *bus.Bus, signals <-chan os.Signal)
 		return nil, err
 	}
 
-	wConn, err := b.Connect("loadforge-worker")
-	if err != nil {
-		return nil, err
-	}
-	w, err := worker.New(worker.Config{RunID: cfg.RunID, Spec: cfg.Spec, Logger: cfg.Logger.With("stage", "worker")}, wConn)
-	if err != nil {
-		return nil, err
-	}
-	wStage := start(&wg, stageCtx, "worker", w.Run)
-	if err := s.awaitHello(ctx, hellos, wStage); err != nil {
-		return nil, err
+	var (
+		wStage  stage   // the local worker (none with remote workers)
+		rost    *roster // the remote workers (none with a local worker)
+		allLost <-chan struct{}
+	)
+	if cfg.Workers > 0 {
+		if rost, err = s.recruit(ctx, &wg, stageCtx, signals, progress); err != nil {
+			return nil, err
+		}
+		allLost = rost.allLost
+	} else {
+		wConn, err := b.Connect("loadforge-worker")
+		if err != nil {
+			return nil, err
+		}
+		w, err := worker.New(worker.Config{RunID: cfg.RunID, Spec: cfg.Spec, Logger: cfg.Logger.With("stage", "worker")}, wConn)
+		if err != nil {
+			return nil, err
+		}
+		wStage = start(&wg, stageCtx, "worker", w.Run)
+		if err := s.awaitHello(ctx, hellos, wStage); err != nil {
+			return nil, err
+		}
 	}
 
-	t0 := time.Now()
-	progress.begin(t0)
-	s.log.Info("run started", "name", cfg.Name, "duration", cfg.Pattern.Duration())
-	if err := s.publishState(schemas.SessionState{State: schemas.StateRunning, StartedAtNs: t0.UnixNano()}); err != nil {
-		return nil, err
-	}
 	schedConn, err := b.Connect("loadforge-scheduler")
 	if err != nil {
 		return nil, err
 	}
+	// t0 lies a little ahead, so that the workers hold the first command
+	// when it comes: an open model's first arrivals are due at t0 itself.
+	t0 := time.Now().Add(startLead)
+	var runLoad func(context.Context) error
+	if cfg.External != nil {
+		// Subscribed before the run starts: no early command is missed.
+		ext := scheduler.NewExternal(scheduler.ExternalConfig{RunID: cfg.RunID, Load: *cfg.External, Start: t0}, schedConn)
+		<-ext.Ready()
+		runLoad = ext.Run
+		progress.note(fmt.Sprintf("external load: target VUs from control commands on %s", schemas.Subject(cfg.RunID, schemas.KindControl)))
+	} else {
+		runLoad = scheduler.New(scheduler.Config{RunID: cfg.RunID, Pattern: cfg.Pattern, Start: t0}, schedConn).Run
+	}
+	progress.begin(t0)
+	s.log.Info("run started", "name", cfg.Name, "duration", cfg.loadDuration(), "workers", max(cfg.Workers, 1))
+	if err := s.publishState(schemas.SessionState{State: schemas.StateRunning, StartedAtNs: t0.UnixNano()}); err != nil {
+		return nil, err
+	}
+	if rost != nil {
+		rost.start() // from now on a lost worker's share goes to the others
+	}
 	schedCtx, cancelSched := context.WithCancel(stageCtx)
 	defer cancelSched()
-	sched := scheduler.New(scheduler.Config{RunID: cfg.RunID, Pattern: cfg.Pattern, Start: t0}, schedConn)
-	schedStage := start(&wg, schedCtx, "scheduler", sched.Run)
+	schedStage := start(&wg, schedCtx, "scheduler", runLoad)
 
 	stopping := schemas.SessionState{
 		State: schemas.StateStopping, StartedAtNs: t0.UnixNano(),
@@ -243,6 +299,8 @@ func (s *session) run(ctx context.Context, b *bus.Bus, signals <-chan os.Signal)
 		stopping.Outcome, stopping.Reason, stopping.Hard = schemas.StateAborted, ctx.Err().Error(), true
 	case err := <-wStage.done:
 		stopping.Outcome, stopping.Reason = schemas.StateAborted, fmt.Sprintf("worker ended early: %v", err)
+	case <-allLost:
+		stopping.Outcome, stopping.Reason = schemas.StateAborted, "every remote worker was lost"
 	case err := <-colStage.done:
 		return nil, fmt.Errorf("collector ended early: %v", err)
 	}
@@ -319,6 +377,53 @@ func (s *session) await(ctx context.Context, ready <-chan struct{}, st stage, wh
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// recruit starts the roster and waits until the wanted remote workers have
+// joined and said hello. On a timeout or a signal it tells the workers that
+// joined that the run is off.
+func (s *session) recruit(ctx context.Context, wg *sync.WaitGroup, stageCtx context.Context,
+	signals <-chan os.Signal, progress *progress) (*roster, error) {
+	cfg := s.cfg
+	rost := newRoster(rosterConfig{RunID: cfg.RunID, Spec: cfg.Spec, Wanted: cfg.Workers,
+		Logger: cfg.Logger.With("run_id", cfg.RunID), Note: progress.note}, s.conn)
+	rStage := start(wg, stageCtx, "roster", rost.Run)
+	progress.note(fmt.Sprintf("waiting up to %s for %d workers (run %s)", cfg.WorkersTimeout, cfg.Workers, cfg.RunID))
+	t := time.NewTimer(cfg.WorkersTimeout)
+	defer t.Stop()
+	came := func() string {
+		c := rost.cameSoFar()
+		msg := fmt.Sprintf("%d of %d came", len(c), cfg.Workers)
+		if len(c) > 0 {
+			msg += ": " + strings.Join(c, ", ")
+		}
+		return msg
+	}
+	var err error
+	select {
+	case <-rost.ready:
+		return rost, nil
+	case e := <-rStage.done:
+		return nil, fmt.Errorf("roster ended early: %v", e)
+	case <-t.C:
+		err = fmt.Errorf("waited %s for %d remote workers; %s", cfg.WorkersTimeout, cfg.Workers, came())
+	case sig := <-signals:
+		err = fmt.Errorf("%w by %s while waiting for remote workers; %s", ErrInterrupted, sig, came())
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	if perr := s.publishState(schemas.SessionState{State: schemas.StateAborted, Reason: err.Error()}); perr != nil {
+		s.log.Warn("publish aborted state", "err", perr)
+	}
+	return nil, err
+}
+
+// loadDuration is the planned length of the load (0: until stopped from outside).
+func (cfg *Config) loadDuration() time.Duration {
+	if cfg.External != nil {
+		return cfg.External.Duration
+	}
+	return cfg.Pattern.Duration()
 }
 
 func (s *session) awaitHello(ctx context.Context, hellos <-chan *schemas.WorkerHello, st stage) error {

@@ -118,14 +118,16 @@ func (f *fastClient) cutOff() {
 }
 
 // connect dials addr for a VU, giving up at deadline or when stopCtx ends.
+// The connection's connectingUs is the time the dial took.
 func (f *fastClient) connect(stopCtx context.Context, addr string, deadline time.Time) (*fastConn, error) {
 	ctx, cancel := context.WithDeadline(stopCtx, deadline)
 	defer cancel()
+	dialStart := time.Now()
 	nc, err := f.dial(ctx, "tcp", addr)
 	if err != nil {
 		return nil, err
 	}
-	c := &fastConn{nc: nc}
+	c := &fastConn{nc: nc, connectingUs: spanUs(dialStart, time.Now())}
 	c.rr.src = nc
 	c.initExchange()
 	f.mu.Lock()
@@ -157,6 +159,12 @@ type fastConn struct {
 	// A failure before any byte of a response on a connection that has
 	// carried one may just be the server closing it while it was idle.
 	done time.Time
+	// connectingUs is how long the dial took, reported by the connection's
+	// first request only (0 after it).
+	connectingUs int64
+	// sentAt is when the last byte of the current request was written; zero
+	// while it has not been written in full.
+	sentAt time.Time
 }
 
 // busyGap bounds the pause after which a kept-alive connection is treated
@@ -166,8 +174,10 @@ type fastConn struct {
 const busyGap = 200 * time.Millisecond
 
 // roundTrip writes fr's request at start and reads its response. wrote tells
-// whether any byte of the request may have left.
+// whether any byte of the request may have left; c.sentAt (non-zero once the
+// whole request is written) and c.rr.firstByte time it.
 func (c *fastConn) roundTrip(stopCtx context.Context, fr *fastRequest, start, deadline time.Time) (res response, wrote bool, err error) {
+	c.sentAt, c.rr.firstByte = time.Time{}, time.Time{}
 	if err := c.nc.SetDeadline(deadline); err != nil {
 		return res, false, err
 	}
@@ -181,6 +191,9 @@ func (c *fastConn) roundTrip(stopCtx context.Context, fr *fastRequest, start, de
 		var n int
 		n, err = c.nc.Write(fr.wire)
 		wrote = n > 0
+		if err == nil {
+			c.sentAt = time.Now()
+		}
 	}
 	if err != nil {
 		return res, wrote, err
@@ -196,11 +209,16 @@ type fastSession struct {
 }
 
 // do sends t's request on the VU's connection for its address, dialling one
-// when there is none, and reads the response to the end.
+// when there is none, and reads the response to the end. It fills the
+// outcome as the net/http path does: latency from just before the dial or
+// write to the body's end, the timing breakdown (connecting on a request
+// that dialled; no TLS here), and unsent for a request a stop cut off before
+// it was written in full.
 func (s *fastSession) do(w *Worker, stopCtx context.Context, t *requestTemplate) outcome {
 	fr := t.fast
 	out := outcome{latencyUs: -1, bytesOut: uint64(len(fr.wire))}
 	start := time.Now()
+	out.start = start
 	deadline := start.Add(w.timeout)
 	if s.conns == nil {
 		s.conns = make([]*fastConn, len(w.fast.addrs))
@@ -210,23 +228,32 @@ func (s *fastSession) do(w *Worker, stopCtx context.Context, t *requestTemplate)
 		if c == nil {
 			var err error
 			if c, err = w.fast.connect(stopCtx, fr.addr, deadline); err != nil {
+				out.end = time.Now()
 				out.errKind = classify(stopCtx, err)
+				out.unsent = out.errKind == kindCanceled
 				return out
 			}
 			s.conns[fr.slot] = c
 		}
 		res, wrote, err := c.roundTrip(stopCtx, fr, start, deadline)
 		if err == nil {
-			elapsed := time.Since(start)
+			end := time.Now()
 			if res.keepAlive && !fr.close {
-				c.done = start.Add(elapsed)
+				c.done = end
 			} else {
 				s.drop(w, fr.slot)
 			}
-			out.latencyUs = elapsed.Microseconds()
+			out.end = end
+			out.latencyUs = end.Sub(start).Microseconds()
 			out.status = res.status
 			out.bytesIn = uint64(res.bytes)
 			out.errKind = statusKind(res.status)
+			out.timing = timing{
+				connectingUs: c.connectingUs,
+				waitingUs:    spanUs(c.sentAt, c.rr.firstByte),
+				receivingUs:  spanUs(c.rr.firstByte, end),
+			}
+			c.connectingUs = 0 // the next request on it did not dial
 			return out
 		}
 		s.drop(w, fr.slot)
@@ -237,9 +264,13 @@ func (s *fastSession) do(w *Worker, stopCtx context.Context, t *requestTemplate)
 		if attempt == 0 && !c.done.IsZero() && res.bytes == 0 && kind == kindReset && (fr.replayable || !wrote) {
 			continue
 		}
+		out.end = time.Now()
 		out.errKind = kind
 		out.status = res.status // non-zero when the body broke off
 		out.bytesIn = uint64(res.bytes)
+		// Cut off by a stop before the whole request was written: the target
+		// never saw it.
+		out.unsent = kind == kindCanceled && c.sentAt.IsZero()
 		return out
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"syscall"
+	"time"
 )
 
 // rawExchange is a connection's state for sending a request and reading the
@@ -40,6 +41,9 @@ func (c *fastConn) initExchange() {
 func (c *fastConn) exchange(wire []byte) (wrote bool, err error) {
 	if c.ex.conn == nil {
 		n, err := c.nc.Write(wire)
+		if err == nil {
+			c.sentAt = time.Now()
+		}
 		return n > 0, err
 	}
 	c.ex.pending, c.ex.sent, c.ex.err = wire, 0, nil
@@ -53,6 +57,9 @@ func (c *fastConn) exchange(wire []byte) (wrote bool, err error) {
 		var n int
 		n, err = c.nc.Write(c.ex.pending)
 		wrote = wrote || n > 0
+		if err == nil {
+			c.sentAt = time.Now()
+		}
 	}
 	c.ex.pending = nil
 	return wrote, err
@@ -77,6 +84,7 @@ func (c *fastConn) exchangeStep(fd uintptr) bool {
 		case len(ex.pending) > 0:
 			return true // the rest goes through net.Conn, which waits for room
 		}
+		c.sentAt = time.Now()
 		return false // written; wait for the response
 	}
 	rr := &c.rr
@@ -93,6 +101,9 @@ func (c *fastConn) exchangeStep(fd uintptr) bool {
 		ex.err = io.EOF
 	default:
 		rr.w += n
+		if rr.firstByte.IsZero() {
+			rr.firstByte = time.Now()
+		}
 	}
 	return true
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"time"
 )
 
 // Buffer sizes of the fast client's response reader.
@@ -67,6 +68,9 @@ type responseReader struct {
 	buf  []byte
 	r, w int   // buf[r:w] holds bytes read and not consumed yet
 	n    int64 // bytes of the current response consumed so far
+	// firstByte is when the first bytes of a response arrived; zero until
+	// then. The client clears it before each request.
+	firstByte time.Time
 }
 
 // response is what the fast client needs to know of a response.
@@ -294,6 +298,9 @@ func (rr *responseReader) fill() error {
 		n, err := rr.src.Read(rr.buf[rr.w:])
 		rr.w += n
 		if n > 0 {
+			if rr.firstByte.IsZero() {
+				rr.firstByte = time.Now()
+			}
 			return nil
 		}
 		if err != nil {

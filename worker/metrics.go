@@ -29,6 +29,7 @@ type endpointStats struct {
 	status            []statusCount // codes seen, in order of first sight; counts zeroed at each flush
 	kinds             [numKinds]uint64
 	hist              latency.Recorder
+	extra             *extraStats // service time and breakdown; nil until needed
 }
 
 type statusCount struct {
@@ -64,6 +65,7 @@ func (s *shard) record(ep int, o outcome) {
 	}
 	if o.latencyUs >= 0 {
 		e.hist.Record(o.latencyUs)
+		e.recordExtra(o)
 	}
 	s.mu.Unlock()
 }
@@ -85,6 +87,7 @@ func (e *endpointStats) countStatus(code int) {
 // and empties them: a few microseconds, once per flush interval.
 type aggregator struct {
 	merged latency.Recorder
+	extras extraAggregator
 }
 
 // collect returns, per endpoint with traffic, everything recorded since the last
@@ -100,6 +103,7 @@ func (a *aggregator) collect(shards []*shard, endpoints []endpoint) ([]schemas.E
 		if m.Requests == 0 {
 			continue
 		}
+		a.extras.fill(&m)
 		m.LatencyUs = a.merged.Sparse()
 		out = append(out, m)
 	}
@@ -142,4 +146,5 @@ func (a *aggregator) take(s *shard, i int, m *schemas.EndpointMetrics) {
 	e.kinds = [numKinds]uint64{}
 	a.merged.Merge(&e.hist)
 	e.hist.Reset()
+	a.extras.take(e)
 }

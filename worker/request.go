@@ -228,13 +228,24 @@ func newBodyReader(b []byte) *bodyReader {
 
 func (*bodyReader) Close() error { return nil }
 
-// outcome is what one request produced, ready to be recorded.
+// outcome is what one request produced, ready to be recorded. Every client
+// fills status, errKind, latencyUs, the byte counts, start, end and timing.
 type outcome struct {
 	status    int   // 0: no response
 	errKind   int   // kindNone or an index into errorKinds
 	latencyUs int64 // < 0: not recorded (the request did not complete)
 	bytesIn   uint64
 	bytesOut  uint64
+	// start is when the request was sent, end when it completed or failed.
+	start, end time.Time
+	// timing is the request's breakdown; zero fields were not measured.
+	timing timing
+	// serviceUs (open model) is the latency from start when latencyUs runs
+	// from the iteration's intended start; 0: not recorded apart.
+	serviceUs int64
+	// unsent: cut off by a stop before the request was on the wire. The
+	// target never saw it, so it is not counted at all.
+	unsent bool
 }
 
 // do sends one request built from t and reads its response to the end. stopCtx
@@ -243,21 +254,27 @@ type outcome struct {
 func (w *Worker) do(stopCtx context.Context, t *requestTemplate) outcome {
 	ctx, cancel := context.WithTimeout(stopCtx, w.timeout)
 	defer cancel()
-	req := t.tmpl.WithContext(ctx)
+	trace := new(requestTrace)
+	req := t.tmpl.WithContext(trace.attach(ctx))
 	if t.body != nil {
 		req.Body = newBodyReader(t.body)
 	}
 	out := outcome{latencyUs: -1, bytesOut: t.bytesOut}
 	start := time.Now()
+	out.start = start
 	resp, err := w.client.Do(req)
 	if err != nil {
+		out.end = time.Now()
 		out.errKind = classify(stopCtx, err)
+		out.unsent = out.errKind == kindCanceled && !trace.sent()
 		return out
 	}
 	// Reading to the end and closing lets the transport reuse the connection.
 	n, err := io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
-	elapsed := time.Since(start)
+	out.end = time.Now()
+	elapsed := out.end.Sub(start)
+	out.timing = trace.timing(out.end)
 	out.status = resp.StatusCode
 	out.bytesIn = responseHeaderBytes(resp) + uint64(n)
 	switch {

@@ -16,6 +16,9 @@ type vu struct {
 	rng   *rand.Rand // this VU's own source: no lock shared with other VUs
 	think *time.Timer
 	fast  fastSession // the VU's connections of the fast client
+	// mailbox (open model) holds the intended start of the VU's next
+	// iteration; the dispatcher fills it only while the VU is free.
+	mailbox chan time.Time
 }
 
 // pool is the worker's VUs as a stack: the newest is the first to stop.
@@ -102,16 +105,30 @@ func (w *Worker) iterate(stopCtx context.Context, v *vu) bool {
 // runRequests sends reqs in order, recording each, and reports whether all were
 // sent. A failed request does not end the sequence; a cancelled stop does.
 func (w *Worker) runRequests(stopCtx context.Context, v *vu, reqs []*requestTemplate) bool {
+	return w.runRequestsFrom(stopCtx, v, reqs, time.Time{})
+}
+
+// runRequestsFrom is runRequests for an iteration intended to start at
+// intended (open model; zero otherwise): see outcome.fromIntended.
+func (w *Worker) runRequestsFrom(stopCtx context.Context, v *vu, reqs []*requestTemplate, intended time.Time) bool {
+	open := w.open.Load() != nil
 	for _, t := range reqs {
 		if w.limiter != nil {
-			if err := w.limiter.wait(stopCtx); err != nil {
+			if err := w.limiter.wait(stopCtx, v.stop); err != nil {
 				return false // never attempted: not counted
 			}
 		}
 		if stopCtx.Err() != nil {
 			return false
 		}
-		v.shard.record(t.endpoint, w.send(stopCtx, v, t))
+		o := w.send(stopCtx, v, t)
+		if o.unsent {
+			return false // never reached the target: not counted
+		}
+		if open {
+			intended = o.fromIntended(intended)
+		}
+		v.shard.record(t.endpoint, o)
 	}
 	return stopCtx.Err() == nil
 }

@@ -33,10 +33,24 @@ type Config struct {
 	// Shards of histograms and counters; default 4 × GOMAXPROCS.
 	Shards int
 	// Client overrides the tuned HTTP client (tests only). It must not have a
-	// cookie jar: requests share their prepared header maps.
+	// cookie jar: requests share their prepared header maps. With it, the
+	// http_client choice auto means net/http: every request goes through it.
 	Client *http.Client
 	// Logger; default slog.Default().
 	Logger *slog.Logger
+
+	// Remote makes the worker one of a coordinator's remote workers: it asks
+	// to join on loadforge.<run>.join, carries only the share that the
+	// session's assignments give it, and leaves the run when an assignment
+	// drops it or when assignments stop coming (the coordinator is gone).
+	// Without it the worker carries the whole load, as the session's own
+	// local worker does.
+	Remote bool
+	// JoinTimeout bounds a remote worker's wait to be admitted; default 5 s.
+	JoinTimeout time.Duration
+	// CoordinatorTimeout: how long a remote worker carries on without hearing
+	// an assignment (the coordinator repeats it every second); default 5 s.
+	CoordinatorTimeout time.Duration
 }
 
 const maxFlushInterval = 250 * time.Millisecond
@@ -64,6 +78,12 @@ type Worker struct {
 	shards []*shard
 	agg    aggregator
 
+	// open is the open model, once a scale command brought an arrival rate.
+	open atomic.Pointer[openModel]
+	// timersOnly makes the open model's dispatcher wait on Go timers alone
+	// (tests in fake time, where a thread's sleep would not move the clock).
+	timersOnly bool
+
 	pool  pool
 	vuWG  sync.WaitGroup
 	alive atomic.Int64 // VU goroutines that have not exited
@@ -76,6 +96,7 @@ type Worker struct {
 	quit    chan struct{} // closed when Run returns: bus callbacks stop forwarding
 	stateCh chan *schemas.SessionState
 	scaleCh chan *schemas.ScaleCommand
+	share   share // the part of the load this worker carries
 }
 
 // New returns a worker that takes commands from and publishes metrics on conn.
@@ -109,6 +130,12 @@ func New(cfg Config, conn *bus.Conn) (*Worker, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.JoinTimeout <= 0 {
+		cfg.JoinTimeout = DefaultJoinTimeout
+	}
+	if cfg.CoordinatorTimeout <= 0 {
+		cfg.CoordinatorTimeout = DefaultCoordinatorTimeout
+	}
 	w := &Worker{
 		cfg:     cfg,
 		conn:    conn,
@@ -123,13 +150,19 @@ func New(cfg Config, conn *bus.Conn) (*Worker, error) {
 	if err := w.compileSpec(cfg.Spec); err != nil {
 		return nil, fmt.Errorf("worker: %w", err)
 	}
-	if err := w.prepareClients(cfg.Spec.HTTPClient); err != nil {
+	choice := cfg.Spec.HTTPClient
+	if cfg.Client != nil && (choice == "" || choice == schemas.HTTPClientAuto) {
+		// A client given in the config is meant to take the requests.
+		choice = schemas.HTTPClientNetHTTP
+	}
+	if err := w.prepareClients(choice); err != nil {
 		return nil, fmt.Errorf("worker: %w", err)
 	}
 	if w.client == nil {
 		w.client = newHTTPClient()
 	}
 	w.shards = newShards(cfg.Shards, len(w.endpoints))
+	w.share.init(cfg.Remote)
 	return w, nil
 }
 
@@ -247,6 +280,7 @@ type runState struct {
 	scaleSeq  uint64 // of the last scale command applied
 	scaled    bool   // whether any scale command has been applied
 	stopping  bool
+	target    int           // the run's total target VUs, from the last scale command
 	deadline  *time.Timer   // end of the graceful stop
 	exited    chan struct{} // closed once every VU has exited, after stopping began
 	cancelled bool          // in-flight requests have been cut off
@@ -293,20 +327,29 @@ func (w *Worker) Run(ctx context.Context) error {
 		return fmt.Errorf("worker %s: %w", w.cfg.WorkerID, err)
 	}
 	defer func() { _ = scaleSub.Unsubscribe() }()
-	// The server must hold both subscriptions before anyone learns we are here.
+	var remote *remoteState
+	if w.cfg.Remote {
+		if remote, err = w.subscribeAssign(); err != nil {
+			return fmt.Errorf("worker %s: %w", w.cfg.WorkerID, err)
+		}
+		defer remote.close()
+	}
+	// The server must hold every subscription before anyone learns we are here.
 	if err := w.conn.Flush(ctx); err != nil {
 		return fmt.Errorf("worker %s: subscribe: %w", w.cfg.WorkerID, err)
 	}
 
-	host := hostName()
-	hello := &schemas.WorkerHello{
-		SchemaVersion: schemas.Version, RunID: w.cfg.RunID, WorkerID: w.cfg.WorkerID,
-		Name: w.cfg.Name, Host: host, PID: os.Getpid(), AtNs: time.Now().UnixNano(),
+	if remote != nil {
+		// A remote worker says hello only once admitted.
+		if err := w.publishHello(schemas.KindJoin); err != nil {
+			return err
+		}
+	} else {
+		if err := w.publishHello(schemas.KindHello); err != nil {
+			return err
+		}
+		close(w.ready)
 	}
-	if err := w.conn.Publish(schemas.Subject(w.cfg.RunID, schemas.KindHello), hello); err != nil {
-		return fmt.Errorf("worker %s: hello: %w", w.cfg.WorkerID, err)
-	}
-	close(w.ready)
 
 	st := &runState{iv: intervals{fi: int64(w.cfg.FlushInterval)}}
 	heartbeat := time.NewTicker(time.Second)
@@ -343,6 +386,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		if !st.stopping {
 			st.stopping = true
 			w.pool.resize(0, nil)
+			w.stopOpen()
 			st.exited = make(chan struct{})
 			go func() {
 				w.vuWG.Wait()
@@ -359,6 +403,22 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 	done := ctx.Done()
 	var exited <-chan struct{}
+	// rescale applies the share to the run's target (after a scale command or
+	// a new assignment).
+	rescale := func() {
+		if st.scaled && !st.stopping {
+			w.pool.resize(w.localTarget(st.target), w.startVU)
+		}
+	}
+	// leave ends a remote worker's part in the run at once.
+	var leaveErr error
+	leave := func(err error) {
+		if leaveErr == nil {
+			leaveErr = err
+		}
+		beginStop(0, true)
+		exited = st.exited
+	}
 
 	for {
 		select {
@@ -367,7 +427,49 @@ func (w *Worker) Run(ctx context.Context) error {
 			beginStop(0, true)
 			exited = st.exited
 
+		case a := <-remote.assignments():
+			switch remote.apply(a, w) {
+			case admitted:
+				w.log.Info("admitted to the run", "index", w.share.index(), "workers", w.share.count())
+				if err := w.publishHello(schemas.KindHello); err != nil {
+					return err
+				}
+				close(w.ready)
+				w.publishHeartbeat(st)
+				rescale()
+			case reshared:
+				w.log.Info("share changed", "index", w.share.index(), "workers", w.share.count())
+				rescale()
+			case dropped:
+				w.log.Warn("dropped from the run by the coordinator; stopping")
+				leave(ErrDropped)
+			case refused:
+				return ErrNotAdmitted
+			}
+
+		case <-remote.joinExpired():
+			return ErrNotAdmitted
+
+		case <-remote.watchdog():
+			if remote.coordinatorSilent(w.cfg.CoordinatorTimeout) {
+				w.log.Warn("no word from the coordinator; leaving the run", "after", w.cfg.CoordinatorTimeout)
+				leave(ErrCoordinatorLost)
+			}
+
 		case m := <-w.stateCh:
+			if !remote.isAdmitted() {
+				// Not (yet) one of the run's workers: it has nothing to stop, and
+				// a final event or bye would make the collector count it in. The
+				// run may start just before our admission arrives.
+				switch m.State {
+				case schemas.StateStarting:
+				case schemas.StateRunning:
+					setT0(m.StartedAtNs)
+				default:
+					return ErrNotAdmitted
+				}
+				continue
+			}
 			switch m.State {
 			case schemas.StateRunning:
 				setT0(m.StartedAtNs)
@@ -389,15 +491,21 @@ func (w *Worker) Run(ctx context.Context) error {
 			}
 			st.scaled, st.scaleSeq = true, m.Seq
 			setT0(m.AtNs - m.ElapsedNs)
+			if w.followPattern(m) {
+				continue // an open model: the dispatcher runs the pattern
+			}
 			// The end of the pattern is carried out by the session's stopping
 			// state, which brings the graceful stop with it.
 			if !m.Done {
-				w.pool.resize(w.localTarget(m.TargetVUs), w.startVU)
+				st.target = m.TargetVUs
+				rescale()
 			}
 
 		case <-flushC:
 			start, end := st.iv.tick(time.Now().UnixNano())
-			w.publishEvent(st, start, end, false)
+			if remote.isAdmitted() {
+				w.publishEvent(st, start, end, false)
+			}
 			flush.Reset(time.Until(time.Unix(0, st.iv.nextEnd())))
 
 		case <-deadlineC:
@@ -405,28 +513,48 @@ func (w *Worker) Run(ctx context.Context) error {
 			cancelNow()
 
 		case <-heartbeat.C:
-			hb := &schemas.WorkerHeartbeat{
-				SchemaVersion: schemas.Version, RunID: w.cfg.RunID, WorkerID: w.cfg.WorkerID,
-				AtNs: time.Now().UnixNano(), VUs: w.VUs(), LastSeq: st.seq,
-			}
-			if err := w.conn.Publish(schemas.Subject(w.cfg.RunID, schemas.KindHeartbeat), hb); err != nil {
-				w.log.Warn("heartbeat not published", "err", err)
+			if remote.isAdmitted() {
+				w.publishHeartbeat(st)
 			}
 
 		case <-exited:
+			if !remote.isAdmitted() {
+				return ctx.Err() // never one of the run's workers: nothing to report
+			}
 			w.finish(st)
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			return nil
+			return leaveErr
 		}
 	}
 }
 
-// localTarget is this worker's share of the run's target. A worker is alone in
-// a run for now, so it runs them all; splitting among workers goes here.
+func (w *Worker) publishHello(kind string) error {
+	hello := &schemas.WorkerHello{
+		SchemaVersion: schemas.Version, RunID: w.cfg.RunID, WorkerID: w.cfg.WorkerID,
+		Name: w.cfg.Name, Host: hostName(), PID: os.Getpid(), AtNs: time.Now().UnixNano(),
+	}
+	if err := w.conn.Publish(schemas.Subject(w.cfg.RunID, kind), hello); err != nil {
+		return fmt.Errorf("worker %s: %s: %w", w.cfg.WorkerID, kind, err)
+	}
+	return nil
+}
+
+func (w *Worker) publishHeartbeat(st *runState) {
+	hb := &schemas.WorkerHeartbeat{
+		SchemaVersion: schemas.Version, RunID: w.cfg.RunID, WorkerID: w.cfg.WorkerID,
+		AtNs: time.Now().UnixNano(), VUs: w.VUs(), LastSeq: st.seq,
+	}
+	if err := w.conn.Publish(schemas.Subject(w.cfg.RunID, schemas.KindHeartbeat), hb); err != nil {
+		w.log.Warn("heartbeat not published", "err", err)
+	}
+}
+
+// localTarget is this worker's share of the run's target: all of it when the
+// worker is alone, else its segment's part (see share).
 func (w *Worker) localTarget(total int) int {
-	return max(0, total)
+	return w.share.of(max(0, total))
 }
 
 // publishEvent sends everything recorded since the last event as the event for
@@ -448,6 +576,7 @@ func (w *Worker) publishEvent(st *runState, start, end int64, final bool) {
 	if ev.Endpoints == nil {
 		ev.Endpoints = []schemas.EndpointMetrics{}
 	}
+	w.fillOpen(ev)
 	for _, e := range eps {
 		st.requests += e.Requests
 		st.errors += e.Errors
@@ -470,6 +599,12 @@ func (w *Worker) finish(st *runState) {
 	}
 	if err := w.conn.Publish(schemas.Subject(w.cfg.RunID, schemas.KindBye), bye); err != nil {
 		w.log.Error("bye not published", "err", err)
+	}
+	if !w.conn.NATS().IsConnected() {
+		// The messages wait in the reconnect buffer; waiting here would only
+		// keep a remote worker from its next run.
+		w.log.Warn("bus disconnected; the final event and bye go out on reconnect")
+		return
 	}
 	flushCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

@@ -666,41 +666,10 @@ func TestRPSLimitEndToEnd(t *testing.T) {
 			}
 		}
 	}
-	// At most a second's worth plus the burst; well above half of it.
-	if hi := uint64(limit + limiterBurst(limit)); n > hi*11/10 || n < limit/2 {
+	// A second's worth (slots t0 + k/limit, k < limit), give or take what an
+	// event closed a little late holds; well above half of it.
+	if hi := uint64(limit + limit/50); n > hi || n < limit/2 {
 		t.Errorf("%d requests in the first second with a limit of %d/s", n, limit)
-	}
-}
-
-func TestLimiterAdmitsBurstThenRate(t *testing.T) {
-	const perSecond = 100
-	l := newRequestLimiter(perSecond)
-	burst := limiterBurst(perSecond)
-	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-	for i := range burst {
-		if !l.allowAt(now) {
-			t.Fatalf("request %d of the burst refused", i+1)
-		}
-	}
-	if l.allowAt(now) {
-		t.Fatal("admitted past the burst at the same instant")
-	}
-	admitted := 0
-	for step := time.Millisecond; step <= time.Second; step += time.Millisecond {
-		if l.allowAt(now.Add(step)) {
-			admitted++
-		}
-	}
-	if admitted != perSecond {
-		t.Errorf("admitted %d over the next second, want %d", admitted, perSecond)
-	}
-	for _, c := range []struct {
-		limit float64
-		burst int
-	}{{0.5, 1}, {5, 1}, {10, 1}, {11, 2}, {200, 20}, {10000, 1000}} {
-		if got := limiterBurst(c.limit); got != c.burst {
-			t.Errorf("burst for %v/s = %d, want %d", c.limit, got, c.burst)
-		}
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"sync"
@@ -43,6 +44,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "build loadforge:", err)
 		os.Exit(1)
 	}
+	natsServer = buildNatsServer(dir)
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
@@ -478,24 +480,14 @@ func TestOutsideSubscriberOnListeningBus(t *testing.T) {
 	}
 }
 
+// toUint reads a msgpack integer, which arrives in the smallest width that holds it.
 func toUint(v any) uint64 {
-	switch n := v.(type) {
-	case uint64:
-		return n
-	case uint32:
-		return uint64(n)
-	case uint16:
-		return uint64(n)
-	case uint8:
-		return uint64(n)
-	case int64:
-		return uint64(n)
-	case int32:
-		return uint64(n)
-	case int16:
-		return uint64(n)
-	case int8:
-		return uint64(n)
+	rv := reflect.ValueOf(v)
+	switch {
+	case rv.CanUint():
+		return rv.Uint()
+	case rv.CanInt():
+		return uint64(rv.Int())
 	}
 	return 0
 }

@@ -115,6 +115,15 @@ func TestNginxLogsExactlyWhatTheResultCounts(t *testing.T) {
 			if r.HTTPClient != want || len(r.Endpoints) != 1 || r.Endpoints[0].HTTPClient != want {
 				t.Errorf("result says http_client %q (endpoints %+v), want %q", r.HTTPClient, r.Endpoints, want)
 			}
+			// Both clients time every request's parts, with no TLS on plain
+			// http. The fast client dials once per VU at least; net/http's
+			// pool may hand a connection dialled for one request to another,
+			// whose trace then shows no connect.
+			minConns := map[string]uint64{"auto": 20, "net/http": 1}[client]
+			if tm := r.Totals.TimingsMs; tm.NewConnections < minConns || tm.Connecting.Max == 0 || tm.TLSHandshaking.Max != 0 ||
+				tm.Waiting.Max == 0 || tm.Receiving.Max == 0 || tm.Waiting.Min > r.Totals.LatencyMs.Max {
+				t.Errorf("timings %+v, latency %+v", tm, r.Totals.LatencyMs)
+			}
 		})
 	}
 }

@@ -25,16 +25,28 @@ type Config struct {
 	// Listen (HOST:PORT) lets remote workers and consumers reach the embedded server.
 	Listen string
 	// Token is the credential clients must present to a listening or remote server.
+	// On a listening bus it is the workers' credential (see Permissions).
 	Token string
+	// User and Password: a user/password pair instead of (or besides) Token, with the same role.
+	User, Password string
+	// TapToken (listening bus only): a read-only credential for taps.
+	TapToken string
+	// ControlToken (listening bus only): the credential that may publish control commands.
+	ControlToken string
+	// TLS of a listening bus (its certificate; a CA to require client certificates),
+	// or of the connections to a remote server (the CA to trust; a client certificate).
+	TLS TLSFiles
 }
 
 // ErrNoToken is returned when asked to listen beyond loopback without a credential.
-var ErrNoToken = errors.New("--token is required to --listen on a non-loopback address")
+var ErrNoToken = errors.New("--token (or --user and --password) is required to --listen on a non-loopback address")
 
 // Bus is an embedded NATS server (or a remote one) that hands out connections.
 type Bus struct {
 	cfg Config
 	srv *server.Server // nil when the bus is remote
+	// stageSecret is what in-process connections present when the bus checks credentials.
+	stageSecret string
 
 	mu     sync.Mutex
 	conns  []*Conn
@@ -43,6 +55,9 @@ type Bus struct {
 
 // Open starts the embedded server (unless cfg.URL names a remote one).
 func Open(cfg Config) (*Bus, error) {
+	if err := cfg.Check(); err != nil {
+		return nil, err
+	}
 	b := &Bus{cfg: cfg}
 	if cfg.URL != "" {
 		return b, nil
@@ -61,11 +76,28 @@ func Open(cfg Config) (*Bus, error) {
 		if err != nil {
 			return nil, err
 		}
-		if cfg.Token == "" && !isLoopback(host) {
-			return nil, ErrNoToken
+		if port == 0 {
+			port = server.RANDOM_PORT // the server reads 0 as its default, 4222
 		}
 		opts.Host, opts.Port = host, port
-		opts.Authorization = cfg.Token
+		if cfg.hasCredential() {
+			secret, err := randomSecret()
+			if err != nil {
+				return nil, err
+			}
+			b.stageSecret = secret
+			opts.CustomClientAuthentication = &roleAuth{
+				stage: secret, token: cfg.Token, user: cfg.User, password: cfg.Password,
+				tap: cfg.TapToken, control: cfg.ControlToken,
+			}
+		}
+		if cfg.TLS.Cert != "" {
+			tc, err := serverTLS(cfg.TLS)
+			if err != nil {
+				return nil, err
+			}
+			opts.TLSConfig, opts.TLS, opts.TLSVerify = tc, true, cfg.TLS.CA != ""
+		}
 	}
 	srv, err := server.NewServer(opts)
 	if err != nil {
@@ -127,9 +159,9 @@ func (b *Bus) Connect(name string) (*Conn, error) {
 		err error
 	)
 	if b.srv != nil {
-		c, err = dial("", b.cfg.Token, name, nats.InProcessServer(b.srv))
+		c, err = DialWith("", name, Credentials{Token: b.stageSecret}, nats.InProcessServer(b.srv))
 	} else {
-		c, err = Dial(b.cfg.URL, b.cfg.Token, name)
+		c, err = DialWith(b.cfg.URL, name, Credentials{Token: b.cfg.Token, User: b.cfg.User, Password: b.cfg.Password, TLS: b.cfg.TLS})
 	}
 	if err != nil {
 		return nil, err
@@ -170,19 +202,19 @@ type Conn struct {
 
 // Dial connects to a NATS server at url (a remote worker or tap uses this).
 func Dial(url, token, name string) (*Conn, error) {
-	return dial(url, token, name)
+	return DialWith(url, name, Credentials{Token: token})
 }
 
-func dial(url, token, name string, extra ...nats.Option) (*Conn, error) {
+// DialWith connects to a NATS server at url with cred. The connection
+// reconnects for ever: a worker outlives the coordinator's bus restarting.
+func DialWith(url, name string, cred Credentials, extra ...nats.Option) (*Conn, error) {
 	opts := []nats.Option{
 		nats.Name(name),
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(250 * time.Millisecond),
 		nats.PingInterval(5 * time.Second),
 	}
-	if token != "" {
-		opts = append(opts, nats.Token(token))
-	}
+	opts = append(opts, cred.clientOptions()...)
 	opts = append(opts, extra...)
 	nc, err := nats.Connect(url, opts...)
 	if err != nil {

@@ -114,7 +114,7 @@ func TestListeningBusChecksTheToken(t *testing.T) {
 	}
 	defer c.Close(context.Background())
 
-	// The stages' in-process connections use the same token.
+	// The stages' in-process connections have their own secret and full rights.
 	in := connect(t, b, "inside")
 	got := make(chan *schemas.Snapshot, 1)
 	if _, err := Subscribe(c, "loadforge.r.snapshot", func(_ string, s *schemas.Snapshot) { got <- s }); err != nil {

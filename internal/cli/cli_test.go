@@ -31,7 +31,7 @@ func TestMain(m *testing.M) {
 // (viper reads an empty variable as unset).
 func clearEnv(t *testing.T) {
 	t.Helper()
-	for _, g := range [][]setting{planSettings, laterSettings, runSettings, laterRunSettings, tapSettings, targetSettings} {
+	for _, g := range [][]setting{planSettings, laterSettings, runSettings, tapSettings, targetSettings, workerSettings, clientSettings} {
 		for _, s := range g {
 			t.Setenv(s.env(), "")
 		}
@@ -94,6 +94,7 @@ func TestBadInputExitsTwoWithOneLineNamingIt(t *testing.T) {
 	malformed := writeFile(t, dir, "bad.yaml", "load: [1, 2\n  vus: x")
 	unknownKey := writeFile(t, dir, "unknown.yaml", strings.Replace(goodPlan, "  vus: 1", "  vuz: 1", 1))
 	negative := writeFile(t, dir, "neg.yaml", strings.Replace(goodPlan, "vus: 1", "vus: -3", 1))
+	externalPlan := writeFile(t, dir, "ext.yaml", strings.Replace(goodPlan, "  vus: 1\n  duration: 10s\n", "  external: {max_vus: 5}\n", 1))
 	u := "http://127.0.0.1:1/"
 	cases := []struct {
 		name string
@@ -119,10 +120,18 @@ func TestBadInputExitsTwoWithOneLineNamingIt(t *testing.T) {
 		{"env value", map[string]string{"LOADFORGE_VUS": "many"}, []string{"run", "--url", u, "--duration", "1s"}, `LOADFORGE_VUS: want a whole number, got "many"`},
 		{"env bool", map[string]string{"LOADFORGE_QUIET": "yes"}, []string{"run", "--url", u, "--duration", "1s"}, `LOADFORGE_QUIET: want true or false, got "yes"`},
 		{"flag bool", nil, []string{"run", "--url", u, "--duration", "1s", "--quiet=maybe"}, `invalid argument "maybe" for "--quiet"`},
-		{"open model", nil, []string{"run", "--url", u, "--rate", "100", "--duration", "1s"}, "--rate: open model not supported yet"},
-		{"open model in env", map[string]string{"LOADFORGE_MAX_VUS": "9"}, []string{"validate", "--url", u, "--duration", "1s"}, "LOADFORGE_MAX_VUS: open model not supported yet"},
-		{"workers", nil, []string{"run", "--url", u, "--duration", "1s", "--workers", "2"}, "--workers: remote workers not supported yet"},
-		{"listen beyond loopback without token", nil, []string{"run", "--url", u, "--vus", "1", "--duration", "1s", "--listen", "0.0.0.0:0"}, "--token is required"},
+		{"open model and vus", nil, []string{"run", "--url", u, "--rate", "100", "--vus", "2", "--duration", "1s"}, "--vus and --rate: give one load form"},
+		{"open model setting on a closed run", map[string]string{"LOADFORGE_MAX_VUS": "9"}, []string{"validate", "--url", u, "--duration", "1s"}, "LOADFORGE_MAX_VUS: applies to an open model"},
+		{"bad rate stage", nil, []string{"run", "--url", u, "--rate-stage", "5s"}, `--rate-stage "5s": want DURATION:RATE`},
+		{"workers without a reachable bus", nil, []string{"run", "--url", u, "--duration", "1s", "--workers", "2"}, "--workers 2: remote workers need a bus they can reach"},
+		{"negative workers", nil, []string{"run", "--url", u, "--duration", "1s", "--workers", "-1", "--listen", "127.0.0.1:0"}, `--workers: want a whole number ≥ 0, got "-1"`},
+		{"workers in env", map[string]string{"LOADFORGE_WORKERS": "two"}, []string{"run", "--url", u, "--duration", "1s"}, `LOADFORGE_WORKERS: want a whole number ≥ 0, got "two"`},
+		{"workers timeout", nil, []string{"run", "--url", u, "--duration", "1s", "--workers-timeout", "0s"}, `--workers-timeout: want a positive duration`},
+		{"listen beyond loopback without token", nil, []string{"run", "--url", u, "--vus", "1", "--duration", "1s", "--listen", "0.0.0.0:0"}, "--token (or --user and --password) is required"},
+		{"user without password", nil, []string{"run", "--url", u, "--duration", "1s", "--listen", "0.0.0.0:0", "--user", "w"}, "--user and --password go together"},
+		{"tap token alone", nil, []string{"run", "--url", u, "--duration", "1s", "--listen", "127.0.0.1:0", "--tap-token", "t"}, "--tap-token and --control-token need the workers' credential too"},
+		{"same token twice", nil, []string{"run", "--url", u, "--duration", "1s", "--listen", "127.0.0.1:0", "--token", "t", "--control-token", "t"}, "--control-token and --token are the same"},
+		{"external without a reachable bus", nil, []string{"run", externalPlan}, "load external: control commands need a bus others can reach"},
 		{"listen and nats", nil, []string{"run", "--url", u, "--duration", "1s", "--listen", "127.0.0.1:0", "--nats", "nats://127.0.0.1:4222"}, "--listen and --nats"},
 		{"log level", nil, []string{"run", "--url", u, "--duration", "1s", "--log-level", "loud"}, `--log-level: want debug, info, warn or error, got "loud"`},
 		{"log format", map[string]string{"LOADFORGE_LOG_FORMAT": "xml"}, []string{"run", "--url", u, "--duration", "1s"}, `LOADFORGE_LOG_FORMAT: want text or json, got "xml"`},
@@ -131,7 +140,10 @@ func TestBadInputExitsTwoWithOneLineNamingIt(t *testing.T) {
 		{"bad header", nil, []string{"validate", "--url", u, "--duration", "1s", "--header", "nocolon"}, `--header "nocolon": want 'Name: value'`},
 		{"tap subject", nil, []string{"tap", "a..b"}, `subject "a..b": empty token`},
 		{"target addr", nil, []string{"target", "--addr", "8080"}, `--addr "8080": want HOST:PORT`},
-		{"worker", nil, []string{"worker", "--nats", "nats://127.0.0.1:4222"}, "remote workers not supported yet"},
+		{"worker user without password", nil, []string{"worker", "--user", "u"}, "--user and --password go together"},
+		{"worker arguments", nil, []string{"worker", "extra"}, `unknown command "extra"`},
+		{"worker log level", nil, []string{"worker", "--log-level", "loud"}, `--log-level: want debug, info, warn or error, got "loud"`},
+		{"tap cert without key", nil, []string{"tap", "--tls-cert", "c.pem"}, "--tls-cert and --tls-key go together"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -283,6 +295,10 @@ func TestValidateExamplePlans(t *testing.T) {
 						t.Errorf("summary lacks %s:\n%s", q.URL, inv.stdout)
 					}
 				}
+			}
+			if p.Pattern.Open() {
+				checkRateTimeline(t, inv.stdout, p)
+				return
 			}
 			// The timeline rows: "<at> <vus>" from 0 to the end of the pattern.
 			rows := regexp.MustCompile(`(?m)^\s+(\S+)\s+(\d+)\b`).FindAllStringSubmatch(inv.stdout[strings.Index(inv.stdout, "timeline"):], -1)

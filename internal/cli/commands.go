@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -61,23 +60,6 @@ func (a *app) targetCommand() *cobra.Command {
 		fmt.Fprintf(a.stderr, "loadforge target: served %d requests\n", srv.Handler().Requests())
 		return nil
 	}
-	return cmd
-}
-
-// workerCommand reserves the remote worker command of the contract.
-func (a *app) workerCommand() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "worker --nats URL [--token T] [--name N]",
-		Short: "Join a run's bus as a remote worker (not supported yet)",
-		Args:  cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error {
-			return errors.New("worker: remote workers not supported yet")
-		},
-	}
-	fs := cmd.Flags()
-	fs.String("nats", "", "`URL` of the run's bus")
-	fs.String("token", "", "bus credential `T`")
-	fs.String("name", "", "worker `NAME` shown in results")
 	return cmd
 }
 

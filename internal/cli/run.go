@@ -48,10 +48,9 @@ flag, 130 interrupted (the result is still written).`,
 	addFlags(fs, planSettings)
 	addFlags(fs, runSettings)
 	addFlags(fs, laterSettings)
-	addFlags(fs, laterRunSettings)
 	addProfileFlags(fs)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		st, err := newSettings(cmd.Flags(), planSettings, runSettings, laterSettings, laterRunSettings)
+		st, err := newSettings(cmd.Flags(), planSettings, runSettings, laterSettings)
 		if err != nil {
 			return failure(err)
 		}
@@ -75,8 +74,11 @@ flag, 130 interrupted (the result is still written).`,
 // runOutcome maps a run's end onto the exit code.
 func runOutcome(res *schemas.Result, err error) error {
 	if err != nil {
-		if errors.Is(err, bus.ErrNoToken) {
+		if errors.Is(err, bus.ErrNoToken) || errors.Is(err, bus.ErrCredentials) {
 			return err
+		}
+		if errors.Is(err, session.ErrInterrupted) {
+			return &exitError{code: ExitInterrupted, err: fmt.Errorf("run: %w", err)}
 		}
 		return failure(fmt.Errorf("run: %w", err))
 	}
@@ -129,9 +131,6 @@ func loadPlan(st *settings, args []string) (*plan.Raw, *plan.Plan, error) {
 // sessionConfig turns one invocation of run into a session.Config.
 func (a *app) sessionConfig(st *settings, args []string) (session.Config, error) {
 	var cfg session.Config
-	if err := st.notYet(laterRunSettings); err != nil {
-		return cfg, err
-	}
 	_, p, err := loadPlan(st, args)
 	if err != nil {
 		return cfg, err
@@ -145,9 +144,24 @@ func (a *app) sessionConfig(st *settings, args []string) (session.Config, error)
 	if err != nil {
 		return cfg, err
 	}
-	busCfg := bus.Config{URL: get("nats"), Listen: get("listen"), Token: get("token")}
+	busCfg := bus.Config{
+		URL: get("nats"), Listen: get("listen"), Token: get("token"), User: get("user"), Password: get("password"),
+		TapToken: get("tap-token"), ControlToken: get("control-token"),
+		TLS: bus.TLSFiles{Cert: get("tls-cert"), Key: get("tls-key"), CA: get("tls-ca")},
+	}
 	if err := checkBus(busCfg); err != nil {
 		return cfg, err
+	}
+	workers, workersTimeout, err := remoteSettings(st)
+	if err != nil {
+		return cfg, err
+	}
+	outside := busCfg.Listen != "" || busCfg.URL != ""
+	if workers > 0 && !outside {
+		return cfg, fmt.Errorf("--workers %d: remote workers need a bus they can reach: give --listen HOST:PORT or --nats URL", workers)
+	}
+	if p.External != nil && !outside {
+		return cfg, errors.New("load external: control commands need a bus others can reach: give --listen HOST:PORT or --nats URL")
 	}
 	out := get("out")
 	if out != "" {
@@ -161,7 +175,7 @@ func (a *app) sessionConfig(st *settings, args []string) (session.Config, error)
 		// The session reads zero as "its default" and a negative value as none.
 		graceful = -1
 	}
-	return session.Config{
+	cfg = session.Config{
 		Name:         p.Name,
 		Spec:         p.Spec,
 		Pattern:      p.Pattern,
@@ -172,13 +186,20 @@ func (a *app) sessionConfig(st *settings, args []string) (session.Config, error)
 		Stdout:       a.stdout,
 		Stderr:       a.stderr,
 		Logger:       logger,
-	}, nil
+	}
+	cfg.Workers, cfg.WorkersTimeout, cfg.External = workers, workersTimeout, p.External
+	return cfg, nil
 }
 
 // logger builds the run's structured logger on stderr. Without an explicit
 // --log-level, --quiet lowers it to warnings.
 func (a *app) logger(st *settings, quiet bool) (*slog.Logger, error) {
-	levelSetting := find(runSettings, "log-level")
+	return a.loggerOf(st, runSettings, quiet)
+}
+
+// loggerOf builds the logger from the log-level and log-format settings of group.
+func (a *app) loggerOf(st *settings, group []setting, quiet bool) (*slog.Logger, error) {
+	levelSetting := find(group, "log-level")
 	levelText := st.text(levelSetting)
 	_, levelOrigin, levelSet := st.lookup(levelSetting)
 	if !levelSet {
@@ -192,7 +213,7 @@ func (a *app) logger(st *settings, quiet bool) (*slog.Logger, error) {
 		return nil, fmt.Errorf("%s: want debug, info, warn or error, got %q", levelOrigin, levelText)
 	}
 	opts := &slog.HandlerOptions{Level: level}
-	formatSetting := find(runSettings, "log-format")
+	formatSetting := find(group, "log-format")
 	switch format := st.text(formatSetting); format {
 	case "text":
 		return slog.New(slog.NewTextHandler(a.stderr, opts)), nil
@@ -206,31 +227,46 @@ func (a *app) logger(st *settings, quiet bool) (*slog.Logger, error) {
 
 // checkBus refuses bus settings that cannot work, before a run starts.
 func checkBus(c bus.Config) error {
-	if c.Listen == "" {
-		return nil
+	if c.Listen != "" && c.URL == "" {
+		_, port, err := net.SplitHostPort(c.Listen)
+		if err != nil {
+			return fmt.Errorf("--listen %q: want HOST:PORT", c.Listen)
+		}
+		if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+			return fmt.Errorf("--listen %q: bad port %q", c.Listen, port)
+		}
 	}
-	if c.URL != "" {
-		return errors.New("--listen and --nats: the bus is either embedded (and may listen) or a NATS server; give one")
-	}
-	host, port, err := net.SplitHostPort(c.Listen)
-	if err != nil {
-		return fmt.Errorf("--listen %q: want HOST:PORT", c.Listen)
-	}
-	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
-		return fmt.Errorf("--listen %q: bad port %q", c.Listen, port)
-	}
-	if c.Token == "" && !isLoopback(host) {
-		return fmt.Errorf("--listen %s: %w", c.Listen, bus.ErrNoToken)
+	if err := c.Check(); err != nil {
+		if errors.Is(err, bus.ErrNoToken) {
+			return fmt.Errorf("--listen %s: %w", c.Listen, err)
+		}
+		return err
 	}
 	return nil
 }
 
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
+// remoteSettings reads --workers and --workers-timeout.
+func remoteSettings(st *settings) (int, time.Duration, error) {
+	ws := find(runSettings, "workers")
+	workers, err := strconv.Atoi(strings.TrimSpace(st.text(ws)))
+	if err != nil || workers < 0 {
+		_, origin, _ := st.lookup(ws)
+		return 0, 0, fmt.Errorf("%s: want a whole number ≥ 0, got %q", originOr(origin, ws), st.text(ws))
 	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	ts := find(runSettings, "workers-timeout")
+	timeout, err := time.ParseDuration(strings.TrimSpace(st.text(ts)))
+	if err != nil || timeout <= 0 {
+		_, origin, _ := st.lookup(ts)
+		return 0, 0, fmt.Errorf("%s: want a positive duration like 30s or 2m, got %q", originOr(origin, ts), st.text(ts))
+	}
+	return workers, timeout, nil
+}
+
+func originOr(origin string, s setting) string {
+	if origin == "" {
+		return "--" + s.flag
+	}
+	return origin
 }
 
 func (a *app) validateCommand() *cobra.Command {
@@ -322,7 +358,22 @@ func printPlan(w io.Writer, raw *plan.Raw, p *plan.Plan) error {
 	fmt.Fprintf(&b, "\nthink %s · timeout %s · rps limit %s · graceful stop %s\n",
 		think, time.Duration(p.Spec.TimeoutNs), rps, p.GracefulStop)
 
+	if p.External != nil {
+		fmt.Fprintf(&b, "\nload %s\n\ncontrol commands go to loadforge.<run_id>.control (see schemas/README.md)\n", p.Load)
+		if _, err := io.WriteString(w, b.String()); err != nil {
+			return failure(err)
+		}
+		return nil
+	}
 	d := p.Pattern.Duration()
+	if p.Pattern.Open() {
+		printRateTimeline(&b, p, d)
+		_, err := io.WriteString(w, b.String())
+		if err != nil {
+			return failure(err)
+		}
+		return nil
+	}
 	peak := 0
 	for _, s := range p.Pattern.Stages {
 		peak = max(peak, s.Target)

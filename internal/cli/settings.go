@@ -57,19 +57,16 @@ var planSettings = []setting{
 	{flag: "graceful-stop", key: plan.KeyGracefulStop, usage: "time `D` in-flight iterations may finish at the end or after SIGINT (default 30s)"},
 	{flag: "rps-limit", key: plan.KeyRPSLimit, usage: "at most `R` requests/s over all VUs (0: no limit)"},
 	{flag: "http-client", key: plan.KeyHTTPClient, usage: "HTTP `CLIENT`: auto (the fast HTTP/1.1 client for http://, net/http for https://), fast or net/http"},
+	{flag: "rate", key: plan.KeyRate, usage: "open model: start `R` iterations per second (with --duration), whatever the responses do"},
+	{flag: "rate-stage", key: plan.KeyRateStages, kind: kindList, sep: ",",
+		usage: "open model, ramping stage `D:R`: linearly to R iterations/s over D (repeatable; comma-separated in LOADFORGE_RATE_STAGE)"},
+	{flag: "max-vus", key: plan.KeyMaxVUs, usage: "open model: the most VUs the pool may grow to (`N`, default 1000)"},
+	{flag: "pre-vus", key: plan.KeyPreAllocatedVUs, usage: "open model: VUs started at once (`N`, default 1)"},
 }
 
 // Flags of features still to come: they exist, so that scripts get a clear
 // message instead of "unknown flag". Enabling one means removing its notYet.
-var laterSettings = []setting{
-	{flag: "rate", key: "rate", usage: "open model: `R` iterations started per second", notYet: "open model not supported yet"},
-	{flag: "rate-stage", key: "rate_stages", kind: kindList, sep: ",", usage: "open model, ramping rate `D:R` (repeatable)", notYet: "open model not supported yet"},
-	{flag: "max-vus", key: "max_vus", usage: "open model: the most VUs it may use (`N`)", notYet: "open model not supported yet"},
-}
-
-var laterRunSettings = []setting{
-	{flag: "workers", key: "workers", usage: "wait for `N` remote workers and spread the load over them", notYet: "remote workers not supported yet"},
-}
+var laterSettings = []setting{}
 
 // runSettings are run's own settings, outside the plan.
 var runSettings = []setting{
@@ -78,8 +75,17 @@ var runSettings = []setting{
 	{flag: "log-format", key: "log_format", def: "text", usage: "log `FORMAT` on stderr: text or json"},
 	{flag: "log-level", key: "log_level", def: "info", usage: "log `LEVEL`: debug, info, warn or error (default warn with --quiet)"},
 	{flag: "listen", key: "listen", usage: "let remote workers and consumers reach the embedded bus at `HOST:PORT`"},
-	{flag: "token", key: "token", usage: "bus credential `T`; required for --listen beyond loopback"},
+	{flag: "token", key: "token", usage: "bus credential `T` of workers (and taps); required for --listen beyond loopback"},
 	{flag: "nats", key: "nats", usage: "use the NATS server or cluster at `URL` instead of an embedded one"},
+	{flag: "workers", key: "workers", def: "0", usage: "wait for `N` remote workers (loadforge worker) and spread the load over them; 0 runs a local worker"},
+	{flag: "workers-timeout", key: "workers_timeout", def: "1m", usage: "how long to wait for the remote workers (`D`)"},
+	{flag: "user", key: "user", usage: "bus credential: `USER` (with --password), instead of or besides --token"},
+	{flag: "password", key: "password", usage: "bus credential: `PASSWORD` of --user"},
+	{flag: "tap-token", key: "tap_token", usage: "a read-only bus credential `T` for taps (listening bus)"},
+	{flag: "control-token", key: "control_token", usage: "the bus credential `T` that may send control commands (listening bus)"},
+	{flag: "tls-cert", key: "tls_cert", usage: "TLS certificate `FILE` (PEM): the listening bus's, or a client certificate for --nats"},
+	{flag: "tls-key", key: "tls_key", usage: "TLS key `FILE` (PEM) of --tls-cert"},
+	{flag: "tls-ca", key: "tls_ca", usage: "CA `FILE` (PEM): the listening bus requires client certificates it signed; with --nats, trust the server by it"},
 }
 
 // flags registers settings as flags of fs.

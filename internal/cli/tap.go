@@ -28,7 +28,6 @@ const DefaultTapSubject = schemas.SubjectRoot + ".>"
 
 var tapSettings = []setting{
 	{flag: "nats", key: "nats", def: "nats://127.0.0.1:4222", usage: "`URL` of the bus (a run's --listen address, or a NATS server)"},
-	{flag: "token", key: "token", usage: "bus credential `T`"},
 }
 
 func (a *app) tapCommand() *cobra.Command {
@@ -49,10 +48,15 @@ they are UTF-8, else as base64. Stops on SIGINT or SIGTERM.`,
 		},
 	}
 	addFlags(cmd.Flags(), tapSettings)
+	addFlags(cmd.Flags(), clientSettings)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		st, err := newSettings(cmd.Flags(), tapSettings)
+		st, err := newSettings(cmd.Flags(), tapSettings, clientSettings)
 		if err != nil {
 			return failure(err)
+		}
+		cred, err := clientCredentials(st)
+		if err != nil {
+			return err
 		}
 		subject := DefaultTapSubject
 		if len(args) == 1 {
@@ -62,7 +66,7 @@ they are UTF-8, else as base64. Stops on SIGINT or SIGTERM.`,
 			return err
 		}
 		url := st.text(tapSettings[0])
-		conn, err := bus.Dial(url, st.text(tapSettings[1]), "loadforge-tap")
+		conn, err := bus.DialWith(url, "loadforge-tap", cred)
 		if err != nil {
 			return failure(err)
 		}

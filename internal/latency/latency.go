@@ -39,10 +39,10 @@ func Sparse(h *hdrhistogram.Histogram) [][2]int64 {
 	if h.TotalCount() == 0 {
 		return nil
 	}
-	if sameLayout(h) {
+	if g := layoutOf(h); g != nil {
 		// One copy of the flat counts walked once; Distribution would build a
 		// bar for every bucket up to the last value.
-		return sparseFromCounts(h.Export().Counts)
+		return sparseFromCounts(g, h.Export().Counts)
 	}
 	var out [][2]int64
 	for _, b := range h.Distribution() {

@@ -7,15 +7,29 @@ import (
 	"github.com/HdrHistogram/hdrhistogram-go"
 )
 
-// The bucket layout of New, computed the way HDR histograms compute it, so that
-// a Recorder and an hdrhistogram.Histogram put every value in the same bucket.
+// The bucket layouts of HDR histograms over latency's range (LowestUs to
+// HighestUs), by significant figures, computed the way HDR histograms compute
+// them, so that a Recorder and an hdrhistogram.Histogram of the same
+// precision put every value in the same bucket.
 //
 // HDR indexes its counts flat: the first 2·half entries hold values 0..2·half-1
 // one by one, and each following run of half entries covers twice the range of
 // the one before with half the resolution. A run of half entries is a "page"
 // here: page 0 holds values [0, half), page p ≥ 1 holds [half·2^(p-1), half·2^p)
 // in steps of 2^(p-1) (times the unit).
-var geometry = newGeometry(LowestUs, HighestUs, SigFigs)
+var layouts = func() (ls [maxSigFigs + 1]*layout) {
+	for n := 1; n <= maxSigFigs; n++ {
+		g := newGeometry(LowestUs, HighestUs, n)
+		ls[n] = &g
+	}
+	return ls
+}()
+
+// geometry is the layout of New.
+var geometry = *layouts[SigFigs]
+
+// maxSigFigs is the most significant figures an HDR histogram takes.
+const maxSigFigs = 5
 
 type layout struct {
 	unitMagnitude uint // log2 of the lowest discernible value
@@ -63,30 +77,50 @@ func (g *layout) value(i int) int64 {
 	return int64(sub) << (uint(bucket) + g.unitMagnitude)
 }
 
-// A Recorder is a latency histogram in microseconds with the buckets of New,
-// made for recording on a hot path and for flushing often: Record is a few
+// A Recorder is a latency histogram in microseconds with the buckets of New
+// (or of an HDR histogram of other precision: NewRecorderSigFigs), made for
+// recording on a hot path and for flushing often: Record is a few
 // instructions with no error to check, memory is taken a page of buckets at a
 // time where values actually fall (a few tens of KB instead of ~140 KB), and
 // Merge, Reset and Sparse touch only the pages in use. It is not safe for
-// concurrent use. The zero value is an empty Recorder.
+// concurrent use. The zero value is an empty Recorder with the buckets of New.
 type Recorder struct {
+	g     *layout    // nil: geometry, the layout of New
 	pages [][]uint32 // by page; nil until a value falls in it
 	used  uint64     // bit p: page p may hold counts (set on recording, cleared by Reset)
 	total int64
 }
 
-// NewRecorder returns an empty Recorder.
+// NewRecorder returns an empty Recorder with the buckets of New.
 func NewRecorder() *Recorder {
 	return &Recorder{}
 }
 
+// NewRecorderSigFigs returns an empty Recorder with the buckets of an HDR
+// histogram from LowestUs to HighestUs at sigFigs significant figures (1 to
+// 5): its Sparse pairs rebuild such a histogram exactly.
+func NewRecorderSigFigs(sigFigs int) *Recorder {
+	if sigFigs < 1 || sigFigs > maxSigFigs {
+		panic("latency: significant figures out of 1..5")
+	}
+	return &Recorder{g: layouts[sigFigs]}
+}
+
+func (r *Recorder) layout() *layout {
+	if r.g == nil {
+		return &geometry
+	}
+	return r.g
+}
+
 func (r *Recorder) page(p int) []uint32 {
+	g := r.layout()
 	if r.pages == nil {
-		r.pages = make([][]uint32, geometry.pages)
+		r.pages = make([][]uint32, g.pages)
 	}
 	pg := r.pages[p]
 	if pg == nil {
-		pg = make([]uint32, geometry.half)
+		pg = make([]uint32, g.half)
 		r.pages[p] = pg
 	}
 	return pg
@@ -101,9 +135,10 @@ func (r *Recorder) Record(us int64) {
 	if us > HighestUs {
 		us = HighestUs
 	}
-	i := geometry.index(us)
-	p := i >> geometry.halfMagnitude
-	r.page(p)[i&(geometry.half-1)]++
+	g := r.layout()
+	i := g.index(us)
+	p := i >> g.halfMagnitude
+	r.page(p)[i&(g.half-1)]++
 	r.used |= 1 << p
 	r.total++
 }
@@ -111,10 +146,13 @@ func (r *Recorder) Record(us int64) {
 // Count is the number of values recorded.
 func (r *Recorder) Count() int64 { return r.total }
 
-// Merge adds everything recorded in o to r.
+// Merge adds everything recorded in o, which must have r's buckets, to r.
 func (r *Recorder) Merge(o *Recorder) {
 	if o.total == 0 {
 		return
+	}
+	if r.layout() != o.layout() {
+		panic("latency: merging recorders of different precision")
 	}
 	for p, src := range o.pages {
 		if o.used&(1<<p) == 0 {
@@ -149,14 +187,15 @@ func (r *Recorder) AppendSparse(dst [][2]int64) [][2]int64 {
 	if r.total == 0 {
 		return dst
 	}
+	g := r.layout()
 	for p, pg := range r.pages {
 		if r.used&(1<<p) == 0 {
 			continue
 		}
-		base := p << geometry.halfMagnitude
+		base := p << g.halfMagnitude
 		for i, n := range pg {
 			if n != 0 {
-				dst = append(dst, [2]int64{geometry.value(base + i), int64(n)})
+				dst = append(dst, [2]int64{g.value(base + i), int64(n)})
 			}
 		}
 	}
@@ -187,8 +226,8 @@ func (r *Recorder) nonEmpty() int {
 	return n
 }
 
-// sparseFromCounts turns HDR flat counts into sparse pairs.
-func sparseFromCounts(counts []int64) [][2]int64 {
+// sparseFromCounts turns the flat counts of an HDR histogram of layout g into sparse pairs.
+func sparseFromCounts(g *layout, counts []int64) [][2]int64 {
 	n := 0
 	for _, c := range counts {
 		if c > 0 {
@@ -198,15 +237,20 @@ func sparseFromCounts(counts []int64) [][2]int64 {
 	out := make([][2]int64, 0, n)
 	for i, c := range counts {
 		if c > 0 {
-			out = append(out, [2]int64{geometry.value(i), c})
+			out = append(out, [2]int64{g.value(i), c})
 		}
 	}
 	return out
 }
 
-// sameLayout reports whether h has the buckets of New, which the fast paths
-// over its flat counts assume.
-func sameLayout(h *hdrhistogram.Histogram) bool {
-	return h.LowestTrackableValue() == LowestUs && h.HighestTrackableValue() == HighestUs &&
-		h.SignificantFigures() == SigFigs
+// layoutOf is the layout of h when it covers latency's range, which the fast
+// paths over its flat counts assume; nil otherwise.
+func layoutOf(h *hdrhistogram.Histogram) *layout {
+	if h.LowestTrackableValue() != LowestUs || h.HighestTrackableValue() != HighestUs {
+		return nil
+	}
+	if n := int(h.SignificantFigures()); n >= 1 && n <= maxSigFigs {
+		return layouts[n]
+	}
+	return nil
 }

@@ -4,6 +4,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
 )
 
 // values spreads samples over the whole range, its edges and beyond.
@@ -42,6 +44,44 @@ func TestRecorderMatchesHDRBucketForBucket(t *testing.T) {
 	if !back.Equals(h) {
 		t.Error("histogram rebuilt from the recorder's pairs differs")
 	}
+}
+
+// At every precision HDR takes, a Recorder's buckets are the histogram's.
+func TestRecorderSigFigsMatchesHDR(t *testing.T) {
+	for sigFigs := 1; sigFigs <= 5; sigFigs++ {
+		rng := rand.New(rand.NewPCG(uint64(sigFigs), 9))
+		h := hdrhistogram.New(LowestUs, HighestUs, sigFigs)
+		r := NewRecorderSigFigs(sigFigs)
+		for _, v := range values(rng, 20_000) {
+			Record(h, v)
+			r.Record(v)
+		}
+		var fromDistribution [][2]int64
+		for _, b := range h.Distribution() {
+			if b.Count != 0 {
+				fromDistribution = append(fromDistribution, [2]int64{b.From, b.Count})
+			}
+		}
+		if got := r.Sparse(); !slices.Equal(got, fromDistribution) || !slices.Equal(Sparse(h), fromDistribution) {
+			t.Errorf("%d digits: recorder (%d pairs) or Sparse differs from the histogram (%d pairs)", sigFigs, len(got), len(fromDistribution))
+		}
+		back := hdrhistogram.New(LowestUs, HighestUs, sigFigs)
+		AddSparse(back, r.Sparse())
+		if !back.Equals(h) {
+			t.Errorf("%d digits: histogram rebuilt from the recorder's pairs differs", sigFigs)
+		}
+	}
+}
+
+func TestRecorderMergeRefusesOtherPrecision(t *testing.T) {
+	a, b := NewRecorder(), NewRecorderSigFigs(2)
+	b.Record(10)
+	defer func() {
+		if recover() == nil {
+			t.Error("a 3-digit recorder merged a 2-digit one")
+		}
+	}()
+	a.Merge(b)
 }
 
 func TestSparseOfForeignLayoutStillRebuilds(t *testing.T) {

@@ -37,6 +37,8 @@ type Plan struct {
 	GracefulStop time.Duration
 	// Load describes the load form for people, e.g. "10 VUs for 30s".
 	Load string
+	// External is set (and Pattern empty) when the load comes from control commands.
+	External *scheduler.ExternalLoad
 }
 
 // Validate checks the plan; the error names the first bad field.
@@ -69,6 +71,7 @@ func (r *Raw) Build() (*Plan, error) {
 	if p.Pattern, p.Load, err = b.load(); err != nil {
 		return nil, err
 	}
+	p.External = b.external
 	if p.GracefulStop, err = b.duration("load.graceful_stop", r.Load.GracefulStop, durOpt{def: ptr(DefaultGracefulStop)}); err != nil {
 		return nil, err
 	}
@@ -133,6 +136,7 @@ type endpoint struct{ method, url, path string }
 type builder struct {
 	r         *Raw
 	endpoints map[string]endpoint // request name -> the endpoint it names
+	external  *scheduler.ExternalLoad
 }
 
 func (b *builder) checkURL(path, s string) (*url.URL, error) {
@@ -366,8 +370,15 @@ func (b *builder) vus(path string, v *int, def *int) (int, error) {
 // loadForms names the load forms given, in a fixed order.
 func (l *Load) forms() []string {
 	var f []string
-	if l.VUs != nil || l.Duration != nil {
+	// A duration belongs to the rate when there is one, else to the VUs.
+	if l.VUs != nil || (l.Duration != nil && l.Rate == nil) {
 		f = append(f, "vus")
+	}
+	if l.Rate != nil {
+		f = append(f, "rate")
+	}
+	if l.RateStages != nil {
+		f = append(f, "rate_stages")
 	}
 	if l.Stages != nil {
 		f = append(f, "stages")
@@ -380,6 +391,9 @@ func (l *Load) forms() []string {
 	}
 	if l.Spike != nil {
 		f = append(f, "spike")
+	}
+	if l.External != nil {
+		f = append(f, "external")
 	}
 	return f
 }
@@ -394,7 +408,7 @@ func (b *builder) load() (scheduler.Pattern, string, error) {
 	forms := l.forms()
 	switch {
 	case len(forms) == 0:
-		return p, "", b.r.errorAt("load", "give one load form: vus and duration, stages, ramp, step or spike")
+		return p, "", b.r.errorAt("load", "give one load form: vus and duration, stages, ramp, step, spike, rate and duration, rate_stages, or external")
 	case len(forms) > 1:
 		second := forms[1]
 		return p, "", b.r.errorAt("load."+second, fmt.Sprintf("give one load form, but %s is given too", forms[0]))
@@ -410,9 +424,20 @@ func (b *builder) load() (scheduler.Pattern, string, error) {
 		p, desc, err = b.step(l.Step)
 	case "spike":
 		p, desc, err = b.spike(l.Spike)
+	case "rate", "rate_stages":
+		p, desc, err = b.openModel(l)
+	case "external":
+		// No pattern: the targets come from outside while the run goes.
+		desc, err = b.externalLoad(l.External)
+		return p, desc, err
 	}
 	if err != nil {
 		return p, "", err
+	}
+	if p.Rate == nil {
+		if err := b.closedModel(l); err != nil {
+			return p, "", err
+		}
 	}
 	if err := p.Validate(); err != nil {
 		return p, "", b.r.errorAt("load", err.Error())
@@ -535,4 +560,34 @@ func (b *builder) spike(sl *SpikeLoad) (scheduler.Pattern, string, error) {
 	}
 	return scheduler.Spike(base, peak, at, hold, total),
 		fmt.Sprintf("spike %d→%d VUs at %s for %s, %s in all", base, peak, at, hold, total), nil
+}
+
+// DefaultExternalMaxVUs caps an external load that names no max_vus.
+const DefaultExternalMaxVUs = 1000
+
+func (b *builder) externalLoad(el *ExternalLoad) (string, error) {
+	maxVUs, err := b.vus("load.external.max_vus", el.MaxVUs, ptr(DefaultExternalMaxVUs))
+	if err != nil {
+		return "", err
+	}
+	if maxVUs == 0 {
+		return "", b.r.errorAt("load.external.max_vus", "must be > 0")
+	}
+	vus, err := b.vus("load.external.vus", el.VUs, ptr(0))
+	if err != nil {
+		return "", err
+	}
+	if vus > maxVUs {
+		return "", b.r.errorAt("load.external.vus", fmt.Sprintf("%d is more than max_vus %d", vus, maxVUs))
+	}
+	d, err := b.duration("load.external.duration", el.Duration, durOpt{def: ptr(time.Duration(0))})
+	if err != nil {
+		return "", err
+	}
+	b.external = &scheduler.ExternalLoad{InitialVUs: vus, MaxVUs: maxVUs, Duration: d}
+	until := "until told done or stopped"
+	if d > 0 {
+		until = "for " + d.String()
+	}
+	return fmt.Sprintf("external: %d VUs at first, at most %d, %s", vus, maxVUs, until), nil
 }

@@ -521,8 +521,50 @@ func (d *decoder) load(l *Load) func(*yaml.Node, string) error {
 					{"duration", typed(d, &l.Spike.Duration, parseDuration)},
 				})
 			}},
+			{"external", func(n *yaml.Node, path string) error {
+				l.External = &ExternalLoad{}
+				return d.mapping(n, path, []field{
+					{"vus", typed(d, &l.External.VUs, parseInt)},
+					{"max_vus", typed(d, &l.External.MaxVUs, parseInt)},
+					{"duration", typed(d, &l.External.Duration, parseDuration)},
+				})
+			}},
 			{"graceful_stop", typed(d, &l.GracefulStop, parseDuration)},
+			{"rate", typed(d, &l.Rate, parseNumber)},
+			{"rate_stages", d.rateStages(&l.RateStages)},
+			{"max_vus", typed(d, &l.MaxVUs, parseInt)},
+			{"pre_allocated_vus", typed(d, &l.PreAllocatedVUs, parseInt)},
 		})
+	}
+}
+
+// rateStages decodes a list of {duration, target} mappings or
+// "DURATION:RATE" strings. A given but empty list stays non-nil.
+func (d *decoder) rateStages(dst *[]RateStage) func(*yaml.Node, string) error {
+	return func(n *yaml.Node, path string) error {
+		out := []RateStage{}
+		_, err := d.sequence(n, path, func(e *yaml.Node, p string) error {
+			e, err := d.resolve(e)
+			if err != nil {
+				return err
+			}
+			var st RateStage
+			if e.Kind == yaml.ScalarNode && !isNull(e) {
+				st, err = parseRateStage(e.Value)
+				if err != nil {
+					return d.fail(e, p, "%s", err.Error())
+				}
+			} else if err := d.mapping(e, p, []field{
+				{"duration", typed(d, &st.Duration, parseDuration)},
+				{"target", typed(d, &st.Target, parseNumber)},
+			}); err != nil {
+				return err
+			}
+			out = append(out, st)
+			return nil
+		})
+		*dst = out
+		return err
 	}
 }
 
@@ -643,6 +685,23 @@ func parseThink(s string) (Think, error) {
 		return Think{}, err
 	}
 	return Think{Min: d, Max: d}, nil
+}
+
+// parseRateStage reads "DURATION:RATE", as --rate-stage and list items in rate_stages take it.
+func parseRateStage(s string) (RateStage, error) {
+	ds, rs, ok := strings.Cut(s, ":")
+	if !ok {
+		return RateStage{}, errors.New("want DURATION:RATE, like 30s:200")
+	}
+	d, err := parseDuration(ds)
+	if err != nil {
+		return RateStage{}, fmt.Errorf("duration: %w", err)
+	}
+	r, err := parseNumber(rs)
+	if err != nil {
+		return RateStage{}, fmt.Errorf("rate: %w", err)
+	}
+	return RateStage{Duration: &d, Target: &r}, nil
 }
 
 // parseStage reads "DURATION:TARGET", as --stage and list items in stages take it.

@@ -14,6 +14,8 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("think: 1s-2s\nrps_limit: .inf\ntimeout: 5\n"))
 	f.Add([]byte("load: {stages: [30s:1, {duration: 1m, target: 2}], graceful_stop: 0}\n"))
 	f.Add([]byte("load: {step: {start: 1, step: 9223372036854775807, every: 1ns, steps: 10000}}\n"))
+	f.Add([]byte("load: {rate_stages: [1s:5, {duration: 1ns, target: 1e7}], max_vus: 2, pre_allocated_vus: 3}\n"))
+	f.Add([]byte("load: {rate: 0.5, duration: 2562047h, max_vus: 1}\n"))
 	f.Add([]byte("load: {spike: {peak: 1, at: 9223372036854775807ns, hold: 1ns, duration: 1ns}}\n"))
 	f.Add([]byte("scenario: {tasks: [{request: {url: 'http://[::1]:8080/x', body: '@'}}]}\n"))
 	// Small seeds keep minimizing cheap; this one touches every section.

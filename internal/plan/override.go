@@ -27,7 +27,7 @@ const (
 var overrideKeys = []string{
 	KeyName, KeyBaseURL, KeyHeaders, KeyURL, KeyMethod, KeyBody,
 	KeyVUs, KeyDuration, KeyStages, KeyGracefulStop, KeyThink, KeyTimeout, KeyRPSLimit,
-	KeyHTTPClient,
+	KeyHTTPClient, KeyRate, KeyRateStages, KeyMaxVUs, KeyPreAllocatedVUs,
 }
 
 // Override is one setting given outside the plan file.
@@ -47,8 +47,9 @@ func (o Override) last() string {
 }
 
 // Apply lays overrides over the plan. A load form given by override replaces
-// the plan's other load forms (--vus/--duration replace stages, and --stage
-// replaces vus and duration), and a url replaces the plan's scenario with that
+// the plan's other load forms (--vus/--duration replace stages, --stage
+// replaces vus and duration, --rate and --rate-stage replace the closed
+// forms; --duration alone keeps a plan's rate), and a url replaces the plan's scenario with that
 // one request. Values are parsed here; errors name the override's origin.
 func (r *Raw) Apply(overrides []Override) error {
 	if r.lines == nil {
@@ -68,12 +69,8 @@ func (r *Raw) Apply(overrides []Override) error {
 		}
 		by[o.Key] = o
 	}
-	if st, ok := by[KeyStages]; ok {
-		for _, k := range []string{KeyVUs, KeyDuration} {
-			if o, ok := by[k]; ok {
-				return &Error{Where: o.Origin + " and " + st.Origin, Msg: "give one load form: vus and duration, or stages"}
-			}
-		}
+	if err := loadConflicts(by); err != nil {
+		return err
 	}
 	if _, ok := by[KeyURL]; !ok {
 		for _, k := range []string{KeyMethod, KeyBody} {
@@ -193,14 +190,18 @@ func (r *Raw) applyLoad(by map[string]Override) error {
 		l.GracefulStop = &d
 		r.set(KeyGracefulStop, o.Origin)
 	}
+	if err := r.applyOpenLoad(by); err != nil {
+		return err
+	}
 	vus, hasVUs := by[KeyVUs]
 	dur, hasDur := by[KeyDuration]
-	if hasVUs || hasDur {
+	if hasVUs || (hasDur && !r.durationKeepsRate(by)) {
 		// vus and duration replace any other load form of the plan.
-		l.Stages, l.Ramp, l.Step, l.Spike = nil, nil, nil, nil
-		for _, p := range []string{"load.stages", "load.ramp", "load.step", "load.spike"} {
+		l.Stages, l.Ramp, l.Step, l.Spike, l.External = nil, nil, nil, nil, nil
+		for _, p := range []string{"load.stages", "load.ramp", "load.step", "load.spike", "load.external"} {
 			r.forget(p)
 		}
+		r.dropOpenLoad(by)
 	}
 	if hasVUs {
 		n, err := parseInt(vus.last())
@@ -219,8 +220,9 @@ func (r *Raw) applyLoad(by map[string]Override) error {
 		r.set(KeyDuration, dur.Origin)
 	}
 	if st, ok := by[KeyStages]; ok {
-		l.VUs, l.Duration, l.Ramp, l.Step, l.Spike = nil, nil, nil, nil, nil
-		for _, p := range []string{KeyVUs, KeyDuration, "load.ramp", "load.step", "load.spike"} {
+		r.dropOpenLoad(by)
+		l.VUs, l.Duration, l.Ramp, l.Step, l.Spike, l.External = nil, nil, nil, nil, nil, nil
+		for _, p := range []string{KeyVUs, KeyDuration, "load.ramp", "load.step", "load.spike", "load.external"} {
 			r.forget(p)
 		}
 		r.set(KeyStages, st.Origin)

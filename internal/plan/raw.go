@@ -65,8 +65,9 @@ type Request struct {
 	dir string // where an @file body is read from; "" is the working directory
 }
 
-// Load holds the load forms; exactly one of VUs/Duration, Stages, Ramp, Step
-// and Spike must be given. Stages is nil when not given.
+// Load holds the load forms; exactly one of VUs/Duration, Stages, Ramp, Step,
+// Spike (closed model), Rate/Duration and RateStages (open model) must be
+// given. Stages and RateStages are nil when not given.
 type Load struct {
 	VUs          *int
 	Duration     *time.Duration
@@ -74,7 +75,21 @@ type Load struct {
 	Ramp         *RampLoad
 	Step         *StepLoad
 	Spike        *SpikeLoad
+	External     *ExternalLoad
 	GracefulStop *time.Duration
+
+	// The open model: iterations started per second, whatever the responses do.
+	Rate            *float64
+	RateStages      []RateStage
+	MaxVUs          *int // the pool's cap
+	PreAllocatedVUs *int // VUs started at once
+}
+
+// RateStage goes linearly from the previous rate (0 before the first) to
+// Target iterations per second over Duration.
+type RateStage struct {
+	Duration *time.Duration
+	Target   *float64
 }
 
 // Stage goes linearly from the previous target to Target over Duration.
@@ -101,6 +116,15 @@ type StepLoad struct {
 type SpikeLoad struct {
 	Base, Peak         *int
 	At, Hold, Duration *time.Duration
+}
+
+// ExternalLoad takes its target VUs from control commands published by
+// another program: VUs (default 0) run until the first, at most MaxVUs
+// (default DefaultExternalMaxVUs) ever run, and the run lasts Duration
+// (default: until a command says done, or a signal).
+type ExternalLoad struct {
+	VUs, MaxVUs *int
+	Duration    *time.Duration
 }
 
 // Think is the pause after each iteration, uniform in [Min, Max].

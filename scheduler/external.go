@@ -1,0 +1,231 @@
+package scheduler
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/loadforge/loadforge/internal/bus"
+	"github.com/loadforge/loadforge/schemas"
+)
+
+// ExternalLoad is a load driven from outside the run (k6 once called it the
+// externally-controlled executor): its target VUs come from control commands
+// that another program publishes on loadforge.<run>.control.
+type ExternalLoad struct {
+	// InitialVUs run from the start until the first command.
+	InitialVUs int
+	// MaxVUs caps every command; a command above it runs MaxVUs.
+	MaxVUs int
+	// Duration ends the run; zero lasts until a command with done, or a signal.
+	Duration time.Duration
+}
+
+// Validate reports what makes the load unusable.
+func (l ExternalLoad) Validate() error {
+	switch {
+	case l.MaxVUs <= 0:
+		return fmt.Errorf("external load: max VUs %d must be positive", l.MaxVUs)
+	case l.InitialVUs < 0 || l.InitialVUs > l.MaxVUs:
+		return fmt.Errorf("external load: initial VUs %d must be 0 to max VUs %d", l.InitialVUs, l.MaxVUs)
+	case l.Duration < 0:
+		return fmt.Errorf("external load: duration %s is negative", l.Duration)
+	}
+	return nil
+}
+
+// ExternalConfig configures an External stage.
+type ExternalConfig struct {
+	RunID string
+	Load  ExternalLoad
+	// Start is the run's time zero; zero means when Run starts.
+	Start time.Time
+}
+
+// External relays control commands to workers as scale commands. Only the
+// session's own stages may publish on scale, so an outside program steers
+// the run through this stage alone, which checks and caps what it asks.
+type External struct {
+	cfg       ExternalConfig
+	conn      *bus.Conn
+	sub       *nats.Subscription
+	initErr   error
+	ready     chan struct{}
+	commands  chan *nats.Msg
+	quit      chan struct{}
+	ran       atomic.Bool
+	malformed atomic.Uint64
+}
+
+// NewExternal returns the stage and subscribes to the control subject at
+// once, so that commands sent before Run are applied when it starts.
+func NewExternal(cfg ExternalConfig, conn *bus.Conn) *External {
+	e := &External{cfg: cfg, conn: conn, ready: make(chan struct{}),
+		commands: make(chan *nats.Msg, 256), quit: make(chan struct{})}
+	defer close(e.ready)
+	if err := cfg.Load.Validate(); err != nil {
+		e.initErr = fmt.Errorf("scheduler: %w", err)
+		return e
+	}
+	if !schemas.ValidToken(cfg.RunID) {
+		e.initErr = fmt.Errorf("scheduler: run id %q must be one subject token", cfg.RunID)
+		return e
+	}
+	sub, err := conn.NATS().Subscribe(schemas.Subject(cfg.RunID, schemas.KindControl), func(m *nats.Msg) {
+		select {
+		case e.commands <- m:
+		case <-e.quit:
+		}
+	})
+	if err == nil {
+		e.sub = sub
+		ctx, cancel := context.WithTimeout(context.Background(), flushTimeout)
+		defer cancel()
+		err = conn.Flush(ctx)
+	}
+	if err != nil {
+		e.initErr = fmt.Errorf("scheduler: subscribe to control commands: %w", err)
+	}
+	return e
+}
+
+// Ready is closed once the control subscription is in place.
+func (e *External) Ready() <-chan struct{} { return e.ready }
+
+// Malformed is how many control messages were refused.
+func (e *External) Malformed() uint64 { return e.malformed.Load() }
+
+// Run publishes the initial target, then one scale command per accepted
+// control command, until a command says done or the duration is over (it
+// then publishes a scale command with done and returns nil) or ctx is done
+// (it returns ctx.Err()).
+func (e *External) Run(ctx context.Context) error {
+	if !e.ran.CompareAndSwap(false, true) {
+		return errors.New("scheduler: Run called twice")
+	}
+	defer close(e.quit)
+	if e.sub != nil {
+		defer func() { _ = e.sub.Unsubscribe() }()
+	}
+	if e.initErr != nil {
+		return e.initErr
+	}
+	t0 := e.cfg.Start
+	if t0.IsZero() {
+		t0 = time.Now()
+	}
+	subject := schemas.Subject(e.cfg.RunID, schemas.KindScale)
+	var seq uint64
+	target := e.cfg.Load.InitialVUs
+	publish := func(at time.Time, done bool) error {
+		seq++
+		return e.conn.Publish(subject, &schemas.ScaleCommand{
+			SchemaVersion: schemas.Version, RunID: e.cfg.RunID, Seq: seq,
+			AtNs: at.UnixNano(), ElapsedNs: int64(max(at.Sub(t0), 0)), TargetVUs: target, Done: done,
+		})
+	}
+	finish := func(at time.Time) error {
+		if err := publish(at, true); err != nil {
+			return fmt.Errorf("scheduler: %w", err)
+		}
+		flushCtx, cancel := context.WithTimeout(ctx, flushTimeout)
+		defer cancel()
+		if err := e.conn.Flush(flushCtx); err != nil {
+			return fmt.Errorf("scheduler: flush scale commands: %w", err)
+		}
+		return nil
+	}
+	if err := publish(t0, false); err != nil {
+		return fmt.Errorf("scheduler: %w", err)
+	}
+	var end <-chan time.Time
+	if d := e.cfg.Load.Duration; d > 0 {
+		timer := time.NewTimer(time.Until(t0.Add(d)))
+		defer timer.Stop()
+		end = timer.C
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-end:
+			return finish(t0.Add(e.cfg.Load.Duration))
+		case m := <-e.commands:
+			cmd, isJSON, err := decodeControl(m.Data)
+			if err == nil && cmd.RunID != "" && cmd.RunID != e.cfg.RunID {
+				err = fmt.Errorf("run_id %q is not this run's (%s)", cmd.RunID, e.cfg.RunID)
+			}
+			if err == nil && cmd.TargetVUs < 0 {
+				err = fmt.Errorf("target_vus %d is negative", cmd.TargetVUs)
+			}
+			if err != nil {
+				e.malformed.Add(1)
+				e.reply(m, isJSON, schemas.ControlReply{Error: err.Error()})
+				continue
+			}
+			if cmd.Done {
+				err := finish(time.Now())
+				e.reply(m, isJSON, schemas.ControlReply{OK: err == nil, Seq: seq, TargetVUs: target, Done: true})
+				return err
+			}
+			target = min(cmd.TargetVUs, e.cfg.Load.MaxVUs)
+			if err := publish(time.Now(), false); err != nil {
+				return fmt.Errorf("scheduler: %w", err)
+			}
+			e.reply(m, isJSON, schemas.ControlReply{OK: true, Seq: seq, TargetVUs: target})
+		}
+	}
+}
+
+// reply answers a request in the encoding it came in; a plain publish gets nothing.
+func (e *External) reply(m *nats.Msg, isJSON bool, r schemas.ControlReply) {
+	if m.Reply == "" {
+		return
+	}
+	r.SchemaVersion, r.RunID = schemas.Version, e.cfg.RunID
+	var (
+		data []byte
+		err  error
+	)
+	if isJSON {
+		data, err = json.Marshal(r)
+	} else {
+		data, err = schemas.Encode(&r)
+	}
+	if err == nil {
+		err = e.conn.NATS().Publish(m.Reply, data)
+	}
+	_ = err // a requester that went away misses its answer; the command stands
+}
+
+// maxControlSize bounds a control message: a few fields, nothing more.
+const maxControlSize = 4 << 10
+
+// decodeControl reads a control command sent as a msgpack map or, for people
+// typing commands, a JSON object (a JSON object starts with '{', which no
+// msgpack map does).
+func decodeControl(data []byte) (cmd schemas.ControlCommand, isJSON bool, err error) {
+	if len(data) > maxControlSize {
+		return cmd, false, fmt.Errorf("control command of %d bytes is too long", len(data))
+	}
+	trimmed := bytes.TrimLeft(data, " \t\r\n")
+	if len(trimmed) > 0 && trimmed[0] == '{' {
+		if err := json.Unmarshal(trimmed, &cmd); err != nil {
+			return cmd, true, fmt.Errorf("decode control command: %w", err)
+		}
+		if cmd.SchemaVersion < 1 || cmd.SchemaVersion > schemas.Version {
+			return cmd, true, fmt.Errorf("decode control command: %w %d", schemas.ErrVersion, cmd.SchemaVersion)
+		}
+		return cmd, true, nil
+	}
+	if err := schemas.Decode(data, &cmd); err != nil {
+		return cmd, false, err
+	}
+	return cmd, false, nil
+}

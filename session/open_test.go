@@ -1,0 +1,102 @@
+package session
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/loadforge/loadforge/scheduler"
+	"github.com/loadforge/loadforge/schemas"
+)
+
+func openRun(t *testing.T, url string, r scheduler.RatePattern) (*schemas.Result, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	res, err := Run(context.Background(), Config{
+		Name:         "open",
+		Spec:         spec(url),
+		Pattern:      scheduler.Pattern{Rate: &r},
+		GracefulStop: 5 * time.Second,
+		Stdout:       &stdout,
+		Stderr:       &stderr,
+		Quiet:        true,
+		Signals:      make(chan os.Signal),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res, stdout.String()
+}
+
+// An open model starts exactly the scheduled iterations, and its result and
+// summary carry the service time and the schedule lag.
+func TestOpenModelRunsTheSchedule(t *testing.T) {
+	srv := newCountingServer(t, func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(10 * time.Millisecond)
+		w.Write([]byte("ok"))
+	})
+	r := scheduler.ConstantRate(100, 1500*time.Millisecond)
+	r.MaxVUs, r.PreAllocatedVUs = 100, 1
+	res, summary := openRun(t, srv.URL+"/", r)
+	if res.State != schemas.StateCompleted {
+		t.Fatalf("state %q", res.State)
+	}
+	if got := res.Totals.Requests; got != 150 || got != srv.hits.Load() || res.Totals.DroppedIterations != 0 {
+		t.Errorf("%d requests, server saw %d, dropped %d; want 150", got, srv.hits.Load(), res.Totals.DroppedIterations)
+	}
+	checkSums(t, res)
+	tot := res.Totals
+	if tot.ScheduleLagMs == nil || tot.ServiceTimeMs.P50 < 10 || tot.LatencyMs.P50 < tot.ServiceTimeMs.P50 {
+		t.Errorf("latency %+v, service %+v, lag %+v", tot.LatencyMs, tot.ServiceTimeMs, tot.ScheduleLagMs)
+	}
+	for _, want := range []string{"service time", "schedule lag", "intended start", "timings     waiting"} {
+		if !strings.Contains(summary, want) {
+			t.Errorf("summary lacks %q:\n%s", want, summary)
+		}
+	}
+	if strings.Contains(summary, "WARNING") {
+		t.Errorf("a run that kept its schedule warns:\n%s", summary)
+	}
+}
+
+// A pool too small for the rate drops iterations, and the summary says the
+// generator could not keep the rate.
+func TestStarvedOpenModelWarns(t *testing.T) {
+	srv := newCountingServer(t, func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(50 * time.Millisecond)
+		w.Write([]byte("ok"))
+	})
+	r := scheduler.ConstantRate(100, time.Second)
+	r.MaxVUs, r.PreAllocatedVUs = 2, 2
+	res, summary := openRun(t, srv.URL+"/", r)
+	tot := res.Totals
+	// Two VUs at 50 ms serve at most 40 of the 100 arrivals.
+	if tot.DroppedIterations < 50 || tot.Requests+tot.DroppedIterations != 100 || tot.Requests != srv.hits.Load() {
+		t.Errorf("%d requests, %d dropped, server saw %d", tot.Requests, tot.DroppedIterations, srv.hits.Load())
+	}
+	var rows uint64
+	for _, row := range res.Timeline {
+		rows += row.DroppedIterations
+		if row.VUs > 2 {
+			t.Errorf("second %v ran %d VUs, over the cap of 2", row.TS, row.VUs)
+		}
+	}
+	if rows != tot.DroppedIterations {
+		t.Errorf("timeline drops %d, totals %d", rows, tot.DroppedIterations)
+	}
+	if !strings.Contains(summary, "WARNING: the generator could not keep the rate") || !strings.Contains(summary, "dropped") {
+		t.Errorf("summary:\n%s", summary)
+	}
+}
+
+func TestClosedSummaryHasNoOpenModelLines(t *testing.T) {
+	var b bytes.Buffer
+	printSummary(&b, &schemas.Result{Name: "c", Totals: schemas.Totals{Requests: 1}})
+	if s := b.String(); strings.Contains(s, "service time") || strings.Contains(s, "schedule lag") || strings.Contains(s, "timings") {
+		t.Errorf("closed-model summary:\n%s", s)
+	}
+}

@@ -1,0 +1,346 @@
+package worker
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/loadforge/loadforge/internal/arrival"
+	"github.com/loadforge/loadforge/internal/latency"
+	"github.com/loadforge/loadforge/schemas"
+)
+
+// The open model.
+//
+// The scale commands of an open-model run carry the whole arrival-rate
+// pattern. From it and t0 alone the worker derives arrival i's intended time
+// (package arrival), so no message on the bus can move an arrival, and one
+// goroutine, the dispatcher, walks the arrivals in order: it sleeps until the
+// next one is due, then hands it to a free VU, or starts a new VU for it while
+// the pool is below max_vus, or else counts it as dropped. It never waits for
+// a VU or a response, so the schedule never slides: a shortfall is either a
+// dropped iteration or, for an arrival handed over late, latency.
+//
+// A VU's first request of the iteration is timed from the arrival's intended
+// time; each later request from the end of the one before (outcome.fromIntended).
+// The service time, from the actual send, goes to a second histogram. The two
+// differ by the time an arrival waited between its intended time and its
+// send: the dispatcher's own lag, a VU that took it while still running its
+// setup, an --rps-limit slot. How late the dispatcher handed arrivals over is
+// the schedule lag, recorded per event.
+
+// openModel runs the open model of one worker.
+type openModel struct {
+	w      *Worker
+	sched  *arrival.Schedule
+	origin time.Time // the run's t0, with a monotonic reading
+	share  arrivalShare
+	maxVUs int
+	quit   chan struct{} // closed by stop: dispatch nothing more
+	// sleeper is the dispatcher's precise timer; nil: Go timers alone.
+	sleeper *preciseSleeper
+	done    chan struct{} // closed when the dispatcher has handed over its last arrival
+
+	mu      sync.Mutex
+	free    []*vu // idle VUs; the most recently freed is reused first
+	all     []*vu // every VU started, in start order
+	stopped bool
+
+	dropped atomic.Uint64 // since the last event
+	lagMu   sync.Mutex
+	lag     latency.Recorder // schedule lag since the last event, µs
+}
+
+// arrivalShare is the part of the run's arrivals a worker takes: arrivals
+// index, index+of, index+2·of, … A worker alone takes them all; splitting the
+// arrivals among workers (as k6's execution segments do) sets this.
+type arrivalShare struct{ index, of uint64 }
+
+// arrivalShare is this worker's share of the arrivals, and its share of the
+// pool's cap and pre-allocation: segment i of n takes arrivals i, i+n, i+2n, …
+// so that the workers' arrivals are disjoint and add up to the plan. The
+// share is fixed when the open model starts; a lost worker's arrivals are not
+// moved to the survivors.
+func (w *Worker) arrivalShare(maxVUs, preAllocated int) (share arrivalShare, localMax, localPre int) {
+	i, n := w.Segment()
+	if n <= 0 {
+		i, n = 0, 1
+	}
+	return arrivalShare{index: uint64(i), of: uint64(n)}, max(1, segmentOf(maxVUs, i, n)), segmentOf(preAllocated, i, n)
+}
+
+// followPattern applies what a scale command says beyond the VU target: the
+// pattern's end (for the rate limiter) and, for an open model, the arrival
+// rate. It reports whether the command was an open model's.
+func (w *Worker) followPattern(m *schemas.ScaleCommand) bool {
+	if w.limiter != nil {
+		w.limiter.start(time.Unix(0, m.AtNs-m.ElapsedNs))
+		if m.EndNs > 0 {
+			w.limiter.setEnd(time.Unix(0, m.EndNs))
+		}
+	}
+	if m.Arrivals == nil {
+		return false
+	}
+	if w.open.Load() == nil {
+		if err := w.startOpen(m); err != nil {
+			w.log.Error("open model not started", "err", err)
+		}
+	}
+	return true
+}
+
+// maxOpenVUs bounds an open model's pool, whatever a command asks.
+const maxOpenVUs = 1_000_000
+
+// startOpen starts the open model of the command's pattern: the pre-allocated
+// VUs and the dispatcher. The pattern is fixed for the run, so later commands
+// change nothing.
+func (w *Worker) startOpen(m *schemas.ScaleCommand) error {
+	a := m.Arrivals
+	stages := make([]arrival.Stage, len(a.Stages))
+	for i, s := range a.Stages {
+		stages[i] = arrival.Stage{Duration: time.Duration(s.DurationNs), Rate: s.Rate}
+	}
+	sched, err := arrival.New(stages)
+	if err != nil {
+		return fmt.Errorf("arrival rate: %w", err)
+	}
+	if a.MaxVUs < 1 || a.MaxVUs > maxOpenVUs || a.PreAllocatedVUs < 0 {
+		return fmt.Errorf("arrival rate: max VUs %d and pre-allocated VUs %d", a.MaxVUs, a.PreAllocatedVUs)
+	}
+	share, localMax, localPre := w.arrivalShare(a.MaxVUs, min(m.TargetVUs, a.MaxVUs))
+	om := &openModel{
+		w:       w,
+		sched:   sched,
+		origin:  monotonic(time.Unix(0, m.AtNs-m.ElapsedNs)),
+		share:   share,
+		maxVUs:  localMax,
+		quit:    make(chan struct{}),
+		done:    make(chan struct{}),
+		sleeper: w.newSleeper(),
+	}
+	// Published before any VU starts: their requests record the service time.
+	w.open.Store(om)
+	om.mu.Lock()
+	for range localPre {
+		om.free = append(om.free, om.startVU())
+	}
+	om.mu.Unlock()
+	w.vuWG.Add(1)
+	go func() {
+		defer w.vuWG.Done()
+		om.dispatch()
+	}()
+	return nil
+}
+
+// dispatch hands every arrival of the worker's share to the pool at its
+// intended time, until the schedule ends or stop. An arrival already due
+// (the dispatcher was late) goes at once: its lateness is recorded as lag and
+// shows in its latency; the schedule itself never moves.
+func (om *openModel) dispatch() {
+	defer close(om.done)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
+	for i := om.share.index; ; i += om.share.of {
+		off, ok := om.sched.At(i)
+		if !ok {
+			return
+		}
+		due := om.origin.Add(off)
+		if !om.sleepUntil(due, timer) {
+			return
+		}
+		om.hand(due, time.Now())
+	}
+}
+
+// newSleeper is the dispatcher's precise timer: a Go timer may wake a
+// millisecond late on an idle process, which at 10,000 arrivals/s is ten
+// arrivals. Tests in fake time use Go timers alone.
+func (w *Worker) newSleeper() *preciseSleeper {
+	if w.timersOnly {
+		return nil
+	}
+	return newPreciseSleeper()
+}
+
+// sleepUntil waits until due; false when told to stop first.
+func (om *openModel) sleepUntil(due time.Time, timer *time.Timer) bool {
+	if om.sleeper != nil {
+		if err := om.sleeper.sleepUntil(due); err != nil {
+			return false // closed by stop
+		}
+	} else if wait := time.Until(due); wait > 0 {
+		timer.Reset(wait)
+		select {
+		case <-timer.C:
+		case <-om.quit:
+			return false
+		}
+	}
+	select {
+	case <-om.quit:
+		return false
+	default:
+		return true
+	}
+}
+
+// hand gives the arrival due at `due` to a VU, at now: the most recently
+// freed one, or a new one below the cap; else it is dropped.
+func (om *openModel) hand(due, now time.Time) {
+	om.mu.Lock()
+	defer om.mu.Unlock()
+	if om.stopped {
+		return
+	}
+	om.lagMu.Lock()
+	om.lag.Record(now.Sub(due).Microseconds())
+	om.lagMu.Unlock()
+	var v *vu
+	switch n := len(om.free); {
+	case n > 0:
+		v = om.free[n-1]
+		om.free[n-1] = nil
+		om.free = om.free[:n-1]
+	case len(om.all) < om.maxVUs:
+		v = om.startVU()
+	default:
+		om.dropped.Add(1)
+		return
+	}
+	// A free or new VU's mailbox is empty, so this never blocks.
+	v.mailbox <- due
+}
+
+// startVU starts a new VU of the pool; om.mu is held.
+func (om *openModel) startVU() *vu {
+	w := om.w
+	v := &vu{
+		id:      len(om.all),
+		stop:    make(chan struct{}),
+		rng:     rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
+		mailbox: make(chan time.Time, 1),
+		shard:   w.shards[len(om.all)%len(w.shards)],
+	}
+	om.all = append(om.all, v)
+	w.alive.Add(1)
+	w.vuWG.Add(1)
+	go func() {
+		defer w.vuWG.Done()
+		defer w.alive.Add(-1)
+		w.runOpenVU(w.stopCtx, v, om)
+	}()
+	return v
+}
+
+// release puts v back among the free VUs; false when the pool is stopping
+// and v should exit.
+func (om *openModel) release(v *vu) bool {
+	om.mu.Lock()
+	defer om.mu.Unlock()
+	if om.stopped {
+		return false
+	}
+	om.free = append(om.free, v)
+	return true
+}
+
+// stop ends the dispatch and tells every VU to stop once its iteration is
+// done. It is idempotent.
+func (om *openModel) stop() {
+	om.mu.Lock()
+	defer om.mu.Unlock()
+	if om.stopped {
+		return
+	}
+	om.stopped = true
+	close(om.quit)
+	if om.sleeper != nil {
+		om.sleeper.close()
+	}
+	for _, v := range om.all {
+		close(v.stop)
+	}
+	om.free = nil
+}
+
+// runOpenVU is an open-model VU's life: setup once, then one iteration per
+// arrival handed to it, then teardown once.
+func (w *Worker) runOpenVU(stopCtx context.Context, v *vu, om *openModel) {
+	defer func() {
+		if v.think != nil {
+			v.think.Stop()
+		}
+		v.fast.close(w)
+	}()
+	w.runRequests(stopCtx, v, w.setup)
+	for stopCtx.Err() == nil {
+		intended, ok := v.nextArrival(stopCtx)
+		if !ok {
+			break
+		}
+		if w.runRequestsFrom(stopCtx, v, w.tasks[w.pickTask(v.rng)], intended) {
+			v.shard.iterations.Add(1)
+		}
+		if !v.thinkFor(w.thinkTime(v.rng)) || !om.release(v) {
+			break
+		}
+	}
+	// An arrival handed over but never begun (a hard stop came first) counts
+	// as dropped: every arrival is either run or dropped.
+	select {
+	case <-v.mailbox:
+		om.dropped.Add(1)
+	default:
+	}
+	if stopCtx.Err() == nil {
+		w.runRequests(stopCtx, v, w.teardown)
+	}
+}
+
+// nextArrival waits for the intended start of v's next iteration. Told to
+// stop, v still runs an arrival handed to it before: that iteration was in
+// flight. ok is false when there is none, or in-flight work is being cut off.
+func (v *vu) nextArrival(stopCtx context.Context) (intended time.Time, ok bool) {
+	select {
+	case intended = <-v.mailbox:
+		return intended, true
+	case <-v.stop:
+	case <-stopCtx.Done():
+		return time.Time{}, false
+	}
+	select {
+	case intended = <-v.mailbox:
+		return intended, true
+	default:
+		return time.Time{}, false
+	}
+}
+
+// stopOpen stops the open model, if the run has one.
+func (w *Worker) stopOpen() {
+	if om := w.open.Load(); om != nil {
+		om.stop()
+	}
+}
+
+// fillOpen adds the open model's dropped iterations and schedule lag since
+// the last event to ev.
+func (w *Worker) fillOpen(ev *schemas.MetricEvent) {
+	om := w.open.Load()
+	if om == nil {
+		return
+	}
+	ev.DroppedIterations += om.dropped.Swap(0)
+	om.lagMu.Lock()
+	ev.ScheduleLagUs = om.lag.Sparse()
+	om.lag.Reset()
+	om.lagMu.Unlock()
+}

@@ -1,0 +1,148 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/loadforge/loadforge/internal/bus"
+	"github.com/loadforge/loadforge/schemas"
+)
+
+// ServeConfig configures Serve. The zero value of each field means its default.
+type ServeConfig struct {
+	// WorkerID is this process's id in every run it joins; default random.
+	WorkerID string
+	// Name is shown in results; default the host name.
+	Name string
+	// Logger; default slog.Default().
+	Logger *slog.Logger
+	// JoinTimeout and CoordinatorTimeout: see Config.
+	JoinTimeout, CoordinatorTimeout time.Duration
+	// FlushInterval and Shards: see Config.
+	FlushInterval time.Duration
+	Shards        int
+	// OnRun, when set, is told how each run this worker tried ended (nil: it
+	// carried the run to its end). It is called from Serve's goroutine.
+	OnRun func(runID string, err error)
+}
+
+// offerMaxAge: a run spec older than this is not acted on. A run that still
+// wants workers repeats its spec every second, so a stale one only names a
+// run that has started or gone.
+const offerMaxAge = 2 * time.Second
+
+// rememberedRuns bounds the run ids Serve remembers so as not to join twice.
+const rememberedRuns = 256
+
+type offer struct {
+	spec *schemas.RunSpec
+	at   time.Time
+}
+
+// Serve makes this process a remote worker: it waits for a run's spec on
+// loadforge.*.spec, asks to join, carries the share it is given, and when the
+// run ends (or its coordinator goes, or it was not needed) waits for the next
+// one, until ctx is done. It returns nil then, or an error if it cannot
+// listen for runs at all.
+//
+// A worker joins each run at most once: a run that dropped it or did not need
+// it is not offered again.
+func Serve(ctx context.Context, conn *bus.Conn, cfg ServeConfig) error {
+	if cfg.WorkerID == "" {
+		cfg.WorkerID = randomID()
+	}
+	if !schemas.ValidToken(cfg.WorkerID) {
+		return errors.New("worker: worker id " + cfg.WorkerID + " is not a valid subject token")
+	}
+	if cfg.Name == "" {
+		cfg.Name = hostName()
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	log := cfg.Logger.With("worker_id", cfg.WorkerID)
+
+	quit := make(chan struct{})
+	defer close(quit)
+	offers := make(chan offer, 16)
+	suffix := "." + schemas.KindSpec
+	sub, err := bus.Subscribe(conn, schemas.AllSpecs(), func(subject string, m *schemas.RunSpec) {
+		// The spec must belong to the run its subject names.
+		if strings.TrimSuffix(strings.TrimPrefix(subject, schemas.SubjectRoot+"."), suffix) != m.RunID {
+			log.Debug("dropped a spec whose run id does not match its subject", "subject", subject)
+			return
+		}
+		select {
+		case offers <- offer{spec: m, at: time.Now()}:
+		case <-quit:
+		default: // full: the run repeats its spec
+		}
+	})
+	if err != nil {
+		return err
+	}
+	defer func() { _ = sub.Unsubscribe() }()
+	if err := conn.Flush(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
+	log.Info("waiting for a run", "name", cfg.Name)
+
+	tried := map[string]bool{}
+	var order []string
+	for {
+		var o offer
+		select {
+		case <-ctx.Done():
+			return nil
+		case o = <-offers:
+		}
+		run := o.spec.RunID
+		if tried[run] || time.Since(o.at) > offerMaxAge {
+			continue
+		}
+		tried[run] = true
+		if order = append(order, run); len(order) > rememberedRuns {
+			delete(tried, order[0])
+			order = order[1:]
+		}
+		err := serveRun(ctx, conn, cfg, o.spec, log.With("run_id", run))
+		if cfg.OnRun != nil {
+			cfg.OnRun(run, err)
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+	}
+}
+
+// serveRun joins one run and carries it.
+func serveRun(ctx context.Context, conn *bus.Conn, cfg ServeConfig, spec *schemas.RunSpec, log *slog.Logger) error {
+	w, err := New(Config{
+		RunID: spec.RunID, WorkerID: cfg.WorkerID, Name: cfg.Name, Spec: *spec,
+		FlushInterval: cfg.FlushInterval, Shards: cfg.Shards, Logger: log,
+		Remote: true, JoinTimeout: cfg.JoinTimeout, CoordinatorTimeout: cfg.CoordinatorTimeout,
+	}, conn)
+	if err != nil {
+		log.Error("cannot run this spec", "err", err)
+		return err
+	}
+	log.Info("joining a run")
+	err = w.Run(ctx)
+	switch {
+	case err == nil:
+		log.Info("run finished; waiting for the next")
+	case errors.Is(err, ErrNotAdmitted):
+		log.Info("the run did not need this worker; waiting for the next")
+	case ctx.Err() != nil:
+		log.Info("stopped")
+	default:
+		log.Warn("left the run; waiting for the next", "reason", err)
+	}
+	return err
+}

@@ -1,0 +1,77 @@
+//go:build linux
+
+package worker
+
+import (
+	"errors"
+	"os"
+	"syscall"
+	"time"
+	"unsafe"
+)
+
+// preciseSleeper sleeps until an instant with two timers at once: a Linux
+// timerfd read through the runtime's network poller, which wakes within the
+// kernel's timer slack even when the process is idle (Go's own timers then
+// wake at whole milliseconds), and the read's deadline, a Go timer, which the
+// scheduler checks at every switch when the process is busy. Whichever fires
+// first ends the sleep. No thread blocks in a system call meanwhile, so a
+// busy process keeps all its threads.
+type preciseSleeper struct {
+	f   *os.File
+	raw syscall.RawConn
+	buf [8]byte
+}
+
+// newPreciseSleeper returns nil when the system has no timerfd; callers then use Go timers.
+func newPreciseSleeper() *preciseSleeper {
+	const clockMonotonic, tfdNonblock, tfdCloexec = 1, syscall.O_NONBLOCK, syscall.O_CLOEXEC
+	fd, _, errno := syscall.RawSyscall(syscall.SYS_TIMERFD_CREATE, clockMonotonic, tfdNonblock|tfdCloexec, 0)
+	if errno != 0 {
+		return nil
+	}
+	// A non-blocking descriptor becomes a File the runtime polls.
+	f := os.NewFile(fd, "timerfd")
+	raw, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		return nil
+	}
+	return &preciseSleeper{f: f, raw: raw}
+}
+
+// itimerspec is struct itimerspec: a period (unused, zero) and the first expiry.
+type itimerspec struct {
+	interval, value syscall.Timespec
+}
+
+// sleepUntil returns once due has come, or with an error once close was called.
+func (s *preciseSleeper) sleepUntil(due time.Time) error {
+	d := time.Until(due)
+	if d <= 0 {
+		return nil
+	}
+	spec := itimerspec{value: syscall.NsecToTimespec(int64(d))}
+	var armErr error
+	// Control guards the descriptor against a concurrent close.
+	err := s.raw.Control(func(fd uintptr) {
+		// Arming also clears an expiry left over from a sleep the deadline ended.
+		_, _, errno := syscall.Syscall6(syscall.SYS_TIMERFD_SETTIME, fd, 0, uintptr(unsafe.Pointer(&spec)), 0, 0, 0)
+		if errno != 0 {
+			armErr = errno
+		}
+	})
+	if err = errors.Join(err, armErr); err != nil {
+		return err
+	}
+	if err := s.f.SetReadDeadline(due); err != nil {
+		return err
+	}
+	if _, err := s.f.Read(s.buf[:]); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+		return err
+	}
+	return nil
+}
+
+// close ends a sleep in progress and every later one.
+func (s *preciseSleeper) close() { s.f.Close() }

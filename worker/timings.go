@@ -1,0 +1,222 @@
+package worker
+
+import (
+	"context"
+	"crypto/tls"
+	"net/http/httptrace"
+	"sync"
+	"time"
+
+	"github.com/loadforge/loadforge/internal/latency"
+	"github.com/loadforge/loadforge/schemas"
+)
+
+// timing is one request's breakdown in microseconds (at least 1 when
+// measured); a zero field was not measured. Connecting and TLS are measured
+// only on a request that opened its connection.
+type timing struct {
+	connectingUs int64 // TCP connect
+	tlsUs        int64 // TLS handshake
+	waitingUs    int64 // request written → first response byte
+	receivingUs  int64 // first response byte → body read
+}
+
+// requestTrace records the instants net/http/httptrace reports for one
+// request. Hooks can run on the transport's dialing goroutine, even after the
+// request is over (a dial it started may serve another request), so every
+// field is behind the lock.
+type requestTrace struct {
+	mu                        sync.Mutex
+	connectStart, connectDone time.Time
+	tlsStart, tlsDone         time.Time
+	gotConn, reused           bool
+	wrote, firstByte          time.Time
+	wroteOK                   bool // the whole request was flushed to the connection
+}
+
+// attach returns ctx carrying the hooks that fill tr.
+func (tr *requestTrace) attach(ctx context.Context) context.Context {
+	return httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		ConnectStart: func(string, string) {
+			tr.mu.Lock()
+			if tr.connectStart.IsZero() { // racing dials (IPv4 and IPv6): the first began it
+				tr.connectStart = time.Now()
+			}
+			tr.mu.Unlock()
+		},
+		ConnectDone: func(_, _ string, err error) {
+			if err == nil {
+				tr.mark(&tr.connectDone)
+			}
+		},
+		TLSHandshakeStart: func() { tr.mark(&tr.tlsStart) },
+		TLSHandshakeDone: func(_ tls.ConnectionState, err error) {
+			if err == nil {
+				tr.mark(&tr.tlsDone)
+			}
+		},
+		GotConn: func(info httptrace.GotConnInfo) {
+			tr.mu.Lock()
+			tr.gotConn, tr.reused = true, info.Reused
+			tr.mu.Unlock()
+		},
+		WroteRequest: func(info httptrace.WroteRequestInfo) {
+			now := time.Now()
+			tr.mu.Lock()
+			tr.wrote, tr.wroteOK = now, info.Err == nil
+			tr.mu.Unlock()
+		},
+		GotFirstResponseByte: func() { tr.mark(&tr.firstByte) },
+	})
+}
+
+func (tr *requestTrace) mark(at *time.Time) {
+	now := time.Now()
+	tr.mu.Lock()
+	*at = now
+	tr.mu.Unlock()
+}
+
+// sent reports whether the request reached the connection in full.
+func (tr *requestTrace) sent() bool {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	return tr.wroteOK
+}
+
+// timing is the breakdown of a request whose body was read in full at end.
+func (tr *requestTrace) timing(end time.Time) timing {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	var t timing
+	if tr.gotConn && !tr.reused {
+		t.connectingUs = spanUs(tr.connectStart, tr.connectDone)
+		t.tlsUs = spanUs(tr.tlsStart, tr.tlsDone)
+	}
+	t.waitingUs = spanUs(tr.wrote, tr.firstByte)
+	t.receivingUs = spanUs(tr.firstByte, end)
+	return t
+}
+
+// spanUs is to − from in µs, at least 1; 0 when either is unknown or they are out of order.
+func spanUs(from, to time.Time) int64 {
+	if from.IsZero() || to.IsZero() || to.Before(from) {
+		return 0
+	}
+	return max(to.Sub(from).Microseconds(), 1)
+}
+
+// fromIntended makes o's latency run from intended, the intended start of
+// its iteration (open model), and keeps the latency from the actual send as
+// the service time. A zero intended (setup, teardown) means "when it was
+// sent". It returns the next request's intended start: the instant this one
+// ended, as an iteration's requests follow each other by design.
+func (o *outcome) fromIntended(intended time.Time) time.Time {
+	if o.latencyUs >= 0 {
+		o.serviceUs = max(o.latencyUs, 1)
+		if !intended.IsZero() && intended.Before(o.start) {
+			o.latencyUs = o.end.Sub(intended).Microseconds()
+		}
+	}
+	if o.end.IsZero() {
+		return time.Now()
+	}
+	return o.end
+}
+
+// extraStats holds what one shard recorded for one endpoint beside its
+// latency: the open model's service time and the timing breakdown. Like the
+// latency, they are page-allocated recorders: a page is taken on a bucket's
+// first sample, so a closed-model run holds no service-time pages and a run
+// on kept-alive connections few connect ones.
+type extraStats struct {
+	service    latency.Recorder  // 3 digits, like latency
+	connecting *latency.Recorder // the rest: breakdown precision
+	tls        *latency.Recorder
+	waiting    *latency.Recorder
+	receiving  *latency.Recorder
+}
+
+func newExtraStats() *extraStats {
+	return &extraStats{
+		connecting: latency.NewRecorderSigFigs(schemas.BreakdownSigFigs),
+		tls:        latency.NewRecorderSigFigs(schemas.BreakdownSigFigs),
+		waiting:    latency.NewRecorderSigFigs(schemas.BreakdownSigFigs),
+		receiving:  latency.NewRecorderSigFigs(schemas.BreakdownSigFigs),
+	}
+}
+
+// recordExtra adds a completed request's service time and breakdown. The
+// shard's lock is held.
+func (e *endpointStats) recordExtra(o outcome) {
+	if o.serviceUs == 0 && o.timing == (timing{}) {
+		return
+	}
+	if e.extra == nil {
+		e.extra = newExtraStats()
+	}
+	x := e.extra
+	if o.serviceUs > 0 {
+		x.service.Record(o.serviceUs)
+	}
+	recordBreakdown(x.connecting, o.timing.connectingUs)
+	recordBreakdown(x.tls, o.timing.tlsUs)
+	recordBreakdown(x.waiting, o.timing.waitingUs)
+	recordBreakdown(x.receiving, o.timing.receivingUs)
+}
+
+func recordBreakdown(r *latency.Recorder, us int64) {
+	if us > 0 {
+		r.Record(us)
+	}
+}
+
+// moveFrom adds everything in src to x and empties src.
+func (x *extraStats) moveFrom(src *extraStats) {
+	for _, p := range [...][2]*latency.Recorder{
+		{&x.service, &src.service}, {x.connecting, src.connecting}, {x.tls, src.tls},
+		{x.waiting, src.waiting}, {x.receiving, src.receiving},
+	} {
+		p[0].Merge(p[1])
+		p[1].Reset()
+	}
+}
+
+// extraAggregator is the aggregator's part for extraStats: like the latency,
+// a shard's figures are added to its own under the shard's lock, touching
+// only the pages in use.
+type extraAggregator struct {
+	merged *extraStats // nil until a shard has had any
+}
+
+// take adds e's extra figures to the merged ones and empties them. The
+// shard's lock is held.
+func (a *extraAggregator) take(e *endpointStats) {
+	if e.extra == nil {
+		return
+	}
+	if a.merged == nil {
+		a.merged = newExtraStats()
+	}
+	a.merged.moveFrom(e.extra)
+}
+
+// fill puts what take collected for one endpoint into m, and empties it.
+func (a *extraAggregator) fill(m *schemas.EndpointMetrics) {
+	x := a.merged
+	if x == nil {
+		return
+	}
+	m.ServiceTimeUs = takeSparse(&x.service)
+	m.ConnectingUs = takeSparse(x.connecting)
+	m.TLSHandshakingUs = takeSparse(x.tls)
+	m.WaitingUs = takeSparse(x.waiting)
+	m.ReceivingUs = takeSparse(x.receiving)
+}
+
+// takeSparse is r's sparse form (nil when empty), leaving r empty.
+func takeSparse(r *latency.Recorder) [][2]int64 {
+	out := r.Sparse()
+	r.Reset()
+	return out
+}
