@@ -156,11 +156,16 @@ func printSummary(w io.Writer, r *schemas.Result) {
 	fmt.Fprintf(w, "  status      %s\n", fmtCounts(t.StatusCodes))
 	fmt.Fprintf(w, "  error kinds %s\n\n", fmtCounts(t.ErrorsByKind))
 
+	// Numbers align right; names are padded to one width so that they read left-aligned.
+	width := len("endpoint")
+	for _, e := range r.Endpoints {
+		width = max(width, len(e.Name))
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "endpoint\t requests\t errors\t req/s\t min\t mean\t p50\t p90\t p95\t p99\t p99.9\t max\t")
+	fmt.Fprintf(tw, "  %-*s\t requests\t errors\t req/s\t min\t mean\t p50\t p90\t p95\t p99\t p99.9\t max\t\n", width, "endpoint")
 	for _, e := range r.Endpoints {
 		l := e.LatencyMs
-		fmt.Fprintf(tw, "%s\t %d\t %d\t %.1f\t %s\t %s\t %s\t %s\t %s\t %s\t %s\t %s\t\n", e.Name, e.Requests, e.Errors, e.RPS,
+		fmt.Fprintf(tw, "  %-*s\t %d\t %d\t %.1f\t %s\t %s\t %s\t %s\t %s\t %s\t %s\t %s\t\n", width, e.Name, e.Requests, e.Errors, e.RPS,
 			fmtMs(l.Min), fmtMs(l.Mean), fmtMs(l.P50), fmtMs(l.P90), fmtMs(l.P95), fmtMs(l.P99), fmtMs(l.P999), fmtMs(l.Max))
 	}
 	tw.Flush()

@@ -541,53 +541,42 @@ func (d *decoder) load(l *Load) func(*yaml.Node, string) error {
 // rateStages decodes a list of {duration, target} mappings or
 // "DURATION:RATE" strings. A given but empty list stays non-nil.
 func (d *decoder) rateStages(dst *[]RateStage) func(*yaml.Node, string) error {
-	return func(n *yaml.Node, path string) error {
-		out := []RateStage{}
-		_, err := d.sequence(n, path, func(e *yaml.Node, p string) error {
-			e, err := d.resolve(e)
-			if err != nil {
-				return err
-			}
-			var st RateStage
-			if e.Kind == yaml.ScalarNode && !isNull(e) {
-				st, err = parseRateStage(e.Value)
-				if err != nil {
-					return d.fail(e, p, "%s", err.Error())
-				}
-			} else if err := d.mapping(e, p, []field{
-				{"duration", typed(d, &st.Duration, parseDuration)},
-				{"target", typed(d, &st.Target, parseNumber)},
-			}); err != nil {
-				return err
-			}
-			out = append(out, st)
-			return nil
-		})
-		*dst = out
-		return err
-	}
+	return stageList(d, dst, parseRateStage, func(st *RateStage) []field {
+		return []field{
+			{"duration", typed(d, &st.Duration, parseDuration)},
+			{"target", typed(d, &st.Target, parseNumber)},
+		}
+	})
 }
 
 // stages decodes a list of {duration, target} mappings or "DURATION:TARGET"
 // strings. A given but empty list stays non-nil, so that it counts as given.
 func (d *decoder) stages(dst *[]Stage) func(*yaml.Node, string) error {
+	return stageList(d, dst, parseStage, func(st *Stage) []field {
+		return []field{
+			{"duration", typed(d, &st.Duration, parseDuration)},
+			{"target", typed(d, &st.Target, parseInt)},
+		}
+	})
+}
+
+// stageList decodes a list whose entries are either a mapping (decoded with
+// the fields fields gives for the entry) or a one-line text form (parsed by
+// parseText).
+func stageList[S any](d *decoder, dst *[]S, parseText func(string) (S, error), fields func(*S) []field) func(*yaml.Node, string) error {
 	return func(n *yaml.Node, path string) error {
-		out := []Stage{}
+		out := []S{}
 		_, err := d.sequence(n, path, func(e *yaml.Node, p string) error {
 			e, err := d.resolve(e)
 			if err != nil {
 				return err
 			}
-			var st Stage
+			var st S
 			if e.Kind == yaml.ScalarNode && !isNull(e) {
-				st, err = parseStage(e.Value)
-				if err != nil {
+				if st, err = parseText(e.Value); err != nil {
 					return d.fail(e, p, "%s", err.Error())
 				}
-			} else if err := d.mapping(e, p, []field{
-				{"duration", typed(d, &st.Duration, parseDuration)},
-				{"target", typed(d, &st.Target, parseInt)},
-			}); err != nil {
+			} else if err := d.mapping(e, p, fields(&st)); err != nil {
 				return err
 			}
 			out = append(out, st)
