@@ -82,6 +82,8 @@ type aggregator struct {
 	schedule  schedule // the open model's schedule lag and warnings
 
 	stopping   bool
+	stoppedAt  int64 // Unix ns of the first stopping state (the session's clock)
+	lastDone   int64 // Unix ns: the latest request completion any worker reported
 	outcome    string
 	finalizeBy time.Time
 
@@ -256,6 +258,9 @@ func (a *aggregator) handleState(m *schemas.SessionState, now time.Time) {
 		}
 		a.setT0(m.StartedAtNs, now)
 	case schemas.StateStopping:
+		if a.stoppedAt == 0 {
+			a.stoppedAt = m.AtNs
+		}
 		a.stop(now, time.Duration(m.GracefulStopNs), m.Outcome)
 	case schemas.StateCompleted, schemas.StateInterrupted, schemas.StateAborted:
 		// The session ended the run without us: finish without waiting for the graceful stop.
@@ -403,6 +408,12 @@ func (a *aggregator) fold(ev *schemas.MetricEvent, w *workerState, now time.Time
 	}
 	w.maxEnd = max(w.maxEnd, ev.EndNs)
 	a.maxEnd = max(a.maxEnd, ev.EndNs)
+	for i := range ev.Endpoints {
+		// Bounded by the event: a wild value cannot stretch the run.
+		if d := ev.Endpoints[i].LastDoneNs; d > ev.StartNs && d <= ev.EndNs {
+			a.lastDone = max(a.lastDone, d)
+		}
+	}
 
 	b.dropped += ev.DroppedIterations
 	a.totals.dropped += ev.DroppedIterations
@@ -627,7 +638,13 @@ func (a *aggregator) finalize(now time.Time, state string) *schemas.Result {
 	if state == "" {
 		state = a.outcome
 	}
-	duration := float64(end-a.t0) / float64(second)
+	// The run lasted until the stop, or until the last in-flight request it
+	// let finish, not to the end of the last 250 ms interval.
+	runEnd := end
+	if a.stoppedAt > a.t0 {
+		runEnd = min(end, max(a.stoppedAt, a.lastDone))
+	}
+	duration := float64(runEnd-a.t0) / float64(second)
 	rate := func(n uint64) float64 {
 		if duration <= 0 {
 			return 0
@@ -639,7 +656,7 @@ func (a *aggregator) finalize(now time.Time, state string) *schemas.Result {
 		RunID:         a.cfg.runID,
 		State:         state,
 		StartedAt:     formatTime(a.t0),
-		EndedAt:       formatTime(end),
+		EndedAt:       formatTime(runEnd),
 		DurationS:     duration,
 		Totals: schemas.Totals{
 			Requests:          a.totals.requests,

@@ -605,3 +605,41 @@ func TestLaterStopOnlyShortensTheWait(t *testing.T) {
 		t.Fatalf("state %q workers %+v", res.State, res.Workers)
 	}
 }
+
+// The duration runs to the stop, or to the last request that finished after
+// it, not to the end of the last interval.
+func TestDurationEndsAtTheStopOrTheLastRequest(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		lastDone time.Duration // after t0; 0: not reported
+		want     float64
+	}{
+		{"in-flight request finished after the stop", 4100 * time.Millisecond, 4.1},
+		{"nothing in flight at the stop", 3900 * time.Millisecond, 4.0},
+		{"no completion times reported", 0, 4.0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, Config{SnapshotGrace: time.Hour})
+			w := newFakeWorker("w1", 7)
+			h.hello(w.id)
+			h.running()
+			last := w.event(h.run, h.t0, 4250*time.Millisecond, 2, nil)
+			last.Final = true
+			if tc.lastDone > 0 {
+				for i := range last.Endpoints {
+					last.Endpoints[i].LastDoneNs = h.t0 + int64(tc.lastDone)
+				}
+			}
+			h.event(last)
+			h.stoppingAt(h.t0+int64(4*time.Second), 0, "")
+			h.bye(w)
+			res := h.result()
+			if math.Abs(res.DurationS-tc.want) > 1e-9 {
+				t.Fatalf("duration %v, want %v", res.DurationS, tc.want)
+			}
+			if want := float64(res.Totals.Requests) / tc.want; math.Abs(res.Totals.RPS-want) > 1e-6 {
+				t.Fatalf("rps %v, want %v", res.Totals.RPS, want)
+			}
+		})
+	}
+}

@@ -136,10 +136,17 @@ func (h *harness) running() {
 	})
 }
 
+// stopping publishes the stopping state. Its at_ns is left out: the tests'
+// events carry made-up times ahead of the clock, so the real time of the
+// stop would fall before them.
 func (h *harness) stopping(gracefulStop time.Duration, outcome string) {
+	h.stoppingAt(0, gracefulStop, outcome)
+}
+
+func (h *harness) stoppingAt(at int64, gracefulStop time.Duration, outcome string) {
 	h.publish(schemas.Subject(h.run, schemas.KindState), &schemas.SessionState{
 		SchemaVersion: schemas.Version, RunID: h.run, State: schemas.StateStopping,
-		AtNs: time.Now().UnixNano(), GracefulStopNs: int64(gracefulStop), Outcome: outcome,
+		AtNs: at, GracefulStopNs: int64(gracefulStop), Outcome: outcome,
 	})
 }
 

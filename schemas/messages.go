@@ -146,6 +146,10 @@ type EndpointMetrics struct {
 	BytesOut     uint64            `msgpack:"bytes_out" json:"bytes_out"`
 	StatusCodes  map[string]uint64 `msgpack:"status_codes" json:"status_codes"`
 	ErrorsByKind map[string]uint64 `msgpack:"errors_by_kind" json:"errors_by_kind"`
+	// LastDoneNs is when the last request counted here completed or failed
+	// (0 when unknown). The result's duration runs to the latest of these
+	// after the stop, not to the end of the interval.
+	LastDoneNs int64 `msgpack:"last_done_ns,omitempty" json:"last_done_ns,omitempty"`
 	// LatencyUs is a sparse HDR histogram (1 µs .. 60 s, 3 significant digits) of
 	// request latency in microseconds: [value, count] pairs, value ascending.
 	// Recording each value count times into any HDR histogram rebuilds it exactly.

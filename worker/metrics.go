@@ -29,6 +29,7 @@ type endpointStats struct {
 	status            []statusCount // codes seen, in order of first sight; counts zeroed at each flush
 	kinds             [numKinds]uint64
 	hist              latency.Recorder
+	lastDone          int64       // Unix ns: the latest completion since the last flush
 	extra             *extraStats // service time and breakdown; nil until needed
 }
 
@@ -54,6 +55,9 @@ func (s *shard) record(ep int, o outcome) {
 		s.eps[ep] = e
 	}
 	e.requests++
+	if done := o.end.UnixNano(); done > e.lastDone {
+		e.lastDone = done
+	}
 	e.bytesIn += o.bytesIn
 	e.bytesOut += o.bytesOut
 	if o.status != 0 {
@@ -142,7 +146,8 @@ func (a *aggregator) take(s *shard, i int, m *schemas.EndpointMetrics) {
 			m.ErrorsByKind[errorKinds[k]] += n
 		}
 	}
-	e.requests, e.errors, e.bytesIn, e.bytesOut = 0, 0, 0, 0
+	m.LastDoneNs = max(m.LastDoneNs, e.lastDone)
+	e.requests, e.errors, e.bytesIn, e.bytesOut, e.lastDone = 0, 0, 0, 0, 0
 	e.kinds = [numKinds]uint64{}
 	a.merged.Merge(&e.hist)
 	e.hist.Reset()
