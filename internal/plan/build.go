@@ -559,7 +559,7 @@ func (b *builder) spike(sl *SpikeLoad) (scheduler.Pattern, string, error) {
 		return scheduler.Pattern{}, "", b.r.errorAt("load.spike.duration", fmt.Sprintf("%s is shorter than at + hold", total))
 	}
 	return scheduler.Spike(base, peak, at, hold, total),
-		fmt.Sprintf("spike %d→%d VUs at %s for %s, %s in all", base, peak, at, hold, total), nil
+		fmt.Sprintf("spike %d→%d VUs at %s for %s", base, peak, at, hold), nil
 }
 
 // DefaultExternalMaxVUs caps an external load that names no max_vus.
