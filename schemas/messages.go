@@ -229,7 +229,17 @@ type WorkerAssignment struct {
 	// Lost are the workers dropped from the run because they missed three
 	// heartbeats; their share moved to the others.
 	Lost []string `msgpack:"lost" json:"lost"`
+	// EffectiveNs is when a change of Workers takes effect for an open
+	// model's arrivals: each worker switches to its new share at the first
+	// arrival due at or after it. The session sets it AssignmentLeadNs after
+	// the change, so that every worker hears it first; a repeat keeps it.
+	// Zero (an older session): AtNs + AssignmentLeadNs.
+	EffectiveNs int64 `msgpack:"effective_ns,omitempty" json:"effective_ns,omitempty"`
 }
+
+// AssignmentLeadNs is how long after a change of workers its assignment
+// takes effect for an open model's arrivals: 200 ms.
+const AssignmentLeadNs = int64(200_000_000)
 
 // ControlCommand is published by an outside program on loadforge.<run>.control
 // to steer a run whose load is external. It may also be a JSON object with the

@@ -83,7 +83,9 @@ type roster struct {
 	members []*member // admitted and not lost, in segment order
 	lost    []string
 	seq     uint64
-	started bool
+	// effectiveNs is when the latest change applies to an open model's arrivals.
+	effectiveNs int64
+	started     bool
 	// malformed counts what the roster dropped: foreign or meaningless messages.
 	// Atomic: tests read it while the roster runs.
 	malformed atomic.Int64
@@ -215,6 +217,7 @@ func (r *roster) publishAssignment() {
 	a := &schemas.WorkerAssignment{
 		SchemaVersion: schemas.Version, RunID: r.cfg.RunID, Seq: r.seq, AtNs: time.Now().UnixNano(),
 		Wanted: r.cfg.Wanted, Workers: make([]string, len(r.members)), Lost: slices.Clone(r.lost),
+		EffectiveNs: r.effectiveNs,
 	}
 	for i, m := range r.members {
 		a.Workers[i] = m.id
@@ -227,6 +230,7 @@ func (r *roster) publishAssignment() {
 // changed publishes a new assignment at once.
 func (r *roster) changed() {
 	r.seq++
+	r.effectiveNs = time.Now().UnixNano() + schemas.AssignmentLeadNs
 	r.publishAssignment()
 	r.mu.Lock()
 	r.came = r.came[:0]

@@ -82,6 +82,11 @@ func TestRosterAdmitsInOrderAndDropsForeignMessages(t *testing.T) {
 	if last.Seq != 2 || last.Wanted != 2 || len(last.Workers) != 2 || last.Workers[0] != "first" || last.Workers[1] != "second" {
 		t.Errorf("assignment %+v, want first and second, in order, at seq 2", last)
 	}
+	// The change applies to an open model's arrivals a lead after it is made,
+	// so that every worker hears of it first.
+	if e := last.EffectiveNs - last.AtNs; e <= 0 || e > schemas.AssignmentLeadNs {
+		t.Errorf("effective %d ns after the assignment, want within (0, %d]", e, schemas.AssignmentLeadNs)
+	}
 	// The join that does not decode is counted by the connection; the roster
 	// counts the foreign, the bad id and the unknown subject. The unknown
 	// subject comes on another subscription, unordered with the joins, and

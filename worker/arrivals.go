@@ -36,10 +36,13 @@ import (
 type openModel struct {
 	w      *Worker
 	sched  *arrival.Schedule
-	origin time.Time // the run's t0, with a monotonic reading
-	share  arrivalShare
-	maxVUs int
-	quit   chan struct{} // closed by stop: dispatch nothing more
+	origin time.Time    // the run's t0, with a monotonic reading
+	t0ns   int64        // the run's t0, Unix ns
+	share  arrivalShare // the share the dispatcher starts with
+	// totalMaxVUs is the run's cap on the pool, split among the workers.
+	totalMaxVUs int
+	maxVUs      int           // this worker's part of it; om.mu
+	quit        chan struct{} // closed by stop: dispatch nothing more
 	// sleeper is the dispatcher's precise timer; nil: Go timers alone.
 	sleeper *preciseSleeper
 	done    chan struct{} // closed when the dispatcher has handed over its last arrival
@@ -48,6 +51,8 @@ type openModel struct {
 	free    []*vu // idle VUs; the most recently freed is reused first
 	all     []*vu // every VU started, in start order
 	stopped bool
+	// switches are changes of share not yet applied by the dispatcher, in order.
+	switches []shareSwitch
 
 	dropped atomic.Uint64 // since the last event
 	lagMu   sync.Mutex
@@ -62,8 +67,8 @@ type arrivalShare struct{ index, of uint64 }
 // arrivalShare is this worker's share of the arrivals, and its share of the
 // pool's cap and pre-allocation: segment i of n takes arrivals i, i+n, i+2n, …
 // so that the workers' arrivals are disjoint and add up to the plan. The
-// share is fixed when the open model starts; a lost worker's arrivals are not
-// moved to the survivors.
+// share is the one in force when the open model starts; a later assignment
+// moves it at an arrival every worker agrees on (reshareOpen).
 func (w *Worker) arrivalShare(maxVUs, preAllocated int) (share arrivalShare, localMax, localPre int) {
 	i, n := w.Segment()
 	if n <= 0 {
@@ -114,14 +119,16 @@ func (w *Worker) startOpen(m *schemas.ScaleCommand) error {
 	}
 	share, localMax, localPre := w.arrivalShare(a.MaxVUs, min(m.TargetVUs, a.MaxVUs))
 	om := &openModel{
-		w:       w,
-		sched:   sched,
-		origin:  monotonic(time.Unix(0, m.AtNs-m.ElapsedNs)),
-		share:   share,
-		maxVUs:  localMax,
-		quit:    make(chan struct{}),
-		done:    make(chan struct{}),
-		sleeper: w.newSleeper(),
+		w:           w,
+		sched:       sched,
+		origin:      monotonic(time.Unix(0, m.AtNs-m.ElapsedNs)),
+		t0ns:        m.AtNs - m.ElapsedNs,
+		share:       share,
+		totalMaxVUs: a.MaxVUs,
+		maxVUs:      localMax,
+		quit:        make(chan struct{}),
+		done:        make(chan struct{}),
+		sleeper:     w.newSleeper(),
 	}
 	// Published before any VU starts: their requests record the service time.
 	w.open.Store(om)
@@ -147,16 +154,30 @@ func (om *openModel) dispatch() {
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	defer timer.Stop()
-	for i := om.share.index; ; i += om.share.of {
-		off, ok := om.sched.At(i)
+	cur, next := om.share, om.share.index
+	for {
+		om.mu.Lock()
+		next, cur, om.switches = advance(om.sched, next, cur, om.switches)
+		om.mu.Unlock()
+		off, ok := om.sched.At(next)
 		if !ok {
 			return
 		}
 		due := om.origin.Add(off)
+		// A change of share heard while waiting must still apply before its
+		// effective time, which comes reshareLead after it is made: wait in
+		// steps well below that, then look again.
+		if wake := time.Now().Add(reshareLead / 4); wake.Before(due) {
+			if !om.sleepUntil(wake, timer) {
+				return
+			}
+			continue
+		}
 		if !om.sleepUntil(due, timer) {
 			return
 		}
 		om.hand(due, time.Now())
+		next += cur.of
 	}
 }
 

@@ -440,6 +440,7 @@ func (w *Worker) Run(ctx context.Context) error {
 			case reshared:
 				w.log.Info("share changed", "index", w.share.index(), "workers", w.share.count())
 				rescale()
+				w.reshareOpen(a)
 			case dropped:
 				w.log.Warn("dropped from the run by the coordinator; stopping")
 				leave(ErrDropped)
