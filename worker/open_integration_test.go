@@ -105,8 +105,13 @@ func testOpenModelAgainstADelayingServer(t *testing.T, client string) {
 			service.TotalCount(), service.Min(), corrected.Min(), corrected.ValueAtQuantile(50), service.ValueAtQuantile(50))
 	}
 	// The server waits 20 ms before its first byte: that is the waiting time.
-	if waiting.TotalCount() != int64(e.Requests) || receiving.TotalCount() != int64(e.Requests) || waiting.Min() < 19_000 {
-		t.Errorf("breakdown: %d waiting from %d µs, %d receiving", waiting.TotalCount(), waiting.Min(), receiving.TotalCount())
+	// It is stamped after the write returns, so a client descheduled right
+	// after its write (a busy machine) sees a little less: bound the median
+	// tightly and the minimum loosely.
+	if waiting.TotalCount() != int64(e.Requests) || receiving.TotalCount() != int64(e.Requests) ||
+		waiting.ValueAtQuantile(50) < 19_000 || waiting.Min() < 10_000 {
+		t.Errorf("breakdown: %d waiting from %d µs (p50 %d µs), %d receiving",
+			waiting.TotalCount(), waiting.Min(), waiting.ValueAtQuantile(50), receiving.TotalCount())
 	}
 }
 
