@@ -71,10 +71,7 @@ func remoteConfig(b *bus.Bus, url string, workers int, p scheduler.Pattern) Conf
 }
 
 func TestRemoteWorkersShareTheRun(t *testing.T) {
-	srv := newCountingServer(t, func(w http.ResponseWriter, r *http.Request) {
-		time.Sleep(2 * time.Millisecond)
-		w.Write([]byte("ok"))
-	})
+	srv := slowServer(t)
 	b := sharedBus(t)
 	serveWorker(t, b, "one")
 	serveWorker(t, b, "two")
@@ -82,12 +79,7 @@ func TestRemoteWorkersShareTheRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.State != schemas.StateCompleted {
-		t.Errorf("state %q", res.State)
-	}
-	if got, want := res.Totals.Requests, srv.hits.Load(); got != want || got == 0 {
-		t.Errorf("result counts %d requests, the server saw %d", got, want)
-	}
+	checkCounted(t, res, srv, schemas.StateCompleted)
 	checkSums(t, res)
 	if len(res.Workers) != 2 {
 		t.Fatalf("workers %+v, want both", res.Workers)
@@ -190,10 +182,7 @@ func silentWorker(t *testing.T, b *bus.Bus, id string) {
 }
 
 func TestLostWorkersShareMovesToTheSurvivor(t *testing.T) {
-	srv := newCountingServer(t, func(w http.ResponseWriter, r *http.Request) {
-		time.Sleep(2 * time.Millisecond)
-		w.Write([]byte("ok"))
-	})
+	srv := slowServer(t)
 	b := sharedBus(t)
 	silentWorker(t, b, "ghost")
 	serveWorker(t, b, "survivor")
@@ -201,12 +190,7 @@ func TestLostWorkersShareMovesToTheSurvivor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.State != schemas.StateCompleted {
-		t.Errorf("state %q", res.State)
-	}
-	if got, want := res.Totals.Requests, srv.hits.Load(); got != want || got == 0 {
-		t.Errorf("result counts %d requests, the server saw %d", got, want)
-	}
+	checkCounted(t, res, srv, schemas.StateCompleted)
 	byID := map[string]schemas.WorkerResult{}
 	for _, w := range res.Workers {
 		byID[w.ID] = w
@@ -258,10 +242,7 @@ func TestEveryWorkerLostAbortsTheRun(t *testing.T) {
 }
 
 func TestExternalLoadFollowsControlCommands(t *testing.T) {
-	srv := newCountingServer(t, func(w http.ResponseWriter, r *http.Request) {
-		time.Sleep(2 * time.Millisecond)
-		w.Write([]byte("ok"))
-	})
+	srv := slowServer(t)
 	b := sharedBus(t)
 	ctl, err := b.Connect("controller")
 	if err != nil {

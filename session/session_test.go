@@ -49,6 +49,26 @@ func spec(url string) schemas.RunSpec {
 	return schemas.RunSpec{Scenario: schemas.Scenario{Tasks: []schemas.Task{{Name: "t", Weight: 1, Requests: []schemas.Request{req}}}}}
 }
 
+// slowServer answers "ok" after 2 ms, counting requests.
+func slowServer(t *testing.T) *countingServer {
+	return newCountingServer(t, func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(2 * time.Millisecond)
+		w.Write([]byte("ok"))
+	})
+}
+
+// checkCounted fails unless res ended in state and counts exactly the
+// requests srv saw, at least one.
+func checkCounted(t *testing.T, res *schemas.Result, srv *countingServer, state string) {
+	t.Helper()
+	if res.State != state {
+		t.Errorf("state %q, want %s", res.State, state)
+	}
+	if got, want := res.Totals.Requests, srv.hits.Load(); got != want || got == 0 {
+		t.Errorf("result counts %d requests, the server saw %d", got, want)
+	}
+}
+
 func checkSums(t *testing.T, r *schemas.Result) {
 	t.Helper()
 	var sum, errs uint64
@@ -85,12 +105,7 @@ func TestRunCompletesAndCountsEveryRequest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.State != schemas.StateCompleted {
-		t.Errorf("state %q, want completed", res.State)
-	}
-	if got, want := res.Totals.Requests, srv.hits.Load(); got != want || got == 0 {
-		t.Errorf("result counts %d requests, server saw %d", got, want)
-	}
+	checkCounted(t, res, srv, schemas.StateCompleted)
 	if res.Totals.StatusCodes["200"] != res.Totals.Requests {
 		t.Errorf("status 200 count %d, want %d", res.Totals.StatusCodes["200"], res.Totals.Requests)
 	}
@@ -143,12 +158,7 @@ func TestFirstSignalDrainsGracefully(t *testing.T) {
 	if elapsed := time.Since(began); elapsed > 30*time.Second {
 		t.Errorf("an interrupted one-minute run took %s", elapsed)
 	}
-	if res.State != schemas.StateInterrupted {
-		t.Errorf("state %q, want interrupted", res.State)
-	}
-	if got, want := res.Totals.Requests, srv.hits.Load(); got != want || got == 0 {
-		t.Errorf("result counts %d requests, server saw %d", got, want)
-	}
+	checkCounted(t, res, srv, schemas.StateInterrupted)
 	// In-flight iterations (50 ms) fit well inside the graceful stop: none is cut off.
 	if n := res.Totals.ErrorsByKind[schemas.ErrCanceled]; n != 0 {
 		t.Errorf("%d requests canceled within a 5 s graceful stop", n)

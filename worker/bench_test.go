@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -20,52 +19,17 @@ import (
 // request head it reads with the same small response, allocating nothing per
 // request, so that a benchmark's allocations are the client's own. Requests
 // must have no body.
-type benchServer struct {
-	ln net.Listener
-	wg sync.WaitGroup
-	mu sync.Mutex
-	cs []net.Conn
-}
+type benchServer struct{ *tcpServer }
 
 const benchResponse = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nhello"
 
 func newBenchServer(b *testing.B) *benchServer {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	s := &benchServer{ln: ln}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			s.mu.Lock()
-			s.cs = append(s.cs, c)
-			s.mu.Unlock()
-			s.wg.Add(1)
-			go func() {
-				defer s.wg.Done()
-				s.serve(c)
-			}()
-		}
-	}()
-	b.Cleanup(func() {
-		ln.Close()
-		s.mu.Lock()
-		for _, c := range s.cs {
-			c.Close()
-		}
-		s.mu.Unlock()
-		s.wg.Wait()
-	})
+	s := &benchServer{}
+	s.tcpServer = startTCPServer(b, s.serve)
 	return s
 }
 
-func (s *benchServer) URL() string { return "http://" + s.ln.Addr().String() + "/" }
+func (s *benchServer) URL() string { return "http://" + s.addr() + "/" }
 
 func (s *benchServer) serve(c net.Conn) {
 	buf := make([]byte, 4096)
@@ -126,7 +90,12 @@ func checkBench(b *testing.B, w *Worker) {
 // real client, recording and shard path, against a local server, with the
 // default client. ns/op includes the server's side.
 func BenchmarkIteration(b *testing.B) {
-	w, v := benchWorker(b, newBenchServer(b), "")
+	benchIterations(b, "")
+}
+
+// benchIterations runs one VU's iterations with the given client choice.
+func benchIterations(b *testing.B, client string) {
+	w, v := benchWorker(b, newBenchServer(b), client)
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
@@ -140,17 +109,7 @@ func BenchmarkIteration(b *testing.B) {
 // BenchmarkIterationClient is BenchmarkIteration with each client.
 func BenchmarkIterationClient(b *testing.B) {
 	for _, client := range []string{schemas.HTTPClientFast, schemas.HTTPClientNetHTTP} {
-		b.Run("client="+benchName(client), func(b *testing.B) {
-			w, v := benchWorker(b, newBenchServer(b), client)
-			ctx := context.Background()
-			b.ReportAllocs()
-			for b.Loop() {
-				if !w.iterate(ctx, v) {
-					b.Fatal("iteration cut short")
-				}
-			}
-			checkBench(b, w)
-		})
+		b.Run("client="+benchName(client), func(b *testing.B) { benchIterations(b, client) })
 	}
 }
 

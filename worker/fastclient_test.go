@@ -105,55 +105,24 @@ func readRequest(t *testing.T, wire []byte) (*http.Request, []byte) {
 // rawServer answers every request it reads with one canned response, then
 // closes the connection if closeAfter, without saying so in the response.
 type rawServer struct {
-	ln          net.Listener
+	*tcpServer
 	response    []byte
 	closeAfter  bool
 	requests    atomic.Int64
 	connections atomic.Int64
-	wg          sync.WaitGroup
 }
 
 func newRawServer(t testing.TB, response string, closeAfter bool) *rawServer {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &rawServer{ln: ln, response: []byte(response), closeAfter: closeAfter}
-	var mu sync.Mutex
-	var conns []net.Conn
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			s.connections.Add(1)
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-			s.wg.Add(1)
-			go func() {
-				defer s.wg.Done()
-				defer c.Close()
-				s.serve(c)
-			}()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-		s.wg.Wait()
+	s := &rawServer{response: []byte(response), closeAfter: closeAfter}
+	s.tcpServer = startTCPServer(t, func(c net.Conn) {
+		s.connections.Add(1)
+		defer c.Close()
+		s.serve(c)
 	})
 	return s
 }
 
-func (s *rawServer) URL() string { return "http://" + s.ln.Addr().String() }
+func (s *rawServer) URL() string { return "http://" + s.addr() }
 
 func (s *rawServer) serve(c net.Conn) {
 	br := bufio.NewReader(c)

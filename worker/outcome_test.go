@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -69,47 +68,16 @@ func TestOutcomeTimingPlainHTTP(t *testing.T) {
 // sinkServer accepts connections and reads the first bytes of each, then
 // reads no more: a request larger than the socket buffers stays half written.
 type sinkServer struct {
-	ln   net.Listener
-	got  atomic.Int64 // connections whose first bytes arrived
-	wg   sync.WaitGroup
-	mu   sync.Mutex
-	cons []net.Conn
+	*tcpServer
+	got atomic.Int64 // connections whose first bytes arrived
 }
 
 func newSinkServer(t *testing.T) *sinkServer {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &sinkServer{ln: ln}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			s.mu.Lock()
-			s.cons = append(s.cons, c)
-			s.mu.Unlock()
-			s.wg.Add(1)
-			go func() {
-				defer s.wg.Done()
-				if _, err := io.ReadFull(c, make([]byte, 16)); err == nil {
-					s.got.Add(1)
-				}
-			}()
+	s := &sinkServer{}
+	s.tcpServer = startTCPServer(t, func(c net.Conn) {
+		if _, err := io.ReadFull(c, make([]byte, 16)); err == nil {
+			s.got.Add(1)
 		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		s.mu.Lock()
-		for _, c := range s.cons {
-			c.Close()
-		}
-		s.mu.Unlock()
-		s.wg.Wait()
 	})
 	return s
 }
@@ -122,7 +90,7 @@ func TestRequestCutOffWhileWritingIsNotCounted(t *testing.T) {
 		t.Run(client, func(t *testing.T) {
 			sink := newSinkServer(t)
 			cfg := baseConfig(schemas.Task{Name: "upload", Weight: 1, Requests: []schemas.Request{
-				{Name: "upload", Method: http.MethodPost, URL: "http://" + sink.ln.Addr().String() + "/up", Body: body},
+				{Name: "upload", Method: http.MethodPost, URL: "http://" + sink.addr() + "/up", Body: body},
 			}})
 			cfg.Spec.HTTPClient = client
 			h := startWorker(t, cfg)
