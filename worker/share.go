@@ -73,27 +73,6 @@ func (w *Worker) Segment() (index, count int) {
 	return w.share.index(), w.share.count()
 }
 
-// setRate changes the cap of a limiter in use (a remote worker's share of the
-// run's rps limit changes with the number of workers).
-func (l *requestLimiter) setRate(perSecond float64) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.anchored {
-		// The new grid starts where the old one had got to: slots already
-		// handed out keep their times, the next one keeps its place.
-		l.origin = l.origin.Add(l.offset(l.next))
-		l.next = 0
-	}
-	l.interval = 1e9 / perSecond
-}
-
-// perSecond is the cap now in force.
-func (l *requestLimiter) perSecond() float64 {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return 1e9 / l.interval
-}
-
 // What an assignment means to a remote worker.
 type assignment int
 
