@@ -132,6 +132,9 @@ type MetricEvent struct {
 	// ScheduleLagUs (open model) is a sparse HDR histogram like LatencyUs of
 	// how late arrivals were handed to a VU: actual dispatch − intended time.
 	ScheduleLagUs [][2]int64 `msgpack:"schedule_lag_us,omitempty" json:"schedule_lag_us,omitempty"`
+	// IterationDurationUs is a sparse HDR histogram like LatencyUs of the
+	// iterations that ended in the interval, from start to end (think time excluded).
+	IterationDurationUs [][2]int64 `msgpack:"iteration_duration_us,omitempty" json:"iteration_duration_us,omitempty"`
 }
 
 // EndpointMetrics is one endpoint's share of a MetricEvent. A request counts in
@@ -170,6 +173,16 @@ type EndpointMetrics struct {
 	TLSHandshakingUs [][2]int64 `msgpack:"tls_handshaking_us,omitempty" json:"tls_handshaking_us,omitempty"`
 	WaitingUs        [][2]int64 `msgpack:"waiting_us,omitempty" json:"waiting_us,omitempty"`
 	ReceivingUs      [][2]int64 `msgpack:"receiving_us,omitempty" json:"receiving_us,omitempty"`
+	// Checks counts the scenario's checks on this endpoint's responses in the
+	// interval, one entry per check name. Checks never change how a request counts.
+	Checks []CheckCount `msgpack:"checks,omitempty" json:"checks,omitempty"`
+}
+
+// CheckCount is how often one named check passed and failed.
+type CheckCount struct {
+	Name   string `msgpack:"name" json:"name"`
+	Passes uint64 `msgpack:"passes" json:"passes"`
+	Fails  uint64 `msgpack:"fails" json:"fails"`
 }
 
 // BreakdownSigFigs is the precision of the timing-breakdown histograms
@@ -193,6 +206,9 @@ type Snapshot struct {
 	DroppedIterations uint64    `msgpack:"dropped_iterations" json:"dropped_iterations"`
 	RPS               float64   `msgpack:"rps" json:"rps"`
 	LatencyMs         LatencyMs `msgpack:"latency_ms" json:"latency_ms"`
+	// ChecksPasses and ChecksFails count that second's check results over all endpoints.
+	ChecksPasses uint64 `msgpack:"checks_passes" json:"checks_passes"`
+	ChecksFails  uint64 `msgpack:"checks_fails" json:"checks_fails"`
 	// Final marks the last snapshot of the run.
 	Final bool `msgpack:"final" json:"final"`
 }
@@ -266,4 +282,23 @@ type ControlReply struct {
 	Done      bool   `msgpack:"done" json:"done"`
 	// Error says why the command was refused.
 	Error string `msgpack:"error,omitempty" json:"error,omitempty"`
+}
+
+// ThresholdState is published by the collector on loadforge.<run>.threshold
+// whenever a threshold's verdict changes, and once more per threshold at the
+// end of the run with Final set.
+type ThresholdState struct {
+	SchemaVersion int    `msgpack:"schema_version" json:"schema_version"`
+	RunID         string `msgpack:"run_id" json:"run_id"`
+	AtNs          int64  `msgpack:"at_ns" json:"at_ns"`
+	// Metric is the threshold's metric with its tags as written in the plan,
+	// e.g. http_req_duration{endpoint:login}; Expression is one of its expressions.
+	Metric     string  `msgpack:"metric" json:"metric"`
+	Expression string  `msgpack:"expression" json:"expression"`
+	OK         bool    `msgpack:"ok" json:"ok"`
+	Value      float64 `msgpack:"value" json:"value"`
+	// AbortOnFail: a breach stops the run; Aborted: this threshold stopped it.
+	AbortOnFail bool `msgpack:"abort_on_fail" json:"abort_on_fail"`
+	Aborted     bool `msgpack:"aborted" json:"aborted"`
+	Final       bool `msgpack:"final" json:"final"`
 }

@@ -37,6 +37,14 @@ type Result struct {
 	// Warnings are what a reader of the figures must know, for people: that
 	// the generator fell behind its schedule, with the figure.
 	Warnings []string `msgpack:"warnings,omitempty" json:"warnings,omitempty"`
+	// Checks sums every check of the scenario over the run (absent: no checks).
+	Checks *CheckTotals `msgpack:"checks,omitempty" json:"checks,omitempty"`
+}
+
+// CheckTotals counts check results.
+type CheckTotals struct {
+	Passes uint64 `msgpack:"passes" json:"passes"`
+	Fails  uint64 `msgpack:"fails" json:"fails"`
 }
 
 // TimingsMs is the timing breakdown of requests with a response, in ms (k6's
@@ -91,6 +99,8 @@ type EndpointResult struct {
 	// ServiceTimeMs and TimingsMs: as in Totals, for this endpoint.
 	ServiceTimeMs LatencyMs `msgpack:"service_time_ms" json:"service_time_ms"`
 	TimingsMs     TimingsMs `msgpack:"timings_ms" json:"timings_ms"`
+	// Checks lists each named check on this endpoint's responses.
+	Checks []CheckCount `msgpack:"checks,omitempty" json:"checks,omitempty"`
 }
 
 // TimelineRow is one second of the run; its counts are for that second alone.

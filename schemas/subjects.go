@@ -22,6 +22,7 @@ const (
 	KindMetrics   = "metrics"          // MetricEvent, from each worker: loadforge.<run>.metrics.<worker_id>
 	KindSnapshot  = "snapshot"         // Snapshot, from the collector, once per second
 	KindResult    = "result"           // Result, from the collector, once at the end
+	KindThreshold = "threshold"        // ThresholdState, from the collector, on each change and once at the end
 
 	// Remote workers and outside control (loadforge run --workers N, load: external).
 	KindSpec    = "spec"    // RunSpec, from the session, every second while it waits for remote workers
