@@ -39,6 +39,25 @@ type Result struct {
 	Warnings []string `msgpack:"warnings,omitempty" json:"warnings,omitempty"`
 	// Checks sums every check of the scenario over the run (absent: no checks).
 	Checks *CheckTotals `msgpack:"checks,omitempty" json:"checks,omitempty"`
+	// Thresholds holds one verdict per threshold expression of the plan.
+	Thresholds []ThresholdResult `msgpack:"thresholds,omitempty" json:"thresholds,omitempty"`
+	// AbortReason says which threshold (or what else) aborted the run; state is then "aborted".
+	AbortReason string `msgpack:"abort_reason,omitempty" json:"abort_reason,omitempty"`
+	// Protocol names the HTTP protocol(s) the endpoints spoke: "HTTP/1.1",
+	// "HTTP/2.0", or both joined by "+" when the endpoints differ.
+	Protocol string `msgpack:"protocol,omitempty" json:"protocol,omitempty"`
+}
+
+// ThresholdResult is one threshold expression's verdict at the end of the run.
+type ThresholdResult struct {
+	// Metric is the metric with its tags as written, e.g. http_req_duration{endpoint:login}.
+	Metric     string `msgpack:"metric" json:"metric"`
+	Expression string `msgpack:"expression" json:"expression"`
+	OK         bool   `msgpack:"ok" json:"ok"`
+	// Value is the observed value the expression was evaluated on (ms for durations).
+	Value       float64 `msgpack:"value" json:"value"`
+	AbortOnFail bool    `msgpack:"abort_on_fail" json:"abort_on_fail"`
+	Aborted     bool    `msgpack:"aborted" json:"aborted"`
 }
 
 // CheckTotals counts check results.
@@ -101,6 +120,8 @@ type EndpointResult struct {
 	TimingsMs     TimingsMs `msgpack:"timings_ms" json:"timings_ms"`
 	// Checks lists each named check on this endpoint's responses.
 	Checks []CheckCount `msgpack:"checks,omitempty" json:"checks,omitempty"`
+	// Protocol is the HTTP protocol the endpoint's responses came in ("HTTP/1.1", "HTTP/2.0", or both joined by "+").
+	Protocol string `msgpack:"protocol,omitempty" json:"protocol,omitempty"`
 }
 
 // TimelineRow is one second of the run; its counts are for that second alone.
@@ -112,6 +133,18 @@ type TimelineRow struct {
 	DroppedIterations uint64    `msgpack:"dropped_iterations" json:"dropped_iterations"`
 	RPS               float64   `msgpack:"rps" json:"rps"`
 	LatencyMs         LatencyMs `msgpack:"latency_ms" json:"latency_ms"`
+	// Endpoints breaks the second down by endpoint (only endpoints with requests in it).
+	Endpoints []TimelineEndpoint `msgpack:"endpoints,omitempty" json:"endpoints,omitempty"`
+}
+
+// TimelineEndpoint is one endpoint's share of a timeline second.
+type TimelineEndpoint struct {
+	Name      string    `msgpack:"name" json:"name"`
+	Method    string    `msgpack:"method" json:"method"`
+	URL       string    `msgpack:"url" json:"url"`
+	Requests  uint64    `msgpack:"requests" json:"requests"`
+	Errors    uint64    `msgpack:"errors" json:"errors"`
+	LatencyMs LatencyMs `msgpack:"latency_ms" json:"latency_ms"`
 }
 
 // WorkerResult is one worker's share of the run.
