@@ -6,8 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -58,6 +56,10 @@ flag, 130 interrupted (the result is still written).`,
 		if err != nil {
 			return err
 		}
+		junitFile, err := junitPath(st)
+		if err != nil {
+			return err
+		}
 		stopProfiles, err := startProfiles(cmd.Flags())
 		if err != nil {
 			return failure(err)
@@ -65,6 +67,9 @@ flag, 130 interrupted (the result is still written).`,
 		res, err := a.runSession(cmd.Context(), cfg)
 		if perr := stopProfiles(); perr != nil && err == nil {
 			return failure(perr)
+		}
+		if jerr := writeJUnit(junitFile, res); jerr != nil && err == nil {
+			return failure(jerr)
 		}
 		return runOutcome(res, err)
 	}
@@ -165,9 +170,8 @@ func (a *app) sessionConfig(st *settings, args []string) (session.Config, error)
 	}
 	out := get("out")
 	if out != "" {
-		dir := filepath.Dir(out)
-		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-			return cfg, fmt.Errorf("--out %s: no directory %s to write it in", out, dir)
+		if err := checkWritable("--out", out); err != nil {
+			return cfg, err
 		}
 	}
 	graceful := p.GracefulStop

@@ -71,6 +71,7 @@ var laterSettings = []setting{}
 // runSettings are run's own settings, outside the plan.
 var runSettings = []setting{
 	{flag: "out", key: "out", usage: "write the result document (JSON) to `FILE`"},
+	{flag: "junit", key: "junit", usage: "write the thresholds' and checks' verdicts as JUnit XML to `FILE` (for CI test reports)"},
 	{flag: "quiet", key: "quiet", kind: kindBool, def: "false", usage: "no live progress, summary only"},
 	{flag: "log-format", key: "log_format", def: "text", usage: "log `FORMAT` on stderr: text or json"},
 	{flag: "log-level", key: "log_level", def: "info", usage: "log `LEVEL`: debug, info, warn or error (default warn with --quiet)"},
