@@ -308,7 +308,10 @@ func Load(path string) (*schemas.Result, error) {
 // jsonError says where a document went wrong: the field, or the line.
 func jsonError(data []byte, err error) string {
 	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) && te.Field != "" {
+	if errors.As(err, &te) {
+		if te.Field == "" {
+			return "want a JSON object, got " + te.Value
+		}
 		return fmt.Sprintf("%s: want %s, got %s", te.Field, te.Type, te.Value)
 	}
 	var se *json.SyntaxError
