@@ -286,6 +286,11 @@ func Load(path string) (*schemas.Result, error) {
 		}
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	return Parse(path, data)
+}
+
+// Parse reads a result document from data; name says where it came from in errors.
+func Parse(path string, data []byte) (*schemas.Result, error) {
 	var keys map[string]json.RawMessage
 	if err := json.Unmarshal(data, &keys); err != nil {
 		return nil, fmt.Errorf("%s: not a loadforge result (--out) document: %s", path, jsonError(data, err))

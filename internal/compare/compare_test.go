@@ -3,6 +3,7 @@ package compare
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -425,4 +426,33 @@ func TestParseFormat(t *testing.T) {
 			t.Errorf("%q accepted", in)
 		}
 	}
+}
+
+// Whatever a file holds, Parse returns a result or a one-line error, and a
+// result it returns compares with itself without a regression.
+func FuzzParse(f *testing.F) {
+	good, _ := json.Marshal(result("b", endpoint("a", "GET", "u", 10, 1, 1, 1)))
+	for _, s := range []string{string(good), "", "{}", "[]", "null", `{"schema_version":1,"totals":{},"endpoints":null}`,
+		`{"schema_version":1,"totals":{"requests":-1},"endpoints":[]}`, `{"schema_version":1,"totals":{},"endpoints":[{"name":"x","latency_ms":{"p95":1e308}}]}`} {
+		f.Add([]byte(s))
+	}
+	rs, _ := ParseRules([]string{"p95>+10%", "rps<-5%", "error_rate>+0.01", "max>+1ms"})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r, err := Parse("f.json", data)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "f.json: ") || strings.ContainsAny(err.Error(), "\n\r") {
+				t.Fatalf("error %q", err)
+			}
+			return
+		}
+		rep := Compare(r, r, rs)
+		if rep.Regressions != 0 {
+			t.Fatalf("a result regresses against itself: %v", rep.Failing())
+		}
+		for _, format := range []string{FormatText, FormatMarkdown, FormatJSON} {
+			if err := rep.Write(io.Discard, format); err != nil {
+				t.Fatalf("%s: %v", format, err)
+			}
+		}
+	})
 }

@@ -139,7 +139,7 @@ func build(r *schemas.Result) testsuites {
 	if name == "" {
 		name = "loadforge"
 	}
-	class := func(suite string) string { return "loadforge." + name + "." + suite }
+	class := func(suite string) string { return xmlText("loadforge." + name + "." + suite) }
 	stamp := timestamp(r.StartedAt)
 	props := []property{{"run_id", r.RunID}, {"state", r.State}}
 	if r.AbortReason != "" {
@@ -269,14 +269,36 @@ func checkCase(name, class string, passes, fails uint64) testcase {
 }
 
 // uniqueNames numbers repeated testcase names within a suite: "x", "x #2", …
-type uniqueNames map[string]int
+type uniqueNames map[string]bool
 
 func (u uniqueNames) of(name string) string {
-	u[name]++
-	if n := u[name]; n > 1 {
-		return name + " #" + strconv.Itoa(n)
+	// Dedupe the name as readers will see it: XML has no place for some
+	// characters, and the encoder turns each of them into U+FFFD.
+	name = xmlText(name)
+	if strings.TrimSpace(name) == "" {
+		name = "(unnamed)"
 	}
-	return name
+	cand := name
+	for n := 2; u[cand]; n++ {
+		cand = name + " #" + strconv.Itoa(n)
+	}
+	u[cand] = true
+	return cand
+}
+
+// xmlText replaces what XML 1.0 cannot hold (invalid UTF-8, most control
+// characters) with U+FFFD, as the encoder would.
+func xmlText(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '\t' || r == '\n' || r == '\r',
+			r >= 0x20 && r <= 0xD7FF,
+			r >= 0xE000 && r <= 0xFFFD,
+			r >= 0x10000 && r <= 0x10FFFF:
+			return r
+		}
+		return '\uFFFD'
+	}, s)
 }
 
 // seconds formats a time attribute: seconds with a decimal point, never a

@@ -310,3 +310,47 @@ func TestJUnitWriteFileReplacesAtomically(t *testing.T) {
 		t.Errorf("writing into a missing directory: %v", err)
 	}
 }
+
+// Whatever the plan's names hold, the document is well-formed XML that a
+// JUnit reader takes with every testcase in it.
+func FuzzJUnitNames(f *testing.F) {
+	f.Add("checkout", "http_req_duration{endpoint:a}", "p(95)<200", "home", "status is 200")
+	f.Add("]]>", "<x>", "&amp;", "\x00\x01", "\xff\xfe")
+	f.Add("", "", "", "", "")
+	f.Add("r", "m", "e", "\x00", "\x01") // two names readers see alike
+	f.Add("r", "m", "e", "c #2", "c") // checks c, c, c #2
+	f.Fuzz(func(t *testing.T, run, metric, expr, endpoint, check string) {
+		r := &schemas.Result{Name: run, State: schemas.StateCompleted,
+			Thresholds: []schemas.ThresholdResult{{Metric: metric, Expression: expr, Value: 1}, {Metric: metric, Expression: expr, OK: true}},
+			Endpoints: []schemas.EndpointResult{{Name: endpoint, Checks: []schemas.CheckCount{
+				{Name: check, Fails: 1}, {Name: check, Passes: 1}, {Name: endpoint, Passes: 1}}}},
+		}
+		data := render(t, r)
+		var doc xmlDoc
+		if err := xml.Unmarshal(data, &doc); err != nil {
+			t.Fatalf("not XML: %v\n%q", err, data)
+		}
+		suites, err := gojunit.Ingest(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tests, failed := 0, 0
+		for _, s := range suites {
+			tests += s.Totals.Tests
+			failed += s.Totals.Failed
+		}
+		seen := map[string]bool{}
+		for _, s := range doc.Suites {
+			for _, c := range s.Cases {
+				key := c.Classname + "\x00" + c.Name
+				if seen[key] || strings.TrimSpace(c.Name) == "" {
+					t.Fatalf("testcase %q / %q is empty or not unique:\n%s", c.Classname, c.Name, data)
+				}
+				seen[key] = true
+			}
+		}
+		if len(suites) != 3 || tests != 6 || failed != 2 {
+			t.Fatalf("%d suites, %d tests, %d failed; want 3, 6, 2:\n%s", len(suites), tests, failed, data)
+		}
+	})
+}
