@@ -318,7 +318,7 @@ func FuzzJUnitNames(f *testing.F) {
 	f.Add("]]>", "<x>", "&amp;", "\x00\x01", "\xff\xfe")
 	f.Add("", "", "", "", "")
 	f.Add("r", "m", "e", "\x00", "\x01") // two names readers see alike
-	f.Add("r", "m", "e", "c #2", "c") // checks c, c, c #2
+	f.Add("r", "m", "e", "c #2", "c")    // checks c, c, c #2
 	f.Fuzz(func(t *testing.T, run, metric, expr, endpoint, check string) {
 		r := &schemas.Result{Name: run, State: schemas.StateCompleted,
 			Thresholds: []schemas.ThresholdResult{{Metric: metric, Expression: expr, Value: 1}, {Metric: metric, Expression: expr, OK: true}},
