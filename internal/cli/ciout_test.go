@@ -35,6 +35,7 @@ func TestUnwritableReportPathsExitTwoBeforeTheRun(t *testing.T) {
 		{"junit in a missing directory", nil, append(run, "--junit", filepath.Join(dir, "no", "j.xml")), "--junit " + filepath.Join(dir, "no", "j.xml") + ": no directory " + filepath.Join(dir, "no") + " to write it in"},
 		{"junit is a directory", nil, append(run, "--junit", dir), "--junit " + dir + ": is a directory"},
 		{"junit from the environment", map[string]string{"LOADFORGE_JUNIT": filepath.Join(dir, "no", "j.xml")}, run, "LOADFORGE_JUNIT " + filepath.Join(dir, "no", "j.xml") + ": no directory"},
+		{"junit is the out file", nil, append(run, "--out", filepath.Join(dir, "r"), "--junit", dir+"/./r"), "--junit " + dir + "/./r: is also the --out file"},
 		{"out is a directory", nil, append(run, "--out", dir), "--out " + dir + ": is a directory"},
 		{"out in a missing directory", nil, append(run, "--out", filepath.Join(dir, "no", "r.json")), "--out " + filepath.Join(dir, "no", "r.json") + ": no directory"},
 	}

@@ -19,7 +19,18 @@ func junitPath(st *settings) (string, error) {
 		return "", nil
 	}
 	_, origin, _ := st.lookup(s)
-	return path, checkWritable(originOr(origin, s), path)
+	origin = originOr(origin, s)
+	if out := st.text(find(runSettings, "out")); out != "" && sameFile(out, path) {
+		return "", fmt.Errorf("%s %s: is also the --out file; give the report its own", origin, path)
+	}
+	return path, checkWritable(origin, path)
+}
+
+// sameFile tells whether two paths name one file (by path; the files need not exist).
+func sameFile(a, b string) bool {
+	absA, errA := filepath.Abs(a)
+	absB, errB := filepath.Abs(b)
+	return errA == nil && errB == nil && absA == absB
 }
 
 // writeJUnit writes the run's verdicts to path (when set), whatever the run's

@@ -456,3 +456,22 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestNotesOnRunsThatDidNotComplete(t *testing.T) {
+	base := result("b", endpoint("a", "GET", "u", 10, 0, 1, 1))
+	cur := result("n", endpoint("a", "GET", "u", 10, 0, 1, 1))
+	cur.State = schemas.StateInterrupted
+	rep := Compare(base, cur, nil)
+	for _, format := range []string{FormatText, FormatMarkdown} {
+		var buf bytes.Buffer
+		if err := rep.Write(&buf, format); err != nil {
+			t.Fatal(err)
+		}
+		if n := strings.Count(buf.String(), "note: the new run was interrupted"); n != 1 || strings.Contains(buf.String(), "base run was") {
+			t.Errorf("%s: want one note on the new run:\n%s", format, buf.String())
+		}
+	}
+	if notes := Compare(base, base, nil).notes(); len(notes) != 0 {
+		t.Errorf("completed runs get notes %v", notes)
+	}
+}

@@ -188,6 +188,20 @@ func (rep *Report) outcome() string {
 	return fmt.Sprintf("%d %s beyond the rules: %s", rep.Regressions, plural(rep.Regressions, "regression"), strings.Join(rep.Failing(), "; "))
 }
 
+// notes warn of figures that cover only part of a run.
+func (rep *Report) notes() []string {
+	var out []string
+	for _, side := range []struct {
+		which string
+		ri    RunInfo
+	}{{"base", rep.Base}, {"new", rep.New}} {
+		if side.ri.State != "" && side.ri.State != "completed" {
+			out = append(out, fmt.Sprintf("note: the %s run was %s: its figures cover only part of its load", side.which, side.ri.State))
+		}
+	}
+	return out
+}
+
 // Failing lists the rows that broke a rule, each with its rules.
 func (rep *Report) Failing() []string {
 	var out []string
@@ -248,7 +262,11 @@ func (rep *Report) text() string {
 	}
 	fmt.Fprintln(tw, strings.Join(rep.cells(&rep.Totals, "total"), "\t"))
 	tw.Flush()
-	fmt.Fprintf(&b, "\n%s\n", rep.outcome())
+	b.WriteString("\n")
+	for _, n := range rep.notes() {
+		b.WriteString(n + "\n")
+	}
+	fmt.Fprintf(&b, "%s\n", rep.outcome())
 	return b.String()
 }
 
@@ -292,6 +310,9 @@ func (rep *Report) markdown() string {
 		line(rep.cells(&rep.Endpoints[i], labels[i]), false)
 	}
 	line(rep.cells(&rep.Totals, "total"), true)
+	for _, n := range rep.notes() {
+		b.WriteString("\n" + mdEscape(n) + "\n")
+	}
 	return b.String()
 }
 
