@@ -136,6 +136,11 @@ func TestCompareFlagsTheSlowerEndpoint(t *testing.T) {
 		t.Errorf("regressions %d, the rows say %d", rep.Regressions, wantRegressions)
 	}
 
+	// A run held against itself passes the strictest rules.
+	if code, stdout, stderr := runLoadforge(t, "compare", cur, cur, "--fail-if", "p99>+0%", "--fail-if", "rps<-0%", "--fail-if", "error_rate>+0"); code != 0 {
+		t.Errorf("a result against itself: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+
 	// The same rule as a pull-request comment: one table, the slow row flagged.
 	code, stdout, _ = runLoadforge(t, "compare", base, cur, "--fail-if", rule, "--format", "markdown")
 	if code != 99 {
@@ -193,5 +198,37 @@ func TestUnwritableJUnitExitsTwoAtOnce(t *testing.T) {
 	}
 	if d := time.Since(began); d > 20*time.Second {
 		t.Errorf("took %s: the run started before the check", d)
+	}
+}
+
+func TestCompareBadInputExitsTwoWithOneLine(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.json")
+	if code, _, stderr := runLoadforge(t, "run", "--url", "http://127.0.0.1:1/", "--vus", "1", "--duration", "1s", "--quiet", "--out", good); code != 0 {
+		t.Fatalf("run: exit %d: %s", code, stderr)
+	}
+	plan := filepath.Join(dir, "plan.yaml")
+	os.WriteFile(plan, []byte("name: x\n"), 0o644)
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"missing file", []string{"compare", good, filepath.Join(dir, "nope.json")}, "nope.json"},
+		{"a plan, not a result", []string{"compare", plan, good}, "plan.yaml"},
+		{"bad rule", []string{"compare", good, good, "--fail-if", "p95>>10%"}, "--fail-if"},
+		{"bad format", []string{"compare", good, good, "--format", "xml"}, "--format"},
+		{"three files", []string{"compare", good, good, good}, "compare takes"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			code, stdout, stderr := runLoadforge(t, tc.args...)
+			if code != 2 || stdout != "" {
+				t.Errorf("exit %d, want 2; stdout %q", code, stdout)
+			}
+			if lines := strings.Split(strings.TrimRight(stderr, "\n"), "\n"); len(lines) != 1 || !strings.Contains(lines[0], tc.want) {
+				t.Errorf("stderr %q, want one line naming %q", stderr, tc.want)
+			}
+		})
 	}
 }

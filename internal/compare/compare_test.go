@@ -475,3 +475,62 @@ func TestNotesOnRunsThatDidNotComplete(t *testing.T) {
 		t.Errorf("completed runs get notes %v", notes)
 	}
 }
+
+func TestCompareEdgeCases(t *testing.T) {
+	t.Run("no endpoints", func(t *testing.T) {
+		empty := result("e")
+		rep := Compare(empty, empty, rules(t, "p95>+10%", "rps<-10%"))
+		if len(rep.Endpoints) != 0 || rep.Totals.Verdict != VerdictNoData || rep.Regressions != 0 {
+			t.Errorf("endpoints %v, totals %s, regressions %d", rep.Endpoints, rep.Totals.Verdict, rep.Regressions)
+		}
+		var buf bytes.Buffer
+		if err := rep.Write(&buf, FormatMarkdown); err != nil {
+			t.Fatal(err)
+		}
+		if n := strings.Count(buf.String(), "\n|"); n != 3 { // header, alignment, total
+			t.Errorf("%d table lines:\n%s", n, buf.String())
+		}
+	})
+	t.Run("the same endpoint twice", func(t *testing.T) {
+		base := result("b", endpoint("a", "GET", "u", 10, 0, 1, 10), endpoint("a", "GET", "u", 10, 0, 1, 20))
+		cur := result("n", endpoint("a", "GET", "u", 10, 0, 1, 11), endpoint("a", "GET", "u", 10, 0, 1, 40))
+		rep := Compare(base, cur, rules(t, "p95>+50%"))
+		if v := []string{rep.Endpoints[0].Verdict, rep.Endpoints[1].Verdict}; v[0] != VerdictOK || v[1] != VerdictFail {
+			t.Errorf("verdicts %v: rows should pair in order", v)
+		}
+		if l := rep.labels(); l[0] != "GET a (u)" || l[1] != "GET a (u) #2" {
+			t.Errorf("labels %v: rows that read alike get their URL", l)
+		}
+	})
+	t.Run("a result against itself", func(t *testing.T) {
+		r := result("b", endpoint("a", "GET", "u", 10, 3, 1, 10))
+		rep := Compare(r, r, rules(t, "p95>+0%", "error_rate>+0", "rps<-0", "max>+0ms"))
+		if rep.Regressions != 0 {
+			t.Errorf("regressions %v", rep.Failing())
+		}
+	})
+	t.Run("only the totals regress", func(t *testing.T) {
+		base := result("b", endpoint("a", "GET", "u", 10, 0, 5, 10))
+		cur := result("n", endpoint("a", "GET", "u", 10, 0, 5, 10))
+		cur.Totals.LatencyMs.P99 = 500
+		rep := Compare(base, cur, rules(t, "p99>+100ms"))
+		if rep.Regressions != 1 || rep.Totals.Verdict != VerdictFail || rep.Endpoints[0].Verdict != VerdictOK {
+			t.Errorf("regressions %d, totals %s, endpoint %s", rep.Regressions, rep.Totals.Verdict, rep.Endpoints[0].Verdict)
+		}
+	})
+	t.Run("empty lists stay lists in JSON", func(t *testing.T) {
+		r := result("b", endpoint("a", "GET", "u", 10, 0, 1, 1))
+		var buf bytes.Buffer
+		if err := Compare(r, r, nil).Write(&buf, FormatJSON); err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{`"rules": []`, `"failed": []`} {
+			if !strings.Contains(buf.String(), want) {
+				t.Errorf("JSON lacks %s:\n%s", want, buf.String())
+			}
+		}
+		if strings.Contains(buf.String(), "null,\n      \"failed\"") || strings.Contains(buf.String(), `"rules": null`) {
+			t.Errorf("null lists:\n%s", buf.String())
+		}
+	})
+}

@@ -76,6 +76,14 @@ func (rep *Report) labels() []string {
 			labels[i] += " (" + r.URL + ")"
 		}
 	}
+	// Rows alike in every way are told apart by their order.
+	seen := map[string]int{}
+	for i, l := range labels {
+		seen[l]++
+		if n := seen[l]; n > 1 {
+			labels[i] = fmt.Sprintf("%s #%d", l, n)
+		}
+	}
 	return labels
 }
 
