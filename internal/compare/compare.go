@@ -88,22 +88,24 @@ type Breach struct {
 }
 
 // Of returns the Delta of metric m.
-func (r *Row) Of(m Metric) Delta {
+func (r *Row) Of(m Metric) Delta { return *r.delta(m) }
+
+func (r *Row) delta(m Metric) *Delta {
 	switch m {
 	case RPS:
-		return r.RPS
+		return &r.RPS
 	case ErrorRate:
-		return r.ErrorRate
+		return &r.ErrorRate
 	case P50:
-		return r.P50
+		return &r.P50
 	case P90:
-		return r.P90
+		return &r.P90
 	case P95:
-		return r.P95
+		return &r.P95
 	case P99:
-		return r.P99
+		return &r.P99
 	default:
-		return r.Max
+		return &r.Max
 	}
 }
 
@@ -207,23 +209,7 @@ func row(name, method, url string, b, n *figures, rules []Rule) Row {
 	r := Row{Name: name, Method: method, URL: url, Failed: []Breach{}}
 	r.Requests = delta(b, n, func(f *figures) float64 { return float64(f.requests) })
 	for _, m := range Metrics {
-		d := delta(b, n, func(f *figures) float64 { return f.value(m) })
-		switch m {
-		case RPS:
-			r.RPS = d
-		case ErrorRate:
-			r.ErrorRate = d
-		case P50:
-			r.P50 = d
-		case P90:
-			r.P90 = d
-		case P95:
-			r.P95 = d
-		case P99:
-			r.P99 = d
-		case Max:
-			r.Max = d
-		}
+		*r.delta(m) = delta(b, n, func(f *figures) float64 { return f.value(m) })
 	}
 	switch {
 	case b == nil:

@@ -60,12 +60,12 @@ func ParseRule(text string) (Rule, error) {
 	r := Rule{Metric: metric, Rise: m[2] == ">"}
 	sign, unit := m[3], m[5]
 	if (sign == "-" && r.Rise) || (sign == "+" && !r.Rise) {
-		want := "+"
+		way, want := "rising", "+"
 		if !r.Rise {
-			want = "-"
+			way, want = "falling", "-"
 		}
 		return Rule{}, fmt.Errorf("%q: %s takes a %s change (%s%s%s%s%s); a rule fails when the metric moves past its limit in that direction",
-			text, m[2], map[bool]string{true: "rising", false: "falling"}[r.Rise], m[1], m[2], want, m[4], unit)
+			text, m[2], way, m[1], m[2], want, m[4], unit)
 	}
 	v, err := strconv.ParseFloat(m[4], 64)
 	if err != nil || math.IsInf(v, 0) {
@@ -157,9 +157,8 @@ func (r Rule) String() string {
 // is not beyond it.
 const slack = 1e-9
 
-// breached tells whether going from base to cur breaks the rule, and the
-// change it judged (a difference, or a percentage for a relative rule).
-// A relative rule on a base of 0 sees any rise as beyond any limit.
+// breached tells whether going from base to cur breaks the rule. A relative
+// rule on a base of 0 sees any rise as beyond any limit.
 func (r Rule) breached(base, cur float64) bool {
 	if r.Relative {
 		if base == 0 {
