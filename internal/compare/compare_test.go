@@ -3,6 +3,7 @@ package compare
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -533,4 +534,54 @@ func TestCompareEdgeCases(t *testing.T) {
 			t.Errorf("null lists:\n%s", buf.String())
 		}
 	})
+}
+
+// A report on many endpoints keeps the news in its table and folds the rest.
+func TestMarkdownFoldsQuietRowsOfLongReports(t *testing.T) {
+	var baseEps, curEps []schemas.EndpointResult
+	for i := range mdFoldAfter + 10 {
+		name := fmt.Sprintf("e%02d", i)
+		p95 := 10.0
+		if i == 3 || i == 25 {
+			p95 = 50 // two slower endpoints
+		}
+		baseEps = append(baseEps, endpoint(name, "GET", "u"+name, 100, 0, 10, 10))
+		curEps = append(curEps, endpoint(name, "GET", "u"+name, 100, 0, 10, p95))
+	}
+	curEps = append(curEps, endpoint("fresh", "GET", "f", 1, 0, 1, 1))
+	rep := Compare(result("b", baseEps...), result("n", curEps...), rules(t, "p95>+10%"))
+	var buf bytes.Buffer
+	if err := rep.Write(&buf, FormatMarkdown); err != nil {
+		t.Fatal(err)
+	}
+	md := buf.String()
+	main, details, ok := strings.Cut(md, "<details>")
+	if !ok || !strings.HasSuffix(strings.TrimSpace(details), "</details>") {
+		t.Fatalf("no folded section:\n%s", md)
+	}
+	rowsOf := func(s string) []string {
+		var rows []string
+		for _, l := range strings.Split(s, "\n") {
+			if strings.HasPrefix(l, "| GET ") || strings.HasPrefix(l, "| **total**") {
+				rows = append(rows, strings.SplitN(l, " | ", 2)[0])
+			}
+		}
+		return rows
+	}
+	if got := rowsOf(main); !reflect.DeepEqual(got, []string{"| GET e03", "| GET e25", "| GET fresh", "| **total**"}) {
+		t.Errorf("main table rows %v", got)
+	}
+	if got := rowsOf(details); len(got) != mdFoldAfter+8 {
+		t.Errorf("%d folded rows, want %d", len(got), mdFoldAfter+8)
+	}
+	if !strings.Contains(details, fmt.Sprintf("<summary>%d more endpoints without a broken rule</summary>\n\n| endpoint |", mdFoldAfter+8)) {
+		t.Errorf("folded section's summary or table head:\n%s", details)
+	}
+	// A short report folds nothing.
+	short := Compare(result("b", baseEps[:mdFoldAfter]...), result("n", curEps[:mdFoldAfter]...), nil)
+	buf.Reset()
+	short.Write(&buf, FormatMarkdown)
+	if strings.Contains(buf.String(), "<details>") {
+		t.Errorf("%d rows folded", mdFoldAfter)
+	}
 }

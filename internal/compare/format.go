@@ -278,6 +278,10 @@ func (rep *Report) text() string {
 	return b.String()
 }
 
+// mdFoldAfter is how many endpoint rows a Markdown report shows before it
+// folds away those without news.
+const mdFoldAfter = 30
+
 func (rep *Report) markdown() string {
 	var b strings.Builder
 	switch {
@@ -299,8 +303,10 @@ func (rep *Report) markdown() string {
 	} else {
 		b.WriteString("no `--fail-if` rules: deltas only\n\n")
 	}
-	b.WriteString("| " + strings.Join(header, " | ") + " |\n")
-	b.WriteString("|---|" + strings.Repeat("--:|", len(Metrics)) + "---|\n")
+	tableHead := func() {
+		b.WriteString("| " + strings.Join(header, " | ") + " |\n")
+		b.WriteString("|---|" + strings.Repeat("--:|", len(Metrics)) + "---|\n")
+	}
 	line := func(c []string, bold bool) {
 		for i := range c {
 			c[i] = mdEscape(c[i])
@@ -314,10 +320,30 @@ func (rep *Report) markdown() string {
 		b.WriteString("| " + strings.Join(c, " | ") + " |\n")
 	}
 	labels := rep.labels()
-	for i := range rep.Endpoints {
+	// A long table would pass a comment's size limit (65,536 characters on
+	// GitHub) and bury the news: beyond mdFoldAfter rows, the rows without
+	// news fold away under the table.
+	var shown, folded []int
+	for i, r := range rep.Endpoints {
+		if len(rep.Endpoints) > mdFoldAfter && (r.Verdict == VerdictOK || r.Verdict == VerdictNoData) {
+			folded = append(folded, i)
+		} else {
+			shown = append(shown, i)
+		}
+	}
+	tableHead()
+	for _, i := range shown {
 		line(rep.cells(&rep.Endpoints[i], labels[i]), false)
 	}
 	line(rep.cells(&rep.Totals, "total"), true)
+	if len(folded) > 0 {
+		fmt.Fprintf(&b, "\n<details><summary>%d more %s without a broken rule</summary>\n\n", len(folded), plural(len(folded), "endpoint"))
+		tableHead()
+		for _, i := range folded {
+			line(rep.cells(&rep.Endpoints[i], labels[i]), false)
+		}
+		b.WriteString("\n</details>\n")
+	}
 	for _, n := range rep.notes() {
 		b.WriteString("\n" + mdEscape(n) + "\n")
 	}
