@@ -28,6 +28,7 @@ A --fail-if rule is METRIC, > or <, and a change: relative (+10%) or absolute
 (+20ms, +0.5s for latency; a fraction such as +0.01 for error_rate; req/s for
 rps). METRIC is p50, p90, p95, p99, max, error_rate or rps. "p95>+10%" fails
 when p95 rose by more than 10 %, "rps<-5%" when req/s fell by more than 5 %.
+METRIC{endpoint:NAME} holds a rule to one endpoint: "p95{endpoint:search}>+5%".
 
 Exit codes: 0 no rule broken, 99 a rule broken, 2 bad usage or a file that is
 not a result.`,
@@ -66,6 +67,9 @@ not a result.`,
 		cur, err := compare.Load(args[1])
 		if err != nil {
 			return err
+		}
+		if err := compare.Check(rules, base, cur); err != nil {
+			return fmt.Errorf("%s %w", originOr(origin, ruleSetting), err)
 		}
 		rep := compare.Compare(base, cur, rules)
 		rep.Base.File, rep.New.File = args[0], args[1]

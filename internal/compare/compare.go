@@ -176,19 +176,19 @@ func Compare(base, cur *schemas.Result, rules []Rule) *Report {
 		if j := matched[i]; j >= 0 {
 			b = endpointFigures(&base.Endpoints[j])
 		}
-		rep.Endpoints = append(rep.Endpoints, row(n.Name, n.Method, n.URL, b, endpointFigures(n), rules))
+		rep.Endpoints = append(rep.Endpoints, row(n.Name, n.Method, n.URL, true, b, endpointFigures(n), rules))
 	}
 	for j := range base.Endpoints {
 		if !used[j] {
 			b := &base.Endpoints[j]
-			rep.Endpoints = append(rep.Endpoints, row(b.Name, b.Method, b.URL, endpointFigures(b), nil, rules))
+			rep.Endpoints = append(rep.Endpoints, row(b.Name, b.Method, b.URL, true, endpointFigures(b), nil, rules))
 		}
 	}
 	totals := func(r *schemas.Result) *figures {
 		t := &r.Totals
 		return &figures{requests: t.Requests, errors: t.Errors, rps: t.RPS, latency: t.LatencyMs}
 	}
-	rep.Totals = row("total", "", "", totals(base), totals(cur), rules)
+	rep.Totals = row("total", "", "", false, totals(base), totals(cur), rules)
 	for _, r := range rep.Endpoints {
 		if r.Verdict == VerdictFail {
 			rep.Regressions++
@@ -204,8 +204,9 @@ func info(r *schemas.Result) RunInfo {
 	return RunInfo{RunID: r.RunID, Name: r.Name, State: r.State, StartedAt: r.StartedAt, DurationS: r.DurationS}
 }
 
-// row compares one endpoint; b or n is nil when it is absent from that run.
-func row(name, method, url string, b, n *figures, rules []Rule) Row {
+// row compares one endpoint (or the totals); b or n is nil when it is
+// absent from that run.
+func row(name, method, url string, isEndpoint bool, b, n *figures, rules []Rule) Row {
 	r := Row{Name: name, Method: method, URL: url, Failed: []Breach{}}
 	r.Requests = delta(b, n, func(f *figures) float64 { return float64(f.requests) })
 	for _, m := range Metrics {
@@ -221,6 +222,9 @@ func row(name, method, url string, b, n *figures, rules []Rule) Row {
 	}
 	noData := b.requests == 0 || n.requests == 0
 	for _, rule := range rules {
+		if rule.Endpoint != "" && (!isEndpoint || rule.Endpoint != name) {
+			continue
+		}
 		if noData && rule.Metric != RPS {
 			continue // a latency or error rate of no requests is no figure
 		}

@@ -585,3 +585,15 @@ func TestMarkdownFoldsQuietRowsOfLongReports(t *testing.T) {
 		t.Errorf("%d rows folded", mdFoldAfter)
 	}
 }
+
+func TestEndpointRulesHoldForTheirEndpointAlone(t *testing.T) {
+	base := result("b", endpoint("search", "GET", "s", 100, 0, 10, 10), endpoint("home", "GET", "h", 100, 0, 10, 10))
+	cur := result("n", endpoint("search", "GET", "s", 100, 0, 10, 11), endpoint("home", "GET", "h", 100, 0, 10, 11))
+	rep := Compare(base, cur, rules(t, "p95{endpoint:search}>+5%", "p95>+20%"))
+	if v := []string{rep.Endpoints[0].Verdict, rep.Endpoints[1].Verdict, rep.Totals.Verdict}; !reflect.DeepEqual(v, []string{VerdictFail, VerdictOK, VerdictOK}) {
+		t.Errorf("verdicts search, home, total: %v (+10%% each; search may rise 5%%, the others 20%%)", v)
+	}
+	if got := rep.Failing(); !reflect.DeepEqual(got, []string{"GET search (p95{endpoint:search}>+5%)"}) {
+		t.Errorf("failing %v", got)
+	}
+}

@@ -4,8 +4,11 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/loadforge/loadforge/schemas"
 )
 
 // Metric is one figure of an endpoint (or of the totals) that two runs are compared on.
@@ -40,9 +43,12 @@ type Rule struct {
 	Relative bool
 	// Limit is signed: positive for a rise, negative for a fall.
 	Limit float64
+	// Endpoint, when set, limits the rule to the endpoint of that name
+	// ("p95{endpoint:search}>+5%"); otherwise it holds for every endpoint and the totals.
+	Endpoint string
 }
 
-var ruleRE = regexp.MustCompile(`^([A-Za-z_][A-Za-z0-9_]*|[pP]\(\s*\d+\s*\))\s*([<>])\s*([+-]?)\s*(\d+(?:\.\d*)?|\.\d+)\s*(%|ms|s|us|µs)?$`)
+var ruleRE = regexp.MustCompile(`^([A-Za-z_][A-Za-z0-9_]*|[pP]\(\s*\d+\s*\))\s*(?:\{\s*([A-Za-z_]*)\s*:\s*([^{}]*?)\s*\}\s*)?([<>])\s*([+-]?)\s*(\d+(?:\.\d*)?|\.\d+)\s*(%|ms|s|us|µs)?$`)
 
 // ParseRule reads one --fail-if rule: METRIC>+N% (or >+N with a unit) for a
 // rise, METRIC<-N% for a fall. Without a sign, the number takes the
@@ -51,13 +57,24 @@ func ParseRule(text string) (Rule, error) {
 	s := strings.TrimSpace(text)
 	m := ruleRE.FindStringSubmatch(s)
 	if m == nil {
-		return Rule{}, fmt.Errorf("%q: want METRIC>+N%% or METRIC<-N%% (METRIC: %s), or an absolute change like p95>+20ms, error_rate>+0.01, rps<-100", text, metricList())
+		return Rule{}, fmt.Errorf("%q: want METRIC>+N%% or METRIC<-N%% (METRIC: %s, optionally with {endpoint:NAME}), or an absolute change like p95>+20ms, error_rate>+0.01, rps<-100", text, metricList())
 	}
 	metric, ok := parseMetric(m[1])
 	if !ok {
 		return Rule{}, fmt.Errorf("%q: unknown metric %q: want one of %s", text, m[1], metricList())
 	}
-	r := Rule{Metric: metric, Rise: m[2] == ">"}
+	// m[2], m[3]: the optional {TAG:VALUE}; then operator, sign, number, unit.
+	endpoint := m[3]
+	if strings.Contains(s, "{") {
+		if m[2] != "endpoint" {
+			return Rule{}, fmt.Errorf("%q: unknown tag %q: want {endpoint:NAME}", text, m[2])
+		}
+		if endpoint == "" {
+			return Rule{}, fmt.Errorf("%q: {endpoint:} names no endpoint", text)
+		}
+	}
+	m = append(m[:2], m[4:]...)
+	r := Rule{Metric: metric, Rise: m[2] == ">", Endpoint: endpoint}
 	sign, unit := m[3], m[5]
 	if (sign == "-" && r.Rise) || (sign == "+" && !r.Rise) {
 		way, want := "rising", "+"
@@ -150,7 +167,35 @@ func (r Rule) String() string {
 	case r.Metric.latency():
 		num += "ms"
 	}
-	return string(r.Metric) + op + num
+	scope := ""
+	if r.Endpoint != "" {
+		scope = "{endpoint:" + r.Endpoint + "}"
+	}
+	return string(r.Metric) + scope + op + num
+}
+
+// Check fails when a rule names an endpoint found in neither result: a
+// misspelt name would otherwise pass without a word.
+func Check(rules []Rule, base, cur *schemas.Result) error {
+	for _, r := range rules {
+		if r.Endpoint == "" {
+			continue
+		}
+		var names []string
+		found := false
+		for _, res := range []*schemas.Result{base, cur} {
+			for _, e := range res.Endpoints {
+				found = found || e.Name == r.Endpoint
+				if !slices.Contains(names, e.Name) {
+					names = append(names, e.Name)
+				}
+			}
+		}
+		if !found {
+			return fmt.Errorf("%q: no endpoint %q in either result (endpoints: %s)", r.String(), r.Endpoint, strings.Join(names, ", "))
+		}
+	}
+	return nil
 }
 
 // slack absorbs float rounding at the limit: a change of exactly the limit

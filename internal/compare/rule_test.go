@@ -4,6 +4,8 @@ import (
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/loadforge/loadforge/schemas"
 )
 
 func TestParseRule(t *testing.T) {
@@ -29,6 +31,9 @@ func TestParseRule(t *testing.T) {
 		{"error_rate>+50%", Rule{Metric: ErrorRate, Rise: true, Relative: true, Limit: 50}, "error_rate>+50%"},
 		{"p95>+0%", Rule{Metric: P95, Rise: true, Relative: true, Limit: 0}, "p95>+0%"},
 		{"rps<-0", Rule{Metric: RPS, Limit: math.Copysign(0, -1)}, "rps<-0"},
+		{"p95{endpoint:search}>+5%", Rule{Metric: P95, Rise: true, Relative: true, Limit: 5, Endpoint: "search"}, "p95{endpoint:search}>+5%"},
+		{"p(99) { endpoint : GET /a?b=<1> } > 20", Rule{Metric: P99, Rise: true, Limit: 20, Endpoint: "GET /a?b=<1>"}, "p99{endpoint:GET /a?b=<1>}>+20ms"},
+		{"rps{endpoint:a:b}<-1%", Rule{Metric: RPS, Relative: true, Limit: -1, Endpoint: "a:b"}, "rps{endpoint:a:b}<-1%"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.in, func(t *testing.T) {
@@ -61,6 +66,13 @@ func TestParseRuleRejects(t *testing.T) {
 		{"p95>+10m", "want METRIC>+N%"},
 		{"p95>+10%,p99>+10%", "want METRIC>+N%"},
 		{"p96>+10%", `unknown metric "p96"`},
+		{"p95{method:GET}>+10%", `unknown tag "method": want {endpoint:NAME}`},
+		{"p95{:x}>+10%", `unknown tag ""`},
+		{"p95{endpoint:}>+10%", "{endpoint:} names no endpoint"},
+		{"p95{endpoint:  }>+10%", "{endpoint:} names no endpoint"},
+		{"p95{endpoint}>+10%", "want METRIC>+N%"},
+		{"p95{endpoint:a}{endpoint:b}>+10%", "want METRIC>+N%"},
+		{"p95{endpoint:a{b}}>+10%", "want METRIC>+N%"},
 		{"p(96)>+10%", `unknown metric "p(96)"`},
 		{"latency>+10%", `unknown metric "latency"`},
 		{"avg>+10%", `unknown metric "avg"`},
@@ -139,7 +151,7 @@ func TestRuleBreached(t *testing.T) {
 }
 
 func FuzzParseRule(f *testing.F) {
-	for _, s := range []string{"p95>+10%", "rps<-5%", "p99>+20ms", "max>+1.5s", "error_rate>+0.01", "p(90)>10", "p95>-1%", "x", "p95>+.5us", "rps<-0"} {
+	for _, s := range []string{"p95{endpoint:GET /x}>+1%", "p95>+10%", "rps<-5%", "p99>+20ms", "max>+1.5s", "error_rate>+0.01", "p(90)>10", "p95>-1%", "x", "p95>+.5us", "rps<-0"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -174,4 +186,20 @@ func FuzzParseRule(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestCheckNamesTheMissingEndpoint(t *testing.T) {
+	base := &schemas.Result{Endpoints: []schemas.EndpointResult{{Name: "home"}, {Name: "search"}}}
+	cur := &schemas.Result{Endpoints: []schemas.EndpointResult{{Name: "home"}, {Name: "export"}}}
+	for _, ok := range []string{"p95>+1%", "p95{endpoint:search}>+1%", "p95{endpoint:export}>+1%"} {
+		r, _ := ParseRule(ok)
+		if err := Check([]Rule{r}, base, cur); err != nil {
+			t.Errorf("%s: %v", ok, err)
+		}
+	}
+	r, _ := ParseRule("p95{endpoint:serch}>+1%")
+	err := Check([]Rule{r}, base, cur)
+	if err == nil || err.Error() != `"p95{endpoint:serch}>+1%": no endpoint "serch" in either result (endpoints: home, search, export)` {
+		t.Errorf("misspelt endpoint: %v", err)
+	}
 }
