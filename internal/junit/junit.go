@@ -258,7 +258,8 @@ func checkCase(name, class string, passes, fails uint64) testcase {
 	total := passes + fails
 	switch {
 	case total == 0:
-		c.Skipped = &outcome{Message: "never evaluated: no response reached this check"}
+		msg := "never evaluated: no response reached this check"
+		c.Skipped = &outcome{Message: msg, Text: msg}
 	case fails > 0:
 		msg := fmt.Sprintf("%d of %d failed (%.2f%%)", fails, total, 100*float64(fails)/float64(total))
 		c.Failure = &outcome{Message: msg, Type: "check", Text: msg}
