@@ -597,3 +597,10 @@ func TestEndpointRulesHoldForTheirEndpointAlone(t *testing.T) {
 		t.Errorf("failing %v", got)
 	}
 }
+
+func TestLoadADirectory(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := Load(dir); err == nil || !strings.Contains(err.Error(), dir+": is a directory") {
+		t.Errorf("loading a directory: %v", err)
+	}
+}

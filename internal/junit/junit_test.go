@@ -358,3 +358,26 @@ func FuzzJUnitNames(f *testing.F) {
 		}
 	})
 }
+
+func TestJUnitDefaults(t *testing.T) {
+	r := &schemas.Result{State: schemas.StateCompleted, StartedAt: "yesterday", DurationS: -1}
+	var doc xmlDoc
+	if err := xml.Unmarshal(render(t, r), &doc); err != nil {
+		t.Fatal(err)
+	}
+	s := doc.Suites[0]
+	if c := s.Cases[0]; c.Classname != "loadforge.loadforge.run" || c.Time != "0.000" {
+		t.Errorf("unnamed run: classname %q, time %q", c.Classname, c.Time)
+	}
+	if s.Timestamp != "" {
+		t.Errorf("an unreadable start gave timestamp %q", s.Timestamp)
+	}
+	if got := timestamp("2026-11-28T10:00:00.25+01:00"); got != "2026-11-28T09:00:00" {
+		t.Errorf("timestamp in UTC: %q", got)
+	}
+	for v, want := range map[float64]string{0: "0", 200: "200", 0.0125: "0.013", 231.4: "231.4", 1e9: "1000000000"} {
+		if got := number(v); got != want {
+			t.Errorf("number(%v) = %q, want %q", v, got, want)
+		}
+	}
+}
