@@ -11,6 +11,7 @@ import (
 	"github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/loadforge/loadforge/internal/latency"
+	"github.com/loadforge/loadforge/internal/threshold"
 	"github.com/loadforge/loadforge/schemas"
 )
 
@@ -52,6 +53,8 @@ type aggregatorConfig struct {
 	finalizeGrace time.Duration
 	log           *slog.Logger
 	emit          func(*schemas.Snapshot) // publishes one snapshot
+	thresholds    []threshold.Threshold
+	emitThreshold func(*schemas.ThresholdState) // publishes one threshold state
 }
 
 // aggregator is the collector's whole state. It is driven by one goroutine and
@@ -91,6 +94,9 @@ type aggregator struct {
 	duplicates uint64
 
 	spare []*hdrhistogram.Histogram // emptied bucket histograms, for reuse
+
+	verdicts   *threshold.Set // evaluates the thresholds as each second is published
+	stopReason string         // why the session stopped the run
 }
 
 // counters are the additive figures of a second, an endpoint or the run.
@@ -178,7 +184,11 @@ func newAggregator(cfg aggregatorConfig) *aggregator {
 	if cfg.emit == nil {
 		cfg.emit = func(*schemas.Snapshot) {}
 	}
+	if cfg.emitThreshold == nil {
+		cfg.emitThreshold = func(*schemas.ThresholdState) {}
+	}
 	return &aggregator{
+		verdicts:      threshold.NewSet(cfg.thresholds),
 		cfg:           cfg,
 		metricsPrefix: schemas.Subject(cfg.runID, schemas.KindMetrics) + ".",
 		workers:       make(map[string]*workerState),
@@ -260,6 +270,7 @@ func (a *aggregator) handleState(m *schemas.SessionState, now time.Time) {
 	case schemas.StateStopping:
 		if a.stoppedAt == 0 {
 			a.stoppedAt = m.AtNs
+			a.stopReason = m.Reason
 		}
 		a.stop(now, time.Duration(m.GracefulStopNs), m.Outcome)
 	case schemas.StateCompleted, schemas.StateInterrupted, schemas.StateAborted:
@@ -415,6 +426,7 @@ func (a *aggregator) fold(ev *schemas.MetricEvent, w *workerState, now time.Time
 		}
 	}
 
+	a.verdicts.Add(k, ev)
 	b.dropped += ev.DroppedIterations
 	a.totals.dropped += ev.DroppedIterations
 	a.schedule.add(ev, a.t0, a.cfg.log.Warn)
@@ -595,6 +607,7 @@ func (a *aggregator) publishSecond(length time.Duration, final, row bool) {
 		})
 	}
 	a.cfg.emit(s)
+	a.evaluate(k)
 }
 
 // finalize publishes every remaining second, the last one final, and returns
@@ -691,6 +704,7 @@ func (a *aggregator) finalize(now time.Time, state string) *schemas.Result {
 		all.merge(&e.extra)
 	}
 	res.Totals.ServiceTimeMs, res.Totals.TimingsMs = all.serviceMs(), all.timingsMs()
+	a.finishThresholds(res, runEnd, duration)
 	a.schedule.finish(res)
 	for _, w := range res.Warnings {
 		a.cfg.log.Warn(w)

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -155,6 +156,7 @@ func printSummary(w io.Writer, r *schemas.Result) {
 	printTimings(w, t.TimingsMs)
 	fmt.Fprintf(w, "  status      %s\n", fmtCounts(t.StatusCodes))
 	fmt.Fprintf(w, "  error kinds %s\n\n", fmtCounts(t.ErrorsByKind))
+	printThresholds(w, r)
 
 	// Numbers align right; names are padded to one width so that they read left-aligned.
 	width := len("endpoint")
@@ -180,14 +182,20 @@ func printSummary(w io.Writer, r *schemas.Result) {
 	for _, warning := range r.Warnings {
 		fmt.Fprintf(w, "  WARNING: %s\n", warning)
 	}
+	printAllFailed(w, r)
 }
 
 // writeResult writes the result document atomically: a reader never sees half a file.
 func writeResult(path string, r *schemas.Result) error {
-	data, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
+	// Not HTML-escaped: threshold expressions keep their < and > readable.
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(r); err != nil {
 		return fmt.Errorf("encode result: %w", err)
 	}
+	data := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".loadforge-result-*")
 	if err != nil {
 		return fmt.Errorf("write result %s: %w", path, err)

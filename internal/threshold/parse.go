@@ -130,7 +130,15 @@ func Parse(metric, expr string) (Threshold, error) {
 // ParseFlag parses 'METRIC:EXPR' as given to --threshold: the metric ends at
 // the first ':' outside its {tags}.
 func ParseFlag(s string) (Threshold, error) {
-	s = strings.TrimSpace(s)
+	metric, expr, ok := SplitFlag(s)
+	if !ok {
+		return Threshold{}, fmt.Errorf("%q: want METRIC:EXPRESSION, e.g. 'http_req_duration:p(95)<200'", strings.TrimSpace(s))
+	}
+	return Parse(metric, expr)
+}
+
+// SplitFlag splits METRIC:EXPR at the first ':' outside the metric's {tags}.
+func SplitFlag(s string) (metric, expr string, ok bool) {
 	depth := 0
 	for i, c := range s {
 		switch c {
@@ -140,11 +148,11 @@ func ParseFlag(s string) (Threshold, error) {
 			depth--
 		case ':':
 			if depth == 0 {
-				return Parse(s[:i], s[i+1:])
+				return s[:i], s[i+1:], true
 			}
 		}
 	}
-	return Threshold{}, fmt.Errorf("%q: want METRIC:EXPRESSION, e.g. 'http_req_duration:p(95)<200'", s)
+	return "", "", false
 }
 
 func (t *Threshold) parseMetric() (metricInfo, error) {

@@ -1,0 +1,43 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/loadforge/loadforge/internal/threshold"
+)
+
+// printThresholds lists a plan's thresholds for validate, as they will be judged.
+func printThresholds(b *strings.Builder, ths []threshold.Threshold) {
+	if len(ths) == 0 {
+		return
+	}
+	b.WriteString("\nthresholds (a failed one exits 99)\n")
+	w := 0
+	for _, t := range ths {
+		w = max(w, len(t.Metric))
+	}
+	for _, t := range ths {
+		line := fmt.Sprintf("  %-*s  %s", w, t.Metric, t.Expression)
+		var notes []string
+		switch {
+		case t.Window > 0:
+			notes = append(notes, "on the last "+t.Window.String()+", failing once any window fails")
+		case t.For == 0:
+			notes = append(notes, "on the whole run")
+		}
+		if t.For > 0 {
+			notes = append(notes, "a breach counts once it lasted "+t.For.String())
+		}
+		if t.AbortOnFail {
+			a := "aborts the run"
+			if t.DelayAbortEval > 0 {
+				a += " (not before " + t.DelayAbortEval.Round(time.Millisecond).String() + ")"
+			}
+			notes = append(notes, a)
+		}
+		line += "  (" + strings.Join(notes, "; ") + ")"
+		b.WriteString(line + "\n")
+	}
+}
