@@ -43,15 +43,15 @@ type state struct {
 	ring    []snapshot // the last window's seconds, by k % len(ring)
 	scratch *hdrhistogram.Histogram
 
-	breachFrom uint64 // first second of the current breach; 0: none
+	breachFrom  uint64 // first second of the current breach; 0: none
 	published   bool
 	publishedOK bool // the verdict last published
 	liveOK      bool
-	failed     bool // sticky failure (windowed or persistent thresholds)
-	value      float64
-	worst      float64 // the value furthest beyond the bound (sticky thresholds)
-	hasWorst   bool
-	aborted    bool
+	failed      bool // sticky failure (windowed or persistent thresholds)
+	value       float64
+	worst       float64 // the value furthest beyond the bound (sticky thresholds)
+	hasWorst    bool
+	aborted     bool
 }
 
 // accum is one threshold's figures over some seconds.
