@@ -16,6 +16,7 @@ type shard struct {
 	mu         sync.Mutex
 	eps        []*endpointStats // by endpoint index; nil until its first request
 	iterations atomic.Uint64
+	iterHist   latency.Recorder // iteration durations since the last flush, under mu
 	// Shards sit side by side in memory; keep each on its own cache lines so
 	// that VUs on neighbouring shards do not slow each other down.
 	_ [64]byte
@@ -92,6 +93,7 @@ func (e *endpointStats) countStatus(code int) {
 type aggregator struct {
 	merged latency.Recorder
 	extras extraAggregator
+	iters  latency.Recorder // the shards' iteration durations, merged
 }
 
 // collect returns, per endpoint with traffic, everything recorded since the last
