@@ -127,6 +127,8 @@ type endpointAgg struct {
 
 	client string // the HTTP client the workers named; the first one seen
 	extra  extras // service time and timing breakdown
+
+	errHist *hdrhistogram.Histogram // the failed requests' part of hist; nil: none
 }
 
 type workerState struct {
@@ -454,6 +456,7 @@ func (a *aggregator) fold(ev *schemas.MetricEvent, w *workerState, now time.Time
 			latency.AddSparse(e.hist, ep.LatencyUs)
 		}
 		e.extra.add(ep)
+		addPairs(&e.errHist, ep.ErrorLatencyUs, latency.New)
 		for code, n := range ep.StatusCodes {
 			e.codes[code] += n
 			a.codes[code] += n
@@ -688,6 +691,7 @@ func (a *aggregator) finalize(now time.Time, state string) *schemas.Result {
 		Workers:   make([]schemas.WorkerResult, 0, len(a.workers)),
 	}
 	var all extras
+	var allErr *hdrhistogram.Histogram
 	for _, e := range a.endpoints {
 		var sum schemas.LatencyMs
 		if e.hist != nil {
@@ -699,10 +703,12 @@ func (a *aggregator) finalize(now time.Time, state string) *schemas.Result {
 			BytesIn: e.c.bytesIn, BytesOut: e.c.bytesOut, LatencyMs: sum,
 			StatusCodes: maps.Clone(e.codes), ErrorsByKind: maps.Clone(e.kinds),
 			ServiceTimeMs: e.extra.serviceMs(), TimingsMs: e.extra.timingsMs(),
-			HTTPClient: e.client,
+			HTTPClient: e.client, LatencyOkMs: okLatency(e.hist, e.errHist),
 		})
 		all.merge(&e.extra)
+		mergeHist(&allErr, e.errHist, latency.New)
 	}
+	res.Totals.LatencyOkMs = okLatency(a.totalHist, allErr)
 	res.Totals.ServiceTimeMs, res.Totals.TimingsMs = all.serviceMs(), all.timingsMs()
 	a.finishThresholds(res, runEnd, duration)
 	a.schedule.finish(res)
