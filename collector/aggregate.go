@@ -610,7 +610,9 @@ func (a *aggregator) publishSecond(length time.Duration, final, row bool) {
 		})
 	}
 	a.cfg.emit(s)
-	a.evaluate(k)
+	if row {
+		a.evaluate(k, length)
+	}
 }
 
 // finalize publishes every remaining second, the last one final, and returns

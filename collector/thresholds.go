@@ -1,17 +1,20 @@
 package collector
 
 import (
+	"time"
+
 	"github.com/loadforge/loadforge/schemas"
 )
 
-// evaluate judges the thresholds once second k is published, and publishes
+// evaluate judges the thresholds once second k (of the given length: the
+// run's last may be shorter) is published, and publishes
 // the states whose verdict changed. A threshold asking to abort the run says
 // so in its state (aborted); the session, which owns the run, stops it.
-func (a *aggregator) evaluate(k uint64) {
+func (a *aggregator) evaluate(k uint64, length time.Duration) {
 	if a.verdicts.Len() == 0 {
 		return
 	}
-	for _, s := range a.verdicts.Close(k, a.t0+int64(k)*second) {
+	for _, s := range a.verdicts.Close(k, length.Seconds(), a.t0+int64(k)*second) {
 		if s.Aborted {
 			a.cfg.log.Warn("threshold failed: aborting the run", "metric", s.Metric, "expression", s.Expression, "value", s.Value)
 		}

@@ -31,7 +31,8 @@ import (
 //     is marked aborted.
 type Set struct {
 	states  []*state
-	closed  uint64 // the last second closed
+	closed  uint64  // the last second closed
+	elapsed float64 // the seconds closed, in seconds of the run
 	aborted string // the abort reason, once a threshold asked to abort
 }
 
@@ -63,6 +64,7 @@ type accum struct {
 // snapshot is one closed second in a window.
 type snapshot struct {
 	k     uint64
+	secs  float64 // the second's length: 1, or less for the run's last
 	n, m  uint64
 	pairs [][2]int64
 }
@@ -171,14 +173,16 @@ func (a *accum) merge(o *accum) {
 	}
 }
 
-// Close closes second k (the one after the last closed), evaluates every
-// threshold and returns the states whose verdict changed (the first
-// evaluation always counts as a change). atNs stamps them.
-func (s *Set) Close(k uint64, atNs int64) []schemas.ThresholdState {
+// Close closes second k (the one after the last closed), of length secs (1,
+// or less for the run's last, partial second), evaluates every threshold and
+// returns the states whose verdict changed (the first evaluation always
+// counts as a change). atNs stamps them.
+func (s *Set) Close(k uint64, secs float64, atNs int64) []schemas.ThresholdState {
 	if k <= s.closed {
 		return nil
 	}
 	s.closed = k
+	s.elapsed += secs
 	var out []schemas.ThresholdState
 	for _, st := range s.states {
 		a := st.pending[k]
@@ -188,13 +192,13 @@ func (s *Set) Close(k uint64, atNs int64) []schemas.ThresholdState {
 		}
 		st.total.merge(a)
 		if st.ring != nil {
-			snap := snapshot{k: k, n: a.n, m: a.m}
+			snap := snapshot{k: k, secs: secs, n: a.n, m: a.m}
 			if a.hist != nil {
 				snap.pairs = latency.Sparse(a.hist)
 			}
 			st.ring[k%uint64(len(st.ring))] = snap
 		}
-		st.evaluate(k, float64(k))
+		st.evaluate(k, s.elapsed)
 		abort := false
 		if st.t.AbortOnFail && !st.liveOK && s.aborted == "" &&
 			time.Duration(k)*time.Second >= st.t.DelayAbortEval {
@@ -254,10 +258,12 @@ func (st *state) beyond(v, w float64) bool {
 // windowValue is the value over the last window of seconds closed by k.
 func (st *state) windowValue(k uint64) (float64, bool) {
 	var a accum
+	secs := 0.0
 	for _, snap := range st.ring {
 		if snap.k == 0 || snap.k+uint64(len(st.ring)) <= k {
 			continue // empty, or fallen out of the window
 		}
+		secs += snap.secs
 		a.n += snap.n
 		a.m += snap.m
 		if len(snap.pairs) > 0 {
@@ -271,7 +277,7 @@ func (st *state) windowValue(k uint64) (float64, bool) {
 			latency.AddSparse(a.hist, snap.pairs)
 		}
 	}
-	return st.valueOf(&a, float64(min(k, uint64(len(st.ring)))))
+	return st.valueOf(&a, secs)
 }
 
 // valueOf computes the threshold's aggregation over a, spanning seconds;

@@ -35,7 +35,7 @@ func run(set *Set, events []*schemas.MetricEvent) ([]schemas.ThresholdState, []s
 	for i, e := range events {
 		k := uint64(i + 1)
 		set.Add(k, e)
-		states = append(states, set.Close(k, int64(k))...)
+		states = append(states, set.Close(k, 1, int64(k))...)
 	}
 	final, res := set.Final(float64(len(events)), int64(len(events)+1))
 	return append(states, final...), res
@@ -124,7 +124,7 @@ func TestForPublishesOnlyOnceTheBreachLasted(t *testing.T) {
 	for i, e := range events {
 		k := uint64(i + 1)
 		set.Add(k, e)
-		for _, s := range set.Close(k, int64(k)) {
+		for _, s := range set.Close(k, 1, int64(k)) {
 			if !s.OK && failedAt == 0 {
 				failedAt = k
 			}
@@ -174,8 +174,8 @@ func TestAggregationsAndFilters(t *testing.T) {
 	for _, c := range cases {
 		set := NewSet([]Threshold{mustParse(t, c.metric, c.expr)})
 		set.Add(1, e)
-		set.Close(1, 1)
-		set.Close(2, 2)
+		set.Close(1, 1, 1)
+		set.Close(2, 1, 2)
 		_, res := set.Final(2, 3)
 		// HDR buckets hold 3 significant digits.
 		if d := res[0].Value - c.want; d < -c.want/500 || d > c.want/500 {
@@ -206,7 +206,7 @@ func TestAbortOnFail(t *testing.T) {
 	abortedAt := uint64(0)
 	for k := uint64(1); k <= 6; k++ {
 		set.Add(k, ev("a", 10, 10, 1))
-		for _, s := range set.Close(k, int64(k)) {
+		for _, s := range set.Close(k, 1, int64(k)) {
 			if s.Aborted && abortedAt == 0 {
 				abortedAt = k
 				if s.Metric != "http_req_failed" || s.OK {
@@ -229,11 +229,35 @@ func TestAbortOnFail(t *testing.T) {
 
 func TestLateEventCountsInNextOpenSecond(t *testing.T) {
 	set := NewSet([]Threshold{mustParse(t, "http_reqs", "count>0")})
-	set.Close(1, 1)
+	set.Close(1, 1, 1)
 	set.Add(1, ev("a", 3, 0, 1)) // second 1 is closed
-	set.Close(2, 2)
+	set.Close(2, 1, 2)
 	_, res := set.Final(2, 3)
 	if res[0].Value != 3 {
 		t.Errorf("count %g, want 3", res[0].Value)
+	}
+}
+
+// TestRateOverAPartialLastSecond: the run's last second may be short; a
+// rate counts its real length, in a window as over the whole run.
+func TestRateOverAPartialLastSecond(t *testing.T) {
+	set := NewSet([]Threshold{
+		mustParse(t, "http_reqs", "rate>=100 over 2s"),
+		mustParse(t, "http_reqs", "rate>=100"),
+	})
+	set.Add(1, ev("a", 100, 0, 1))
+	set.Close(1, 1, 1)
+	set.Add(2, ev("a", 50, 0, 1)) // 50 requests in the last half second
+	states := set.Close(2, 0.5, 2)
+	_, res := set.Final(1.5, 3)
+	for i, r := range res {
+		if !r.OK || r.Value < 99.9 || r.Value > 100.1 {
+			t.Errorf("threshold %d: %+v, want 100/s", i, r)
+		}
+	}
+	for _, s := range states {
+		if !s.OK {
+			t.Errorf("live state %+v", s)
+		}
 	}
 }
