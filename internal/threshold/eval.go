@@ -33,7 +33,7 @@ type Set struct {
 	states  []*state
 	closed  uint64  // the last second closed
 	elapsed float64 // the seconds closed, in seconds of the run
-	aborted string // the abort reason, once a threshold asked to abort
+	aborted string  // the abort reason, once a threshold asked to abort
 }
 
 type state struct {
