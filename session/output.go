@@ -26,6 +26,8 @@ type progress struct {
 	t0       time.Time
 	total    uint64
 	dirty    bool // a line is on screen without its newline
+
+	verdicts map[string]bool // each threshold's live verdict, as last noted
 }
 
 func newProgress(w io.Writer, quiet bool) *progress {

@@ -209,7 +209,7 @@ func (s *session) run(ctx context.Context, b *bus.Bus, signals <-chan os.Signal)
 	}); err != nil {
 		return nil, err
 	}
-	aborts, err := s.watchAborts(conn)
+	aborts, err := s.watchAborts(conn, progress)
 	if err != nil {
 		return nil, err
 	}

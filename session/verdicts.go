@@ -60,3 +60,22 @@ func printAllFailed(w io.Writer, r *schemas.Result) {
 			t.Errors, t.Requests)
 	}
 }
+
+// threshold notes a threshold's live change of verdict: failing, or holding
+// again (a first state that holds is not news).
+func (p *progress) threshold(ts *schemas.ThresholdState) {
+	p.mu.Lock()
+	if p.verdicts == nil {
+		p.verdicts = map[string]bool{}
+	}
+	key := ts.Metric + " " + ts.Expression
+	was, seen := p.verdicts[key]
+	p.verdicts[key] = ts.OK
+	p.mu.Unlock()
+	switch {
+	case !ts.OK && (!seen || was):
+		p.note(fmt.Sprintf("✗ threshold %s failing (%s)", key, formatValue(schemas.ThresholdResult{Metric: ts.Metric, Expression: ts.Expression, Value: ts.Value})))
+	case ts.OK && seen && !was:
+		p.note(fmt.Sprintf("✓ threshold %s holds again (%s)", key, formatValue(schemas.ThresholdResult{Metric: ts.Metric, Expression: ts.Expression, Value: ts.Value})))
+	}
+}
