@@ -340,27 +340,26 @@ func TestTapSeesThresholdStatesLive(t *testing.T) {
 	var mu sync.Mutex
 	var order []string // "live", "final", "result"
 	var states []schemas.ThresholdState
-	if _, err := nc.Subscribe("loadforge.*.threshold", func(m *nats.Msg) {
-		var s schemas.ThresholdState
-		if err := schemas.Decode(m.Data, &s); err != nil {
-			t.Errorf("threshold message: %v", err)
-			return
-		}
+	// One subscription: the server delivers what one publisher sent in order.
+	if _, err := nc.Subscribe("loadforge.>", func(m *nats.Msg) {
 		mu.Lock()
 		defer mu.Unlock()
-		states = append(states, s)
-		if s.Final {
-			order = append(order, "final")
-		} else {
-			order = append(order, "live")
+		switch {
+		case strings.HasSuffix(m.Subject, ".result"):
+			order = append(order, "result")
+		case strings.HasSuffix(m.Subject, ".threshold"):
+			var s schemas.ThresholdState
+			if err := schemas.Decode(m.Data, &s); err != nil {
+				t.Errorf("threshold message: %v", err)
+				return
+			}
+			states = append(states, s)
+			if s.Final {
+				order = append(order, "final")
+			} else {
+				order = append(order, "live")
+			}
 		}
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := nc.Subscribe("loadforge.*.result", func(*nats.Msg) {
-		mu.Lock()
-		order = append(order, "result")
-		mu.Unlock()
 	}); err != nil {
 		t.Fatal(err)
 	}
