@@ -267,6 +267,9 @@ func (s *fastSession) do(w *Worker, stopCtx context.Context, t *requestTemplate)
 		}
 		out.end = time.Now()
 		out.errKind = kind
+		if !wrote {
+			out.bytesOut = 0 // the connection failed before any byte went out
+		}
 		out.status = res.status // non-zero when the body broke off
 		out.bytesIn = uint64(res.bytes)
 		// Cut off by a stop before the whole request was written: the target
