@@ -57,8 +57,9 @@ type state struct {
 
 // accum is one threshold's figures over some seconds.
 type accum struct {
-	n, m uint64 // counts: samples, and of those the ones a rate counts
-	hist *hdrhistogram.Histogram
+	n, m  uint64 // counts: samples, and of those the ones a rate counts
+	hist  *hdrhistogram.Histogram
+	pairs [][2]int64 // an open second's samples, before they go into hist
 }
 
 // snapshot is one closed second in a window.
@@ -152,24 +153,21 @@ func (st *state) add(a *accum, ev *schemas.MetricEvent) {
 	}
 }
 
+// addPairs keeps an open second's histogram pairs as they come: cheaper
+// than a histogram per second, and folded into one when the second closes.
 func (a *accum) addPairs(pairs [][2]int64) {
-	if len(pairs) == 0 {
-		return
-	}
-	if a.hist == nil {
-		a.hist = latency.New()
-	}
-	latency.AddSparse(a.hist, pairs)
+	a.pairs = append(a.pairs, pairs...)
 }
 
+// merge folds o (an open second) into a.
 func (a *accum) merge(o *accum) {
 	a.n += o.n
 	a.m += o.m
-	if o.hist != nil {
+	if len(o.pairs) > 0 {
 		if a.hist == nil {
 			a.hist = latency.New()
 		}
-		a.hist.Merge(o.hist)
+		latency.AddSparse(a.hist, o.pairs)
 	}
 }
 
@@ -193,9 +191,7 @@ func (s *Set) Close(k uint64, secs float64, atNs int64) []schemas.ThresholdState
 		st.total.merge(a)
 		if st.ring != nil {
 			snap := snapshot{k: k, secs: secs, n: a.n, m: a.m}
-			if a.hist != nil {
-				snap.pairs = latency.Sparse(a.hist)
-			}
+			snap.pairs = a.pairs
 			st.ring[k%uint64(len(st.ring))] = snap
 		}
 		st.evaluate(k, s.elapsed)
