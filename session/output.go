@@ -154,6 +154,7 @@ func printSummary(w io.Writer, r *schemas.Result) {
 	l := t.LatencyMs
 	fmt.Fprintf(w, "  latency     min %s  mean %s  p50 %s  p90 %s  p95 %s  p99 %s  p99.9 %s  max %s\n",
 		fmtMs(l.Min), fmtMs(l.Mean), fmtMs(l.P50), fmtMs(l.P90), fmtMs(l.P95), fmtMs(l.P99), fmtMs(l.P999), fmtMs(l.Max))
+	printLatencyOk(w, t)
 	printOpenModel(w, r)
 	printTimings(w, t.TimingsMs)
 	fmt.Fprintf(w, "  status      %s\n", fmtCounts(t.StatusCodes))

@@ -51,6 +51,17 @@ func formatValue(t schemas.ThresholdResult) string {
 	return th.Format(t.Value)
 }
 
+// printLatencyOk adds the successful requests' latency when some failed:
+// the latency line above covers every request, failed ones included.
+func printLatencyOk(w io.Writer, t schemas.Totals) {
+	if t.Errors == 0 || t.Errors == t.Requests {
+		return
+	}
+	l := t.LatencyOkMs
+	fmt.Fprintf(w, "  latency ok  min %s  mean %s  p50 %s  p90 %s  p95 %s  p99 %s  p99.9 %s  max %s  (successful requests only)\n",
+		fmtMs(l.Min), fmtMs(l.Mean), fmtMs(l.P50), fmtMs(l.P90), fmtMs(l.P95), fmtMs(l.P99), fmtMs(l.P999), fmtMs(l.Max))
+}
+
 // printAllFailed warns when not one request succeeded: the run's figures
 // then describe failures only. The exit code stays 0 unless a threshold
 // (http_req_failed) says otherwise, as in k6.

@@ -51,3 +51,17 @@ func TestProgressNotesChangesOfVerdict(t *testing.T) {
 		t.Errorf("notes:\n%s", b.String())
 	}
 }
+
+func TestSummaryGivesTheSuccessfulLatencyWhenSomeFailed(t *testing.T) {
+	var b bytes.Buffer
+	printSummary(&b, &schemas.Result{Name: "v", Totals: schemas.Totals{Requests: 10, Errors: 2,
+		LatencyMs: schemas.LatencyMs{P50: 1000}, LatencyOkMs: schemas.LatencyMs{P50: 12}}})
+	if !strings.Contains(b.String(), "latency ok  min 0.00ms  mean 0.00ms  p50 12.0ms") {
+		t.Errorf("summary:\n%s", b.String())
+	}
+	b.Reset()
+	printSummary(&b, &schemas.Result{Name: "v", Totals: schemas.Totals{Requests: 10}})
+	if strings.Contains(b.String(), "latency ok") {
+		t.Errorf("latency ok with no failure:\n%s", b.String())
+	}
+}
