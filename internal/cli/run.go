@@ -90,10 +90,8 @@ func runOutcome(res *schemas.Result, err error) error {
 		return &exitError{code: ExitInterrupted}
 	}
 	// A failed threshold decides, whether it aborted the run or not.
-	for _, t := range res.Thresholds {
-		if !t.OK {
-			return &exitError{code: ExitThreshold}
-		}
+	if err := failedThresholds(res.Thresholds); err != nil {
+		return &exitError{code: ExitThreshold, err: err}
 	}
 	switch res.State {
 	case schemas.StateCompleted:

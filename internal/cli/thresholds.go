@@ -6,7 +6,23 @@ import (
 	"time"
 
 	"github.com/loadforge/loadforge/internal/threshold"
+	"github.com/loadforge/loadforge/schemas"
 )
+
+// failedThresholds names the thresholds that failed, for the one line on
+// stderr that goes with exit 99; nil when none did.
+func failedThresholds(ths []schemas.ThresholdResult) error {
+	var failed []string
+	for _, t := range ths {
+		if !t.OK {
+			failed = append(failed, t.Metric+" "+t.Expression)
+		}
+	}
+	if len(failed) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%d of %d thresholds failed: %s", len(failed), len(ths), strings.Join(failed, ", "))
+}
 
 // printThresholds lists a plan's thresholds for validate, as they will be judged.
 func printThresholds(b *strings.Builder, ths []threshold.Threshold) {
