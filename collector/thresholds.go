@@ -14,6 +14,9 @@ func (a *aggregator) evaluate(k uint64, length time.Duration) {
 	if a.verdicts.Len() == 0 {
 		return
 	}
+	if a.stopping && a.verdicts.AbortReason() == "" {
+		a.verdicts.Stopping()
+	}
 	for _, s := range a.verdicts.Close(k, length.Seconds(), a.t0+int64(k)*second) {
 		if s.Aborted {
 			a.cfg.log.Warn("threshold failed: aborting the run", "metric", s.Metric, "expression", s.Expression, "value", s.Value)

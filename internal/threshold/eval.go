@@ -34,7 +34,12 @@ type Set struct {
 	closed  uint64  // the last second closed
 	elapsed float64 // the seconds closed, in seconds of the run
 	aborted string  // the abort reason, once a threshold asked to abort
+	stopped bool    // the run is stopping: too late to abort it
 }
+
+// Stopping says the run is ending anyway: no threshold aborts it from now on,
+// though each is still judged.
+func (s *Set) Stopping() { s.stopped = true }
 
 type state struct {
 	t       Threshold
@@ -196,7 +201,7 @@ func (s *Set) Close(k uint64, secs float64, atNs int64) []schemas.ThresholdState
 		}
 		st.evaluate(k, s.elapsed)
 		abort := false
-		if st.t.AbortOnFail && !st.liveOK && s.aborted == "" &&
+		if st.t.AbortOnFail && !st.liveOK && s.aborted == "" && !s.stopped &&
 			time.Duration(k)*time.Second >= st.t.DelayAbortEval {
 			st.aborted, abort = true, true
 			s.aborted = fmt.Sprintf("threshold %s %s failed (value %s)", st.t.Metric, st.t.Expression, st.t.Format(st.value))

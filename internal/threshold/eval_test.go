@@ -261,3 +261,20 @@ func TestRateOverAPartialLastSecond(t *testing.T) {
 		}
 	}
 }
+
+func TestNoAbortOnceStopping(t *testing.T) {
+	th := mustParse(t, "http_req_failed", "rate<0.5")
+	th.AbortOnFail = true
+	set := NewSet([]Threshold{th})
+	set.Stopping()
+	set.Add(1, ev("a", 10, 10, 1))
+	for _, s := range set.Close(1, 1, 1) {
+		if s.Aborted || s.OK {
+			t.Errorf("state %+v: want failed, not aborted", s)
+		}
+	}
+	_, res := set.Final(1, 2)
+	if res[0].OK || res[0].Aborted || set.AbortReason() != "" {
+		t.Errorf("result %+v, reason %q", res[0], set.AbortReason())
+	}
+}
