@@ -42,8 +42,12 @@ func (w *Worker) prepareClients(choice string) error {
 
 // send sends one request of VU v with the client its template was prepared for.
 func (w *Worker) send(stopCtx context.Context, v *vu, t *requestTemplate) outcome {
+	var o outcome
 	if t.fast != nil {
-		return v.fast.do(w, stopCtx, t)
+		o = v.fast.do(w, stopCtx, t)
+	} else {
+		o = w.do(stopCtx, t)
 	}
-	return w.do(stopCtx, t)
+	o.settle()
+	return o
 }

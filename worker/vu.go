@@ -81,8 +81,9 @@ func (w *Worker) startVU(v *vu, slot int) {
 func (w *Worker) runVU(stopCtx context.Context, v *vu) {
 	w.runRequests(stopCtx, v, w.setup)
 	for stopCtx.Err() == nil && !v.stopping() {
+		start := time.Now()
 		if w.iterate(stopCtx, v) {
-			v.shard.iterations.Add(1)
+			v.shard.iterationDone(start)
 		}
 		if !v.thinkFor(w.thinkTime(v.rng)) {
 			break

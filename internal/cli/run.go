@@ -35,7 +35,8 @@ func (a *app) runCommand() *cobra.Command {
 progress goes to stderr, the summary to stdout; --out writes the result.
 
 Exit codes: 0 completed, 1 runtime failure or aborted, 2 bad usage, plan or
-flag, 130 interrupted (the result is still written).`,
+flag, 99 a threshold failed (aborted by it or not), 130 interrupted (the
+result is still written).`,
 		Example: `  loadforge run configs/quickstart.yaml
   loadforge run configs/checkout.yaml --vus 50 --duration 1m --out result.json
   loadforge run --url http://127.0.0.1:8080/ --stage 30s:100 --stage 1m:100`,
@@ -90,11 +91,16 @@ func runOutcome(res *schemas.Result, err error) error {
 	if res == nil {
 		return failure(errors.New("run: ended without a result"))
 	}
+	if res.State == schemas.StateInterrupted {
+		return &exitError{code: ExitInterrupted}
+	}
+	// A failed threshold decides, whether it aborted the run or not.
+	if err := failedThresholds(res.Thresholds); err != nil {
+		return &exitError{code: ExitThreshold, err: err}
+	}
 	switch res.State {
 	case schemas.StateCompleted:
 		return nil
-	case schemas.StateInterrupted:
-		return &exitError{code: ExitInterrupted}
 	default:
 		return failure(fmt.Errorf("run %s", res.State))
 	}
@@ -192,6 +198,7 @@ func (a *app) sessionConfig(st *settings, args []string) (session.Config, error)
 		Logger:       logger,
 	}
 	cfg.Workers, cfg.WorkersTimeout, cfg.External = workers, workersTimeout, p.External
+	cfg.Thresholds = p.Thresholds
 	return cfg, nil
 }
 
@@ -361,6 +368,7 @@ func printPlan(w io.Writer, raw *plan.Raw, p *plan.Plan) error {
 	}
 	fmt.Fprintf(&b, "\nthink %s · timeout %s · rps limit %s · graceful stop %s\n",
 		think, time.Duration(p.Spec.TimeoutNs), rps, p.GracefulStop)
+	printThresholds(&b, p.Thresholds)
 
 	if p.External != nil {
 		fmt.Fprintf(&b, "\nload %s\n\ncontrol commands go to loadforge.<run_id>.control (see schemas/README.md)\n", p.Load)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/loadforge/loadforge/internal/threshold"
 	"github.com/loadforge/loadforge/scheduler"
 	"github.com/loadforge/loadforge/schemas"
 )
@@ -39,6 +40,8 @@ type Plan struct {
 	Load string
 	// External is set (and Pattern empty) when the load comes from control commands.
 	External *scheduler.ExternalLoad
+	// Thresholds are the run's pass/fail criteria, parsed.
+	Thresholds []threshold.Threshold
 }
 
 // Validate checks the plan; the error names the first bad field.
@@ -68,6 +71,9 @@ func (r *Raw) Build() (*Plan, error) {
 		return nil, err
 	}
 	p.Spec.Scenario = sc
+	if p.Thresholds, err = b.buildThresholds(); err != nil {
+		return nil, err
+	}
 	if p.Pattern, p.Load, err = b.load(); err != nil {
 		return nil, err
 	}

@@ -30,6 +30,9 @@ type Raw struct {
 	// HTTPClient picks the HTTP client (see schemas.RunSpec); empty: auto.
 	HTTPClient string
 
+	// Thresholds in plan order, then those given by flag or variable.
+	Thresholds []RawThreshold
+
 	// Node is the parsed YAML document (nil without a file).
 	Node *yaml.Node
 
