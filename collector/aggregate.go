@@ -90,7 +90,8 @@ type aggregator struct {
 	malformed  uint64 // decodable but meaningless messages
 	duplicates uint64
 
-	spare []*hdrhistogram.Histogram // emptied bucket histograms, for reuse
+	spare   []*hdrhistogram.Histogram // emptied bucket histograms, for reuse
+	scratch *hdrhistogram.Histogram   // see scratchHist
 }
 
 // counters are the additive figures of a second, an endpoint or the run.
@@ -103,6 +104,8 @@ type bucket struct {
 	hist *hdrhistogram.Histogram // nil until a latency arrives
 	// vus holds, per worker, the VUs of its latest event ending in this second.
 	vus map[string]vuMark
+	// shares breaks the second down by endpoint (timeline.go).
+	shares map[*endpointAgg]*share
 }
 
 type vuMark struct {
@@ -436,11 +439,8 @@ func (a *aggregator) fold(ev *schemas.MetricEvent, w *workerState, now time.Time
 				b.hist = a.newHist()
 			}
 			latency.AddSparse(b.hist, ep.LatencyUs)
-			if e.hist == nil {
-				e.hist = latency.New()
-			}
-			latency.AddSparse(e.hist, ep.LatencyUs)
 		}
+		b.addShare(e, c, ep.LatencyUs) // e.hist takes the latencies when b is published
 		e.extra.add(ep)
 		for code, n := range ep.StatusCodes {
 			e.codes[code] += n
@@ -562,8 +562,9 @@ func (a *aggregator) publishSecond(length time.Duration, final, row bool) {
 		b = &bucket{}
 	}
 	var sum schemas.LatencyMs
+	var more schemas.LatencyMoreMs
 	if b.hist != nil {
-		sum = latency.Summary(b.hist)
+		sum, more = latency.Summary(b.hist), latency.More(b.hist)
 		a.totalHist.Merge(b.hist)
 		b.hist.Reset()
 		a.spare = append(a.spare, b.hist)
@@ -588,10 +589,13 @@ func (a *aggregator) publishSecond(length time.Duration, final, row bool) {
 		LatencyMs:         sum,
 		Final:             final,
 	}
+	eps := a.publishShares(b)
 	if row {
 		a.timeline = append(a.timeline, schemas.TimelineRow{
 			TS: s.TS, VUs: vus, Requests: b.requests, Errors: b.errors,
 			DroppedIterations: b.dropped, RPS: rps, LatencyMs: sum,
+			Endpoints: eps, BytesIn: b.bytesIn, BytesOut: b.bytesOut,
+			LatencyMoreMs: more, CumP50Ms: latency.Median(a.totalHist),
 		})
 	}
 	a.cfg.emit(s)
@@ -686,11 +690,12 @@ func (a *aggregator) finalize(now time.Time, state string) *schemas.Result {
 			BytesIn: e.c.bytesIn, BytesOut: e.c.bytesOut, LatencyMs: sum,
 			StatusCodes: maps.Clone(e.codes), ErrorsByKind: maps.Clone(e.kinds),
 			ServiceTimeMs: e.extra.serviceMs(), TimingsMs: e.extra.timingsMs(),
-			HTTPClient: e.client,
+			HTTPClient: e.client, LatencyMoreMs: latency.More(e.hist), Spectrum: spectrum(e.hist, e.extra.service),
 		})
 		all.merge(&e.extra)
 	}
 	res.Totals.ServiceTimeMs, res.Totals.TimingsMs = all.serviceMs(), all.timingsMs()
+	res.Totals.LatencyMoreMs, res.Totals.Spectrum = latency.More(a.totalHist), spectrum(a.totalHist, all.service)
 	a.schedule.finish(res)
 	for _, w := range res.Warnings {
 		a.cfg.log.Warn(w)
