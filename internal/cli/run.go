@@ -188,6 +188,10 @@ func (a *app) sessionConfig(st *settings, args []string) (session.Config, error)
 		Logger:       logger,
 	}
 	cfg.Workers, cfg.WorkersTimeout, cfg.External = workers, workersTimeout, p.External
+	cfg.Load = p.Load
+	if len(args) == 1 {
+		cfg.PlanFile = args[0]
+	}
 	return cfg, nil
 }
 
