@@ -43,7 +43,7 @@ type Tick struct {
 // where there is no value); Class picks its colour.
 type Series struct {
 	Name, Class, Path string
-	Dashed           bool
+	Dashed            bool
 }
 
 // Geometry for the template.

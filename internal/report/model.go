@@ -40,7 +40,7 @@ type metaItem struct{ Label, Value string }
 
 type card struct {
 	Label, Value, Sub string
-	Bad             bool
+	Bad               bool
 }
 
 // endpointRow is one row of the endpoints table.
@@ -295,7 +295,9 @@ func (p *page) spectra() {
 	if t.ScheduleLagMs != nil {
 		lag = *t.ScheduleLagMs
 	}
-	pick := func(l schemas.LatencyMs) []float64 { return []float64{l.Min, l.Mean, l.P50, l.P90, l.P95, l.P99, l.P999, l.Max} }
+	pick := func(l schemas.LatencyMs) []float64 {
+		return []float64{l.Min, l.Mean, l.P50, l.P90, l.P95, l.P99, l.P999, l.Max}
+	}
 	lt, sv, lg := pick(t.LatencyMs), pick(t.ServiceTimeMs), pick(lag)
 	for i, label := range []string{"min", "mean", "p50", "p90", "p95", "p99", "p99.9", "max"} {
 		p.Dist = append(p.Dist, distRow{label, lt[i], sv[i], lg[i]})
