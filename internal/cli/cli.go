@@ -125,6 +125,7 @@ Exit codes: 0 completed, 1 runtime failure, 2 bad usage, plan or flag,
 		a.tapCommand(),
 		a.targetCommand(),
 		a.versionCommand(),
+		a.reportCommand(),
 	)
 	return root
 }

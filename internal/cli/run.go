@@ -48,13 +48,18 @@ flag, 130 interrupted (the result is still written).`,
 	addFlags(fs, planSettings)
 	addFlags(fs, runSettings)
 	addFlags(fs, laterSettings)
+	addFlags(fs, outputSettings)
 	addProfileFlags(fs)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		st, err := newSettings(cmd.Flags(), planSettings, runSettings, laterSettings)
+		st, err := newSettings(cmd.Flags(), planSettings, runSettings, laterSettings, outputSettings)
 		if err != nil {
 			return failure(err)
 		}
 		cfg, err := a.sessionConfig(st, args)
+		if err != nil {
+			return err
+		}
+		outs, err := readOutputs(st)
 		if err != nil {
 			return err
 		}
@@ -65,6 +70,14 @@ flag, 130 interrupted (the result is still written).`,
 		res, err := a.runSession(cmd.Context(), cfg)
 		if perr := stopProfiles(); perr != nil && err == nil {
 			return failure(perr)
+		}
+		if res != nil {
+			if werr := outs.write(res); werr != nil {
+				if err == nil {
+					return failure(werr)
+				}
+				fmt.Fprintf(a.stderr, "loadforge: %s\n", oneLine(werr.Error()))
+			}
 		}
 		return runOutcome(res, err)
 	}

@@ -82,10 +82,12 @@ func niceStep(span float64, n int) float64 {
 func draw(c *Chart, lines []line, yLabel func(float64) string) {
 	ymax := 0.0
 	for _, l := range lines {
-		for _, y := range l.ys {
-			if !math.IsNaN(y) {
-				ymax = max(ymax, y)
+		for i, y := range l.ys {
+			if math.IsNaN(y) || math.IsInf(y, 0) || y < 0 || math.IsNaN(l.xs[i]) || math.IsInf(l.xs[i], 0) {
+				l.ys[i] = math.NaN() // not drawable: a gap
+				continue
 			}
+			ymax = max(ymax, y)
 		}
 	}
 	if ymax <= 0 {
@@ -94,7 +96,8 @@ func draw(c *Chart, lines []line, yLabel func(float64) string) {
 	}
 	step := niceStep(ymax, 4)
 	c.Y0, c.Y1 = 0, math.Ceil(ymax/step-1e-9)*step
-	for v := 0.0; v <= c.Y1+step/2; v += step {
+	for i := 0; float64(i)*step <= c.Y1+step/2; i++ {
+		v := float64(i) * step
 		c.YTicks = append(c.YTicks, Tick{Pos: c.py(v), Label: yLabel(v)})
 	}
 	for _, l := range lines {
@@ -210,11 +213,14 @@ func spectrumChart(id, title string, spectra []line) Chart {
 			} else {
 				xs[j] = pctX(p)
 			}
-			xmax = max(xmax, xs[j])
+			if !math.IsNaN(xs[j]) && !math.IsInf(xs[j], 0) {
+				xmax = max(xmax, xs[j])
+			}
 		}
 		l.xs = xs
 	}
-	c.X0, c.X1 = 0, math.Ceil(xmax-1e-9)
+	// Past 99.9999999999% the axis says nothing more; a wild percentile must not stretch it.
+	c.X0, c.X1 = 0, math.Ceil(min(xmax, 12)-1e-9)
 	for k := 0.0; k <= c.X1; k++ {
 		c.XTicks = append(c.XTicks, Tick{Pos: c.px(k), Label: pctLabel(k)})
 	}

@@ -169,13 +169,13 @@ func (p *page) overTime() {
 	nan := math.NaN()
 	xs := make([]float64, groups)
 	vus, rps, errs, dropped := make([]float64, groups), make([]float64, groups), make([]float64, groups), make([]float64, groups)
-	p50, p95, p99 := make([]float64, groups), make([]float64, groups), make([]float64, groups)
-	type epSeries struct{ rps, p50, p95, p99 []float64 }
+	p50, p95, p99, pmax := make([]float64, groups), make([]float64, groups), make([]float64, groups), make([]float64, groups)
+	type epSeries struct{ rps, p50, p95, p99, max []float64 }
 	eps := make(map[string]*epSeries, len(r.Endpoints))
 	for _, e := range r.Endpoints {
-		s := &epSeries{make([]float64, groups), make([]float64, groups), make([]float64, groups), make([]float64, groups)}
+		s := &epSeries{make([]float64, groups), make([]float64, groups), make([]float64, groups), make([]float64, groups), make([]float64, groups)}
 		for g := range groups {
-			s.p50[g], s.p95[g], s.p99[g] = nan, nan, nan
+			s.p50[g], s.p95[g], s.p99[g], s.max[g] = nan, nan, nan, nan
 		}
 		eps[epKey(e.Name, e.Method, e.URL)] = s
 	}
@@ -184,7 +184,7 @@ func (p *page) overTime() {
 	for g := range groups {
 		var length float64
 		var req, nerr, drop uint64
-		p50[g], p95[g], p99[g] = nan, nan, nan
+		p50[g], p95[g], p99[g], pmax[g] = nan, nan, nan, nan
 		epReq := map[string]uint64{}
 		for i := g * step; i < min(n, (g+1)*step); i++ {
 			row := r.Timeline[i]
@@ -194,6 +194,7 @@ func (p *page) overTime() {
 			xs[g], vus[g] = row.TS, float64(row.VUs)
 			if row.Requests > 0 {
 				p50[g], p95[g], p99[g] = maxNaN(p50[g], row.LatencyMs.P50), maxNaN(p95[g], row.LatencyMs.P95), maxNaN(p99[g], row.LatencyMs.P99)
+				pmax[g] = maxNaN(pmax[g], row.LatencyMs.Max)
 			}
 			for _, e := range row.Endpoints {
 				s := eps[epKey(e.Name, e.Method, e.URL)]
@@ -203,6 +204,7 @@ func (p *page) overTime() {
 				epReq[epKey(e.Name, e.Method, e.URL)] += e.Requests
 				if e.Requests > 0 {
 					s.p50[g], s.p95[g], s.p99[g] = maxNaN(s.p50[g], e.LatencyMs.P50), maxNaN(s.p95[g], e.LatencyMs.P95), maxNaN(s.p99[g], e.LatencyMs.P99)
+					s.max[g] = maxNaN(s.max[g], e.LatencyMs.Max)
 				}
 			}
 		}
@@ -246,15 +248,16 @@ func (p *page) overTime() {
 	if step > 1 {
 		latNote = "the highest second of each " + strconv.Itoa(step) + "s step"
 	}
-	latLines := func(a, b, c []float64) []line {
-		return []line{{name: "p50", class: 0, ys: a}, {name: "p95", class: 1, ys: b}, {name: "p99", class: 3, ys: c}}
+	latLines := func(a, b, c, d []float64) []line {
+		return []line{{name: "p50", class: 0, ys: a}, {name: "p95", class: 1, ys: b}, {name: "p99", class: 3, ys: c},
+			{name: "max", class: 7, ys: d, dashed: true}}
 	}
-	latChart := timeChart("latency", "Latency", "ms", xs, latLines(p50, p95, p99), fmtMsAxis)
+	latChart := timeChart("latency", "Latency", "ms", xs, latLines(p50, p95, p99, pmax), fmtMsAxis)
 	latChart.Note = latNote
 	p.Over = []Chart{vuChart, rpsChart, errChart, latChart}
 	for i, e := range r.Endpoints {
 		s := eps[epKey(e.Name, e.Method, e.URL)]
-		c := timeChart("lat-"+strconv.Itoa(i), e.Name, "ms", xs, latLines(s.p50, s.p95, s.p99), fmtMsAxis)
+		c := timeChart("lat-"+strconv.Itoa(i), e.Name, "ms", xs, latLines(s.p50, s.p95, s.p99, s.max), fmtMsAxis)
 		c.Note = e.Method + " " + e.URL
 		p.EpLatency = append(p.EpLatency, c)
 	}

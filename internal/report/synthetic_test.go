@@ -35,12 +35,13 @@ func synthetic(seconds, endpoints int) *schemas.Result {
 	for i := range r.Endpoints {
 		hists[i] = &r.Endpoints[i]
 	}
+	h, sec := latency.New(), latency.New()
 	for s := 1; s <= seconds; s++ {
 		row := schemas.TimelineRow{TS: float64(s), VUs: 50}
-		sec := latency.New()
+		sec.Reset()
 		stall := s >= seconds*40/100 && s < seconds*45/100
 		for i, e := range hists {
-			h := latency.New()
+			h.Reset()
 			n := 20 + rng.IntN(30)
 			var errs uint64
 			for range n {
