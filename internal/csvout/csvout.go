@@ -191,7 +191,9 @@ func historyRows(r *schemas.Result, t0 time.Time) [][]string {
 		if length <= 0 {
 			length = 1
 		}
-		stamp := strconv.FormatInt(t0.Add(time.Duration(row.TS*float64(time.Second))).Unix(), 10)
+		// The second's end, in whole seconds of the run: the last, partial
+		// second still gets a stamp of its own.
+		stamp := strconv.FormatInt(t0.Add(time.Duration(math.Ceil(row.TS))*time.Second).Unix(), 10)
 		vus := strconv.Itoa(row.VUs)
 		seen := make(map[string]schemas.TimelineEndpoint, len(row.Endpoints))
 		for _, e := range row.Endpoints {
