@@ -22,3 +22,14 @@ func TestSizeOfALongRun(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteSample writes a sample page for people to look at, when asked.
+func TestWriteSample(t *testing.T) {
+	out := os.Getenv("LOADFORGE_REPORT_SAMPLE_VERDICTS")
+	if out == "" {
+		t.Skip("set LOADFORGE_REPORT_SAMPLE_VERDICTS=FILE.html to write a sample page")
+	}
+	if err := WriteFile(out, withVerdicts(synthetic(90, 4)), Options{Version: "sample"}); err != nil {
+		t.Fatal(err)
+	}
+}
