@@ -147,6 +147,19 @@ func (p *page) cards() {
 		it.Sub, it.Bad = fmtCount(t.DroppedIterations)+" dropped", true
 	}
 	p.Cards = append(p.Cards, it)
+	if th := p.R.Thresholds; len(th) > 0 {
+		failed := 0
+		for _, x := range th {
+			if !x.OK {
+				failed++
+			}
+		}
+		c := card{Label: "Thresholds", Value: strconv.Itoa(len(th)-failed) + " of " + strconv.Itoa(len(th)), Sub: "passed"}
+		if failed > 0 {
+			c.Sub, c.Bad = "passed · "+strconv.Itoa(failed)+" failed", true
+		}
+		p.Cards = append(p.Cards, c)
+	}
 	if c := p.R.Checks; c != nil {
 		p.ChecksPct = fmtPct(c.Passes, c.Passes+c.Fails)
 		p.Cards = append(p.Cards, card{Label: "Checks passed", Value: p.ChecksPct,
