@@ -92,6 +92,8 @@ type aggregator struct {
 
 	spare   []*hdrhistogram.Histogram // emptied bucket histograms, for reuse
 	scratch *hdrhistogram.Histogram   // see scratchHist
+	// sparePairs are emptied latency pair slices of published seconds, for reuse.
+	sparePairs [][][2]int64
 }
 
 // counters are the additive figures of a second, an endpoint or the run.
@@ -440,7 +442,7 @@ func (a *aggregator) fold(ev *schemas.MetricEvent, w *workerState, now time.Time
 			}
 			latency.AddSparse(b.hist, ep.LatencyUs)
 		}
-		b.addShare(e, c, ep.LatencyUs) // e.hist takes the latencies when b is published
+		a.addShare(b, e, c, ep.LatencyUs) // e.hist takes the latencies when b is published
 		e.extra.add(ep)
 		for code, n := range ep.StatusCodes {
 			e.codes[code] += n

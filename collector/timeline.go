@@ -19,14 +19,20 @@ type share struct {
 	pairs [][2]int64
 }
 
+// maxSparePairs bounds the pair slices kept for reuse.
+const maxSparePairs = 64
+
 // addShare adds one event's entry for endpoint e to second b.
-func (b *bucket) addShare(e *endpointAgg, c counters, pairs [][2]int64) {
+func (a *aggregator) addShare(b *bucket, e *endpointAgg, c counters, pairs [][2]int64) {
 	if b.shares == nil {
 		b.shares = make(map[*endpointAgg]*share)
 	}
 	s := b.shares[e]
 	if s == nil {
 		s = &share{}
+		if n := len(a.sparePairs); n > 0 {
+			s.pairs, a.sparePairs = a.sparePairs[n-1], a.sparePairs[:n-1]
+		}
 		b.shares[e] = s
 	}
 	s.c.add(c)
@@ -58,6 +64,9 @@ func (a *aggregator) publishShares(b *bucket) []schemas.TimelineEndpoint {
 		}
 		row.CumP50Ms = latency.Median(e.hist)
 		rows = append(rows, row)
+		if len(a.sparePairs) < maxSparePairs {
+			a.sparePairs = append(a.sparePairs, s.pairs[:0])
+		}
 	}
 	slices.SortFunc(rows, func(x, y schemas.TimelineEndpoint) int {
 		return cmp.Or(cmp.Compare(x.Name, y.Name), cmp.Compare(x.Method, y.Method), cmp.Compare(x.URL, y.URL))
