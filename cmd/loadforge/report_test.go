@@ -72,11 +72,15 @@ func TestReportOfARunWithAStall(t *testing.T) {
 	base := startTarget(t)
 	dir := t.TempDir()
 	out, page1, page2, prefix := filepath.Join(dir, "r.json"), filepath.Join(dir, "run.html"), filepath.Join(dir, "again.html"), filepath.Join(dir, "run")
-	code, _, stderr := runLoadforge(t, "run", stallPlan(t, base), "--quiet", "--out", out, "--report", page1, "--csv", prefix)
+	plan := stallPlan(t, base)
+	code, _, stderr := runLoadforge(t, "run", plan, "--quiet", "--out", out, "--report", page1, "--csv", prefix)
 	if code != 0 {
 		t.Fatalf("run exit %d: %s", code, stderr)
 	}
 	res, _ := readResult(t, out)
+	if res.Plan != plan || res.Load != "4 VUs for 6s" {
+		t.Fatalf("result plan %q load %q, want %q and the load for people", res.Plan, res.Load, plan)
+	}
 	if code, _, stderr := runLoadforge(t, "report", out, "-o", page2); code != 0 {
 		t.Fatalf("report exit %d: %s", code, stderr)
 	}

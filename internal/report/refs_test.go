@@ -126,3 +126,28 @@ func FuzzPageHasNothingToFetch(f *testing.F) {
 		}
 	})
 }
+
+// FuzzRenderAnyResult: any JSON that decodes as a result renders, without
+// panic and with nothing to fetch (loadforge report reads such files).
+func FuzzRenderAnyResult(f *testing.F) {
+	seed, err := json.Marshal(synthetic(4, 2))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(seed)
+	f.Add([]byte(`{"schema_version":1,"timeline":[{"t_s":-5,"requests":3,"endpoints":[{"name":"x","requests":1}]},{"t_s":1e300}]}`))
+	f.Add([]byte(`{"totals":{"spectrum":{"latency_ms":[[100,1],[-3,2],[99.9999999999999,1e308]]}}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var r schemas.Result
+		if json.Unmarshal(data, &r) != nil {
+			return
+		}
+		var b bytes.Buffer
+		if err := Render(&b, &r, Options{}); err != nil {
+			t.Fatal(err)
+		}
+		if refs := fetchable(t, b.Bytes()); len(refs) > 0 {
+			t.Fatalf("the page references %q", refs)
+		}
+	})
+}
