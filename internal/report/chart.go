@@ -80,7 +80,7 @@ func niceStep(span float64, n int) float64 {
 // draw scales the lines into the plot box: x over [x0, x1], y over [0, a nice
 // maximum], and makes the y ticks (formatted by yLabel).
 func draw(c *Chart, lines []line, yLabel func(float64) string) {
-	ymax := 0.0
+	ymax, points := 0.0, 0
 	for _, l := range lines {
 		for i, y := range l.ys {
 			if math.IsNaN(y) || math.IsInf(y, 0) || y < 0 || math.IsNaN(l.xs[i]) || math.IsInf(l.xs[i], 0) {
@@ -88,11 +88,12 @@ func draw(c *Chart, lines []line, yLabel func(float64) string) {
 				continue
 			}
 			ymax = max(ymax, y)
+			points++
 		}
 	}
+	c.Empty = points == 0
 	if ymax <= 0 {
-		ymax = 1
-		c.Empty = true
+		ymax = 1 // all zero: an axis of 0 to 1
 	}
 	step := niceStep(ymax, 4)
 	c.Y0, c.Y1 = 0, math.Ceil(ymax/step-1e-9)*step

@@ -303,7 +303,7 @@ func (p *page) spectra() {
 		if p.Open {
 			first = "latency (corrected)"
 		}
-		return []line{mk(first, 0, sp.LatencyMs, false), mk("service time", 2, sp.ServiceTimeMs, true)}
+		return []line{mk(first, 0, sp.LatencyMs, false), mk("service time", 1, sp.ServiceTimeMs, true)}
 	}
 	p.Spectrum = spectrumChart("spectrum", "All endpoints", lines(p.R.Totals.Spectrum))
 	t := p.R.Totals
