@@ -46,6 +46,8 @@ func args(userDir string, extra ...string) []string {
 	return append([]string{
 		"--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
 		"--disable-component-update", "--disable-sync", "--no-first-run", "--no-default-browser-check",
+		// Screenshots in plain sRGB and the light scheme, so that pixel colours are the stylesheet's.
+		"--force-color-profile=srgb", "--blink-settings=preferredColorScheme=1",
 		"--user-data-dir=" + userDir,
 		"--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=127.0.0.1:9", "--proxy-bypass-list=<-loopback>",
 	}, extra...)
