@@ -51,6 +51,11 @@ type Result struct {
 	// sets both; the result on the bus lacks them.
 	Plan string `msgpack:"plan,omitempty" json:"plan,omitempty"`
 	Load string `msgpack:"load,omitempty" json:"load,omitempty"`
+	// EndpointsEvery, when above 1, says that the timeline's per-endpoint
+	// breakdown was merged k seconds at a time to keep the result within the
+	// bus's message limit: only every k-th row (and the last) carries it, for
+	// the seconds since the previous one. Absent: every row carries its own.
+	EndpointsEvery int `msgpack:"timeline_endpoints_every,omitempty" json:"timeline_endpoints_every,omitempty"`
 }
 
 // LatencyMoreMs holds the latency percentiles Locust reports that LatencyMs

@@ -184,12 +184,18 @@ func historyRows(r *schemas.Result, t0 time.Time) [][]string {
 	eps := sortedEndpoints(r)
 	cum := make(map[string]*cumulative, len(eps))
 	var all cumulative
-	prev := 0.0
+	prev, prevEp := 0.0, 0.0
+	merged := r.EndpointsEvery > 1
 	for _, row := range r.Timeline {
 		length := row.TS - prev
 		prev = row.TS
 		if length <= 0 {
 			length = 1
+		}
+		// A merged breakdown (timeline_endpoints_every) covers the seconds since the previous one.
+		epLength := length
+		if merged {
+			epLength = max(row.TS-prevEp, length)
 		}
 		// The second's end, in whole seconds of the run: the last, partial
 		// second still gets a stamp of its own.
@@ -200,6 +206,9 @@ func historyRows(r *schemas.Result, t0 time.Time) [][]string {
 			seen[epKey(e.Name, e.Method, e.URL)] = e
 		}
 		for _, e := range eps {
+			if merged && len(row.Endpoints) == 0 {
+				break // this second's breakdown is in a later row
+			}
 			k := epKey(e.Name, e.Method, e.URL)
 			s, ok := seen[k]
 			c := cum[k]
@@ -211,13 +220,16 @@ func historyRows(r *schemas.Result, t0 time.Time) [][]string {
 				cum[k] = c
 			}
 			c.add(s.Requests, s.Errors, s.BytesIn, s.LatencyMs, s.CumP50Ms)
-			out := []string{stamp, vus, e.Method, e.Name, rate(float64(s.Requests) / length), rate(float64(s.Errors) / length)}
+			out := []string{stamp, vus, e.Method, e.Name, rate(float64(s.Requests) / epLength), rate(float64(s.Errors) / epLength)}
 			if s.Requests > 0 {
 				out = append(out, percentiles(s.LatencyMs, s.LatencyMoreMs)...)
 			} else {
 				out = append(out, noPercentiles()...)
 			}
 			rows = append(rows, append(out, c.fields()...))
+		}
+		if len(row.Endpoints) > 0 {
+			prevEp = row.TS
 		}
 		all.add(row.Requests, row.Errors, row.BytesIn, row.LatencyMs, row.CumP50Ms)
 		out := []string{stamp, vus, "", aggregated, rate(float64(row.Requests) / length), rate(float64(row.Errors) / length)}

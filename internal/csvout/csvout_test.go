@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/loadforge/loadforge/schemas"
 )
@@ -116,4 +117,35 @@ func TestBadStartTime(t *testing.T) {
 	if err := Write(filepath.Join(t.TempDir(), "x"), r); err == nil {
 		t.Fatal("a result without a start time gave files")
 	}
+}
+
+// TestMergedBreakdown: with timeline_endpoints_every, endpoint rows come at
+// the rows that carry the breakdown, at the rate over the seconds it covers.
+func TestMergedBreakdown(t *testing.T) {
+	r := result()
+	r.EndpointsEvery = 2
+	first, second := r.Timeline[0].Endpoints[0], r.Timeline[1].Endpoints
+	second[1].Requests, second[1].BytesIn = second[1].Requests+first.Requests, second[1].BytesIn+first.BytesIn
+	r.Timeline[0].Endpoints = nil
+	rows := historyRows(r, mustTime(t, r.StartedAt))
+	names := []string{}
+	for _, row := range rows[1:] {
+		names = append(names, row[3])
+	}
+	if !slices.Equal(names, []string{"Aggregated", "a", "b", "Aggregated"}) {
+		t.Fatalf("history rows %q", names)
+	}
+	// b: 20 requests over the 1.5 s the merged row covers.
+	if b := rows[3]; b[4] != "13.333" || b[17] != "20" {
+		t.Fatalf("merged b row %q", b)
+	}
+}
+
+func mustTime(t *testing.T, s string) time.Time {
+	t.Helper()
+	at, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return at
 }

@@ -177,6 +177,10 @@ func (p *page) overTime() {
 	r := p.R
 	n := len(r.Timeline)
 	step := max(1, (n+maxPoints-1)/maxPoints)
+	if k := r.EndpointsEvery; k > 1 {
+		// Each point must hold whole spans of the merged breakdown.
+		step = (max(step, k) + k - 1) / k * k
+	}
 	p.Step = step
 	groups := (n + step - 1) / step
 	nan := math.NaN()

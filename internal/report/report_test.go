@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"os"
+	"strings"
 	"testing"
 )
 
@@ -31,5 +32,28 @@ func TestWriteSample(t *testing.T) {
 	}
 	if err := WriteFile(out, withVerdicts(synthetic(90, 4)), Options{Version: "sample"}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestMergedBreakdownDrawsWholeLines: a result whose per-endpoint breakdown
+// was merged every k seconds is drawn in steps of k, without gaps.
+func TestMergedBreakdownDrawsWholeLines(t *testing.T) {
+	r := synthetic(30, 2)
+	r.EndpointsEvery = 3
+	for i := range r.Timeline {
+		if (i+1)%3 != 0 {
+			r.Timeline[i].Endpoints = nil
+		}
+	}
+	p := build(r, "test")
+	if p.Step != 3 {
+		t.Fatalf("step %d, want 3", p.Step)
+	}
+	for _, c := range p.EpLatency {
+		for _, s := range c.Series {
+			if strings.Count(s.Path, "M") != 1 || strings.Count(s.Path, "L") != 9 {
+				t.Fatalf("%s %s: path %q, want one line of 10 points", c.Title, s.Name, s.Path)
+			}
+		}
 	}
 }
