@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -238,4 +239,34 @@ func checkLocustCSV(t *testing.T, prefix string, res *schemas.Result) {
 	if got.Failures != res.Totals.Errors {
 		t.Fatalf("failures.csv: %d occurrences, the result has %d errors", got.Failures, res.Totals.Errors)
 	}
+}
+
+// TestInterruptedRunWritesItsReportAndCSV: Ctrl-C ends the run with 130 and
+// the report and CSV files of what ran, the same page as report RESULT.json.
+func TestInterruptedRunWritesItsReportAndCSV(t *testing.T) {
+	base := startTarget(t)
+	dir := t.TempDir()
+	out, page, prefix := filepath.Join(dir, "r.json"), filepath.Join(dir, "r.html"), filepath.Join(dir, "run")
+	cmd, lw := startRun(t, "--url", base+"/delay?ms=20", "--vus", "4", "--duration", "1m", "--graceful-stop", "2s",
+		"--out", out, "--report", page, "--csv", prefix)
+	cmd.Process.Signal(syscall.SIGINT)
+	if code := exitCode(t, cmd, lw); code != 130 {
+		t.Fatalf("exit %d, want 130:\n%s", code, lw)
+	}
+	res, _ := readResult(t, out)
+	a, err := os.ReadFile(page)
+	if err != nil {
+		t.Fatalf("no report after an interrupted run: %v", err)
+	}
+	if !bytes.Contains(a, []byte(`class="state interrupted"`)) {
+		t.Fatal("the report does not say the run was interrupted")
+	}
+	again := filepath.Join(dir, "again.html")
+	if code, _, stderr := runLoadforge(t, "report", out, "-o", again); code != 0 {
+		t.Fatalf("report exit %d: %s", code, stderr)
+	}
+	if b, _ := os.ReadFile(again); !bytes.Equal(a, b) {
+		t.Fatal("the interrupted run's page differs from report RESULT.json's")
+	}
+	checkLocustCSV(t, prefix, res)
 }
