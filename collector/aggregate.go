@@ -93,7 +93,10 @@ type aggregator struct {
 	malformed  uint64 // decodable but meaningless messages
 	duplicates uint64
 
-	spare []*hdrhistogram.Histogram // emptied bucket histograms, for reuse
+	spare   []*hdrhistogram.Histogram // emptied bucket histograms, for reuse
+	scratch *hdrhistogram.Histogram   // see scratchHist
+	// sparePairs are emptied latency pair slices of published seconds, for reuse.
+	sparePairs [][][2]int64
 
 	verdicts   *threshold.Set // evaluates the thresholds as each second is published
 	stopReason string         // why the session stopped the run
@@ -109,6 +112,8 @@ type bucket struct {
 	hist *hdrhistogram.Histogram // nil until a latency arrives
 	// vus holds, per worker, the VUs of its latest event ending in this second.
 	vus map[string]vuMark
+	// shares breaks the second down by endpoint (timeline.go).
+	shares map[*endpointAgg]*share
 }
 
 type vuMark struct {
@@ -450,11 +455,8 @@ func (a *aggregator) fold(ev *schemas.MetricEvent, w *workerState, now time.Time
 				b.hist = a.newHist()
 			}
 			latency.AddSparse(b.hist, ep.LatencyUs)
-			if e.hist == nil {
-				e.hist = latency.New()
-			}
-			latency.AddSparse(e.hist, ep.LatencyUs)
 		}
+		a.addShare(b, e, c, ep.LatencyUs) // e.hist takes the latencies when b is published
 		e.extra.add(ep)
 		addPairs(&e.errHist, ep.ErrorLatencyUs, latency.New)
 		for code, n := range ep.StatusCodes {
@@ -577,8 +579,9 @@ func (a *aggregator) publishSecond(length time.Duration, final, row bool) {
 		b = &bucket{}
 	}
 	var sum schemas.LatencyMs
+	var more schemas.LatencyMoreMs
 	if b.hist != nil {
-		sum = latency.Summary(b.hist)
+		sum, more = latency.Summary(b.hist), latency.More(b.hist)
 		a.totalHist.Merge(b.hist)
 		b.hist.Reset()
 		a.spare = append(a.spare, b.hist)
@@ -603,10 +606,13 @@ func (a *aggregator) publishSecond(length time.Duration, final, row bool) {
 		LatencyMs:         sum,
 		Final:             final,
 	}
+	eps := a.publishShares(b)
 	if row {
 		a.timeline = append(a.timeline, schemas.TimelineRow{
 			TS: s.TS, VUs: vus, Requests: b.requests, Errors: b.errors,
 			DroppedIterations: b.dropped, RPS: rps, LatencyMs: sum,
+			Endpoints: eps, BytesIn: b.bytesIn, BytesOut: b.bytesOut,
+			LatencyMoreMs: more, CumP50Ms: latency.Median(a.totalHist),
 		})
 	}
 	a.cfg.emit(s)
@@ -706,12 +712,14 @@ func (a *aggregator) finalize(now time.Time, state string) *schemas.Result {
 			StatusCodes: maps.Clone(e.codes), ErrorsByKind: maps.Clone(e.kinds),
 			ServiceTimeMs: e.extra.serviceMs(), TimingsMs: e.extra.timingsMs(),
 			HTTPClient: e.client, LatencyOkMs: okLatency(e.hist, e.errHist),
+			LatencyMoreMs: latency.More(e.hist), Spectrum: spectrum(e.hist, e.extra.service),
 		})
 		all.merge(&e.extra)
 		mergeHist(&allErr, e.errHist, latency.New)
 	}
 	res.Totals.LatencyOkMs = okLatency(a.totalHist, allErr)
 	res.Totals.ServiceTimeMs, res.Totals.TimingsMs = all.serviceMs(), all.timingsMs()
+	res.Totals.LatencyMoreMs, res.Totals.Spectrum = latency.More(a.totalHist), spectrum(a.totalHist, all.service)
 	a.finishThresholds(res, runEnd, duration)
 	a.schedule.finish(res)
 	for _, w := range res.Warnings {

@@ -257,6 +257,10 @@ func (c *Collector) finish(ctx context.Context, agg *aggregator, now time.Time, 
 	res := agg.finalize(now, state)
 	res.Name = c.cfg.Name
 	res.MalformedMessages = c.conn.Malformed() + c.rawMalformed.Load() + agg.malformed
+	// A tenth of the bus's max payload is left for the message's envelope and the session's fields.
+	if err := fitResult(res, int(c.conn.NATS().MaxPayload())*9/10); err != nil {
+		c.log.Error("fit the result into one message", "err", err)
+	}
 	if err := c.conn.Publish(schemas.Subject(c.cfg.RunID, schemas.KindResult), res); err != nil {
 		c.log.Error("publish result", "err", err)
 	}

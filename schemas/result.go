@@ -46,6 +46,35 @@ type Result struct {
 	// Protocol names the HTTP protocol(s) the endpoints spoke: "HTTP/1.1",
 	// "HTTP/2.0", or both joined by "+" when the endpoints differ.
 	Protocol string `msgpack:"protocol,omitempty" json:"protocol,omitempty"`
+	// Plan is the plan file the run was started from (absent: flags only);
+	// Load describes its load for people, e.g. "10 VUs for 30s". The session
+	// sets both; the result on the bus lacks them.
+	Plan string `msgpack:"plan,omitempty" json:"plan,omitempty"`
+	Load string `msgpack:"load,omitempty" json:"load,omitempty"`
+	// EndpointsEvery, when above 1, says that the timeline's per-endpoint
+	// breakdown was merged k seconds at a time to keep the result within the
+	// bus's message limit: only every k-th row (and the last) carries it, for
+	// the seconds since the previous one. Absent: every row carries its own.
+	EndpointsEvery int `msgpack:"timeline_endpoints_every,omitempty" json:"timeline_endpoints_every,omitempty"`
+}
+
+// LatencyMoreMs holds the latency percentiles Locust reports that LatencyMs
+// lacks (66, 75, 80, 98 and 99.99), in ms, from the same histogram.
+type LatencyMoreMs struct {
+	P66   float64 `msgpack:"p66" json:"p66"`
+	P75   float64 `msgpack:"p75" json:"p75"`
+	P80   float64 `msgpack:"p80" json:"p80"`
+	P98   float64 `msgpack:"p98" json:"p98"`
+	P9999 float64 `msgpack:"p9999" json:"p9999"`
+}
+
+// Spectrum is a latency distribution as [percentile, ms] points, percentile
+// ascending from 0 to 100, spaced evenly on a log(1/(1-p)) axis (HdrHistogram's
+// percentile distribution, 5 points per halving of 1-p): enough for a
+// wrk2-style percentile plot.
+type Spectrum struct {
+	LatencyMs     [][2]float64 `msgpack:"latency_ms" json:"latency_ms"`
+	ServiceTimeMs [][2]float64 `msgpack:"service_time_ms" json:"service_time_ms"`
 }
 
 // ThresholdResult is one threshold expression's verdict at the end of the run.
@@ -101,6 +130,10 @@ type Totals struct {
 	// ScheduleLagMs (open model only) is how late arrivals were handed to a
 	// VU: actual dispatch − intended time.
 	ScheduleLagMs *LatencyMs `msgpack:"schedule_lag_ms,omitempty" json:"schedule_lag_ms,omitempty"`
+	// LatencyMoreMs and Spectrum: more of the latency distribution (Locust's
+	// percentiles; the percentile spectrum of latency and service time).
+	LatencyMoreMs LatencyMoreMs `msgpack:"latency_more_ms" json:"latency_more_ms"`
+	Spectrum      *Spectrum     `msgpack:"spectrum,omitempty" json:"spectrum,omitempty"`
 }
 
 // EndpointResult is one endpoint (a named request of the scenario) over the run.
@@ -126,6 +159,9 @@ type EndpointResult struct {
 	Checks []CheckCount `msgpack:"checks,omitempty" json:"checks,omitempty"`
 	// Protocol is the HTTP protocol the endpoint's responses came in ("HTTP/1.1", "HTTP/2.0", or both joined by "+").
 	Protocol string `msgpack:"protocol,omitempty" json:"protocol,omitempty"`
+	// LatencyMoreMs and Spectrum: as in Totals, for this endpoint.
+	LatencyMoreMs LatencyMoreMs `msgpack:"latency_more_ms" json:"latency_more_ms"`
+	Spectrum      *Spectrum     `msgpack:"spectrum,omitempty" json:"spectrum,omitempty"`
 }
 
 // TimelineRow is one second of the run; its counts are for that second alone.
@@ -139,6 +175,13 @@ type TimelineRow struct {
 	LatencyMs         LatencyMs `msgpack:"latency_ms" json:"latency_ms"`
 	// Endpoints breaks the second down by endpoint (only endpoints with requests in it).
 	Endpoints []TimelineEndpoint `msgpack:"endpoints,omitempty" json:"endpoints,omitempty"`
+	BytesIn   uint64             `msgpack:"bytes_in" json:"bytes_in"`
+	BytesOut  uint64             `msgpack:"bytes_out" json:"bytes_out"`
+	// LatencyMoreMs: Locust's other percentiles of this second.
+	LatencyMoreMs LatencyMoreMs `msgpack:"latency_more_ms" json:"latency_more_ms"`
+	// CumP50Ms is the median latency from the run's start through this second
+	// (Locust's "Total Median Response Time").
+	CumP50Ms float64 `msgpack:"cum_p50_ms" json:"cum_p50_ms"`
 }
 
 // TimelineEndpoint is one endpoint's share of a timeline second.
@@ -149,6 +192,10 @@ type TimelineEndpoint struct {
 	Requests  uint64    `msgpack:"requests" json:"requests"`
 	Errors    uint64    `msgpack:"errors" json:"errors"`
 	LatencyMs LatencyMs `msgpack:"latency_ms" json:"latency_ms"`
+	BytesIn   uint64    `msgpack:"bytes_in" json:"bytes_in"`
+	// LatencyMoreMs and CumP50Ms: as in TimelineRow, for this endpoint.
+	LatencyMoreMs LatencyMoreMs `msgpack:"latency_more_ms" json:"latency_more_ms"`
+	CumP50Ms      float64       `msgpack:"cum_p50_ms" json:"cum_p50_ms"`
 }
 
 // WorkerResult is one worker's share of the run.

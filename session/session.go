@@ -37,6 +37,8 @@ type Config struct {
 	GracefulStop time.Duration
 	Bus          bus.Config
 	OutPath      string    // write the result document here when set
+	PlanFile     string    // the plan file, for the result's plan field
+	Load         string    // the load for people, for the result's load field
 	Quiet        bool      // no live progress line
 	Stdout       io.Writer // summary; default os.Stdout
 	Stderr       io.Writer // live progress; default os.Stderr
@@ -331,6 +333,7 @@ func (s *session) run(ctx context.Context, b *bus.Bus, signals <-chan os.Signal)
 		s.log.Warn("publish final state", "err", err)
 	}
 	cancelStages()
+	res.Plan, res.Load = cfg.PlanFile, cfg.Load
 	if cfg.OutPath != "" {
 		if err := writeResult(cfg.OutPath, res); err != nil {
 			return res, err

@@ -135,6 +135,7 @@ Exit codes: 0 completed, 1 runtime failure, 2 bad usage, plan or flag,
 		a.targetCommand(),
 		a.versionCommand(),
 		a.compareCommand(),
+		a.reportCommand(),
 	)
 	return root
 }

@@ -1,9 +1,7 @@
 package cli
 
 import (
-	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"github.com/loadforge/loadforge/internal/junit"
@@ -23,7 +21,7 @@ func junitPath(st *settings) (string, error) {
 	if out := st.text(find(runSettings, "out")); out != "" && sameFile(out, path) {
 		return "", fmt.Errorf("%s %s: is also the --out file; give the report its own", origin, path)
 	}
-	return path, checkWritable(origin, path)
+	return path, checkWritable(origin, path, path)
 }
 
 // sameFile tells whether two paths name one file (by path; the files need not exist).
@@ -40,28 +38,4 @@ func writeJUnit(path string, res *schemas.Result) error {
 		return nil
 	}
 	return junit.WriteFile(path, res)
-}
-
-// checkWritable tells whether a file can be created or replaced at path: its
-// directory exists and takes a new file, and path is not a directory.
-func checkWritable(origin, path string) error {
-	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
-		return fmt.Errorf("%s %s: is a directory", origin, path)
-	}
-	dir := filepath.Dir(path)
-	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-		return fmt.Errorf("%s %s: no directory %s to write it in", origin, path, dir)
-	}
-	// The files are replaced by a rename, so the directory must take a new file.
-	f, err := os.CreateTemp(dir, ".loadforge-check-*")
-	if err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return fmt.Errorf("%s %s: cannot write in %s: %w", origin, path, dir, err)
-	}
-	f.Close()
-	os.Remove(f.Name())
-	return nil
 }

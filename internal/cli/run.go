@@ -47,9 +47,10 @@ result is still written).`,
 	addFlags(fs, planSettings)
 	addFlags(fs, runSettings)
 	addFlags(fs, laterSettings)
+	addFlags(fs, outputSettings)
 	addProfileFlags(fs)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		st, err := newSettings(cmd.Flags(), planSettings, runSettings, laterSettings)
+		st, err := newSettings(cmd.Flags(), planSettings, runSettings, laterSettings, outputSettings)
 		if err != nil {
 			return failure(err)
 		}
@@ -61,6 +62,10 @@ result is still written).`,
 		if err != nil {
 			return err
 		}
+		outs, err := readOutputs(st)
+		if err != nil {
+			return err
+		}
 		stopProfiles, err := startProfiles(cmd.Flags())
 		if err != nil {
 			return failure(err)
@@ -68,6 +73,14 @@ result is still written).`,
 		res, err := a.runSession(cmd.Context(), cfg)
 		if perr := stopProfiles(); perr != nil && err == nil {
 			return failure(perr)
+		}
+		if res != nil {
+			if werr := outs.write(res); werr != nil {
+				if err == nil {
+					return failure(werr)
+				}
+				fmt.Fprintf(a.stderr, "loadforge: %s\n", oneLine(werr.Error()))
+			}
 		}
 		if jerr := writeJUnit(junitFile, res); jerr != nil && err == nil {
 			return failure(jerr)
@@ -176,7 +189,7 @@ func (a *app) sessionConfig(st *settings, args []string) (session.Config, error)
 	}
 	out := get("out")
 	if out != "" {
-		if err := checkWritable("--out", out); err != nil {
+		if err := checkWritable("--out", out, out); err != nil {
 			return cfg, err
 		}
 	}
@@ -199,6 +212,10 @@ func (a *app) sessionConfig(st *settings, args []string) (session.Config, error)
 	}
 	cfg.Workers, cfg.WorkersTimeout, cfg.External = workers, workersTimeout, p.External
 	cfg.Thresholds = p.Thresholds
+	cfg.Load = p.Load
+	if len(args) == 1 {
+		cfg.PlanFile = args[0]
+	}
 	return cfg, nil
 }
 
