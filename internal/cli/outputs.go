@@ -55,6 +55,9 @@ func originOf(st *settings, flag string) string {
 // exists and takes a new file, and path is not a directory.
 func checkWritable(origin, value, path string) error {
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		if value == path {
+			return fmt.Errorf("%s %s: is a directory", origin, value)
+		}
 		return fmt.Errorf("%s %s: %s is a directory", origin, value, path)
 	}
 	dir := filepath.Dir(path)
