@@ -343,6 +343,8 @@ func printPlan(w io.Writer, raw *plan.Raw, p *plan.Plan) error {
 		}
 	}
 
+	printScenario(&b, p)
+
 	think := "none"
 	if p.Spec.ThinkMaxNs > 0 {
 		lo, hi := time.Duration(p.Spec.ThinkMinNs), time.Duration(p.Spec.ThinkMaxNs)
