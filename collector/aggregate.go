@@ -72,14 +72,16 @@ type aggregator struct {
 	maxK    uint64 // the latest second any event ended in
 	maxEnd  int64  // the latest EndNs of any folded event
 
-	totals    counters
-	iters     uint64
-	totalHist *hdrhistogram.Histogram // merged from the published seconds
-	codes     map[string]uint64
-	kinds     map[string]uint64
-	endpoints map[endpointKey]*endpointAgg
-	timeline  []schemas.TimelineRow
-	schedule  schedule // the open model's schedule lag and warnings
+	totals counters
+	iters  uint64
+	// checkTotals sums every check result of the run; nil until one comes.
+	checkTotals *schemas.CheckTotals
+	totalHist   *hdrhistogram.Histogram // merged from the published seconds
+	codes       map[string]uint64
+	kinds       map[string]uint64
+	endpoints   map[endpointKey]*endpointAgg
+	timeline    []schemas.TimelineRow
+	schedule    schedule // the open model's schedule lag and warnings
 
 	stopping   bool
 	stoppedAt  int64 // Unix ns of the first stopping state (the session's clock)
@@ -103,6 +105,8 @@ type bucket struct {
 	hist *hdrhistogram.Histogram // nil until a latency arrives
 	// vus holds, per worker, the VUs of its latest event ending in this second.
 	vus map[string]vuMark
+	// checksPasses and checksFails count the second's check results.
+	checksPasses, checksFails uint64
 }
 
 type vuMark struct {
@@ -121,6 +125,7 @@ type endpointAgg struct {
 
 	client string // the HTTP client the workers named; the first one seen
 	extra  extras // service time and timing breakdown
+	checks checkList
 }
 
 type workerState struct {
@@ -319,7 +324,7 @@ func plausible(ev *schemas.MetricEvent) bool {
 		if ep.Requests > maxCount || ep.Errors > maxCount || ep.BytesIn > maxCount || ep.BytesOut > maxCount {
 			return false
 		}
-		if !plausiblePairs(ep.LatencyUs) || !plausibleExtras(ep) {
+		if !plausiblePairs(ep.LatencyUs) || !plausibleExtras(ep) || !plausibleChecks(ep) {
 			return false
 		}
 		for _, n := range ep.StatusCodes {
@@ -442,6 +447,7 @@ func (a *aggregator) fold(ev *schemas.MetricEvent, w *workerState, now time.Time
 			latency.AddSparse(e.hist, ep.LatencyUs)
 		}
 		e.extra.add(ep)
+		a.foldChecks(b, e, ep)
 		for code, n := range ep.StatusCodes {
 			e.codes[code] += n
 			a.codes[code] += n
@@ -586,6 +592,8 @@ func (a *aggregator) publishSecond(length time.Duration, final, row bool) {
 		DroppedIterations: b.dropped,
 		RPS:               rps,
 		LatencyMs:         sum,
+		ChecksPasses:      b.checksPasses,
+		ChecksFails:       b.checksFails,
 		Final:             final,
 	}
 	if row {
@@ -686,11 +694,15 @@ func (a *aggregator) finalize(now time.Time, state string) *schemas.Result {
 			BytesIn: e.c.bytesIn, BytesOut: e.c.bytesOut, LatencyMs: sum,
 			StatusCodes: maps.Clone(e.codes), ErrorsByKind: maps.Clone(e.kinds),
 			ServiceTimeMs: e.extra.serviceMs(), TimingsMs: e.extra.timingsMs(),
-			HTTPClient: e.client,
+			HTTPClient: e.client, Checks: e.checks.result(),
 		})
 		all.merge(&e.extra)
 	}
 	res.Totals.ServiceTimeMs, res.Totals.TimingsMs = all.serviceMs(), all.timingsMs()
+	if a.checkTotals != nil {
+		c := *a.checkTotals
+		res.Checks = &c
+	}
 	a.schedule.finish(res)
 	for _, w := range res.Warnings {
 		a.cfg.log.Warn(w)

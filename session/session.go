@@ -204,6 +204,11 @@ func (s *session) run(ctx context.Context, b *bus.Bus, signals <-chan os.Signal)
 	}); err != nil {
 		return nil, err
 	}
+	workDone, doneSub, err := s.workDone(max(cfg.Workers, 1))
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = doneSub.Unsubscribe() }()
 	if err := conn.Flush(ctx); err != nil {
 		return nil, fmt.Errorf("bus: %w", err)
 	}
@@ -301,6 +306,8 @@ func (s *session) run(ctx context.Context, b *bus.Bus, signals <-chan os.Signal)
 		stopping.Outcome, stopping.Reason = schemas.StateAborted, fmt.Sprintf("worker ended early: %v", err)
 	case <-allLost:
 		stopping.Outcome, stopping.Reason = schemas.StateAborted, "every remote worker was lost"
+	case <-workDone:
+		stopping.Reason = "the workers' iterations are made or their data rows ran out"
 	case err := <-colStage.done:
 		return nil, fmt.Errorf("collector ended early: %v", err)
 	}

@@ -301,10 +301,17 @@ func (w *Worker) runOpenVU(stopCtx context.Context, v *vu, om *openModel) {
 		}
 		v.fast.close(w)
 	}()
+	if !w.startScenarioVU(v) {
+		return
+	}
 	w.runRequests(stopCtx, v, w.setup)
 	for stopCtx.Err() == nil {
 		intended, ok := v.nextArrival(stopCtx)
 		if !ok {
+			break
+		}
+		if !w.beginIteration(v) {
+			om.dropped.Add(1) // handed over, never run: the rows ran out
 			break
 		}
 		if w.runRequestsFrom(stopCtx, v, w.tasks[w.pickTask(v.rng)], intended) {

@@ -42,6 +42,9 @@ func (w *Worker) prepareClients(choice string) error {
 
 // send sends one request of VU v with the client its template was prepared for.
 func (w *Worker) send(stopCtx context.Context, v *vu, t *requestTemplate) outcome {
+	if v.scn != nil {
+		return w.sendScenario(stopCtx, v, t)
+	}
 	if t.fast != nil {
 		return v.fast.do(w, stopCtx, t)
 	}

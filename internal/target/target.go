@@ -10,6 +10,7 @@
 //	                      a request arriving then waits until the stall ends
 //	/echo                 answers with the request's body (up to 1 MiB), any method
 //	/stats                {"requests": n}: requests served, not counting /stats itself
+//	/login, /me, /cookie-login, /session, /users/NAME, /accounts: a login flow (login.go)
 package target
 
 import (
@@ -39,6 +40,7 @@ type Handler struct {
 	requests atomic.Uint64
 	epoch    time.Time // stall periods are aligned to it
 	mux      *http.ServeMux
+	acc      accounts // the login endpoints' state (login.go)
 }
 
 // NewHandler returns the target's handler, for use in any server (httptest too).
@@ -51,6 +53,7 @@ func NewHandler() *Handler {
 	h.mux.HandleFunc("/stall", h.stall)
 	h.mux.HandleFunc("/echo", h.echo)
 	h.mux.HandleFunc("/stats", h.stats)
+	h.registerLogin()
 	return h
 }
 
