@@ -346,3 +346,48 @@ load: {vus: 1, duration: 1s}
 		t.Errorf("validate the good plan: exit %d\n%s\n%s", code, stdout, stderr)
 	}
 }
+
+// The login flow over two remote workers: rows are split so that no row goes
+// to two VUs, no request gets a 401, and --iterations is split exactly.
+func TestScenarioTwoRemoteWorkers(t *testing.T) {
+	h, base := loginServer(t)
+	const vus = 10
+	plan := writePlan(t, fmt.Sprintf(loginFlow, base), map[string]string{"users.csv": usersCSV(vus)})
+	addr := freeAddr(t)
+	out := filepath.Join(t.TempDir(), "r.json")
+	coord := startProc(t, "coordinator", binary, "run", plan, "--iterations", "1000", "--vus", fmt.Sprint(vus),
+		"--duration", "60s", "--listen", addr, "--token", "scn-s3cret", "--workers", "2", "--workers-timeout", "40s",
+		"--out", out, "--quiet")
+	url := coord.waitLine(`bus listening on (\S+)`)[1]
+	startWorkerProc(t, "w1", "--nats", url, "--token", "scn-s3cret")
+	startWorkerProc(t, "w2", "--nats", url, "--token", "scn-s3cret")
+	if code := coord.exit(90 * time.Second); code != 0 {
+		t.Fatalf("coordinator exit %d:\n%s", code, coord)
+	}
+	r, _ := readResult(t, out)
+	acc := h.Accounts()
+	if len(acc.Logins) != vus {
+		t.Errorf("%d users logged in, want %d: %v", len(acc.Logins), vus, acc.Logins)
+	}
+	for u, n := range acc.Logins {
+		if n != 1 {
+			t.Errorf("user %s logged in %d times: a row went to two VUs", u, n)
+		}
+	}
+	if acc.Unauthorized != 0 {
+		t.Errorf("%d requests got a 401", acc.Unauthorized)
+	}
+	if r.State != schemas.StateCompleted || r.Totals.Iterations != 1000 {
+		t.Errorf("state %s, %d iterations; want completed and 1000", r.State, r.Totals.Iterations)
+	}
+	if me := endpointOf(t, r, "me"); me.Requests != 1000 {
+		t.Errorf("me sent %d times, want once per iteration: 1000", me.Requests)
+	}
+	if r.Totals.Requests != h.Requests() {
+		t.Errorf("result counts %d requests, the server saw %d", r.Totals.Requests, h.Requests())
+	}
+	w := workersByName(r)
+	if len(w) != 2 || w["w1"].Requests != w["w2"].Requests {
+		t.Errorf("the workers' shares differ: %+v", r.Workers)
+	}
+}
