@@ -25,13 +25,13 @@ func testNames() *Names {
 
 func TestCompileRefusesUnknownNamesAndFunctions(t *testing.T) {
 	for src, want := range map[string]string{
-		"{{ .tokn }}":           "unknown name {{ .tokn }}",
-		"{{ .users.email }}":    `data set "users" has no column "email"`,
-		"{{ .users }}":          "is a data set",
-		"{{ .token.x }}":        "is a single value",
-		"{{ randIn 1 2 }}":      `function "randIn" not defined`,
-		"{{ .api ":              "unclosed action",
-		`{{ template "x" }}`:    "not supported",
+		"{{ .tokn }}":            "unknown name {{ .tokn }}",
+		"{{ .users.email }}":     `data set "users" has no column "email"`,
+		"{{ .users }}":           "is a data set",
+		"{{ .token.x }}":         "is a single value",
+		"{{ randIn 1 2 }}":       `function "randIn" not defined`,
+		"{{ .api ":               "unclosed action",
+		`{{ template "x" }}`:     "not supported",
 		"{{ if .nope }}x{{end}}": "unknown name {{ .nope }}",
 	} {
 		_, err := Compile(src, testNames())
