@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -50,6 +52,10 @@ type dynRequest struct {
 	checkIDs   []int
 	needBody   bool
 	needHdrs   bool
+	// wire is the request's headers for the fast client's own writer, in the
+	// order net/http writes them (by name); userAgent is apart, as it is there.
+	wire      []dynPair
+	userAgent *scenario.Template // nil: Go's default
 }
 
 type dynPair struct {
@@ -246,6 +252,9 @@ func compileDyn(r schemas.Request, names *scenario.Names) (*dynRequest, error) {
 		}
 	}
 	d.static = d.url == nil && d.query == nil && d.headers == nil && d.json == nil && d.body == nil
+	if err := d.wireHeaders(r.Headers, names); err != nil {
+		return nil, err
+	}
 	for _, e := range r.Extract {
 		x, err := scenario.CompileExtract(e)
 		if err != nil {
@@ -394,7 +403,7 @@ func (w *Worker) sendScenario(stopCtx context.Context, v *vu, t *requestTemplate
 		cookie = cookieHeader(s.jar.Cookies(u))
 	}
 	var req *http.Request
-	if !d.static || cookie != "" || t.fast == nil {
+	if t.fast == nil {
 		if req, err = w.buildRequest(s, t, u, cookie); err != nil {
 			w.renderFailed(s, t, err)
 			return outcome{unsent: true}
@@ -405,9 +414,8 @@ func (w *Worker) sendScenario(stopCtx context.Context, v *vu, t *requestTemplate
 	res := scenario.Response{}
 	if t.fast != nil {
 		fr := t.fast
-		if req != nil {
-			s.wire.Reset()
-			if err := req.Write(&s.wire); err != nil {
+		if !d.static || cookie != "" {
+			if err := w.writeWire(s, t, u, cookie); err != nil {
 				w.renderFailed(s, t, err)
 				return outcome{unsent: true}
 			}
@@ -535,20 +543,9 @@ func (w *Worker) buildRequest(s *vuScenario, t *requestTemplate, u *url.URL, coo
 		}
 		h.Set("Cookie", cookie)
 	}
-	body := t.body
-	switch {
-	case d.json != nil:
-		s.body.Reset()
-		if err := d.json.Execute(&s.body, s.data, &s.scratch); err != nil {
-			return nil, err
-		}
-		body = s.body.Bytes()
-	case d.body != nil:
-		s.body.Reset()
-		if err := d.body.Execute(&s.body, s.data); err != nil {
-			return nil, err
-		}
-		body = s.body.Bytes()
+	body, err := renderBody(s, t)
+	if err != nil {
+		return nil, err
 	}
 	req := &http.Request{
 		Method: t.tmpl.Method, URL: u, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
@@ -706,4 +703,125 @@ type scenarioCounters struct {
 	iterations int64        // the run's shared iterations (0: not counted)
 	iterTaken  atomic.Int64 // iterations begun by this worker's VUs
 	rowsOut    atomic.Bool  // a data set with when_done: stop ran out
+}
+
+// renderBody is t's body for this request: rendered when it has templates.
+func renderBody(s *vuScenario, t *requestTemplate) ([]byte, error) {
+	d := t.dyn
+	switch {
+	case d.json != nil:
+		s.body.Reset()
+		if err := d.json.Execute(&s.body, s.data, &s.scratch); err != nil {
+			return nil, err
+		}
+		return s.body.Bytes(), nil
+	case d.body != nil:
+		s.body.Reset()
+		if err := d.body.Execute(&s.body, s.data); err != nil {
+			return nil, err
+		}
+		return s.body.Bytes(), nil
+	}
+	return t.body, nil
+}
+
+// wireHeaders prepares the request's headers for writeWire: canonical
+// names, sorted (stable), without those net/http writes on its own.
+func (d *dynRequest) wireHeaders(hs [][2]string, names *scenario.Names) error {
+	for _, h := range hs {
+		k := http.CanonicalHeaderKey(h[0])
+		t, err := scenario.Compile(h[1], names)
+		if err != nil {
+			return fmt.Errorf("header %s: %w", h[0], err)
+		}
+		switch k {
+		case "Host", "Content-Length", "Transfer-Encoding", "Trailer":
+			continue
+		case "User-Agent":
+			if d.userAgent == nil {
+				d.userAgent = t
+			}
+			continue
+		}
+		d.wire = append(d.wire, dynPair{k, t})
+	}
+	slices.SortStableFunc(d.wire, func(a, b dynPair) int { return strings.Compare(a.name, b.name) })
+	return nil
+}
+
+// writeWire writes t's request for this VU into s.wire as the fast client
+// sends it: the bytes net/http's Request.Write gives for the same request
+// (request line, Host, User-Agent, Content-Length, the other headers by
+// name, the body), without building an http.Request. The cookie joins the
+// headers in its place.
+func (w *Worker) writeWire(s *vuScenario, t *requestTemplate, u *url.URL, cookie string) error {
+	d := t.dyn
+	body, err := renderBody(s, t)
+	if err != nil {
+		return err
+	}
+	b := &s.wire
+	b.Reset()
+	b.WriteString(t.tmpl.Method)
+	b.WriteByte(' ')
+	b.WriteString(u.RequestURI())
+	b.WriteString(" HTTP/1.1\r\nHost: ")
+	b.WriteString(t.tmpl.Host)
+	b.WriteString("\r\nUser-Agent: ")
+	if d.userAgent == nil {
+		b.WriteString("Go-http-client/1.1")
+	} else if err := w.writeHeaderValue(s, b, d.userAgent, "User-Agent"); err != nil {
+		return err
+	}
+	b.WriteString("\r\n")
+	// As net/http: a body's length, and 0 for these methods without one.
+	if m := t.tmpl.Method; len(body) > 0 || m == http.MethodPost || m == http.MethodPut || m == http.MethodPatch {
+		b.WriteString("Content-Length: ")
+		b.WriteString(strconv.Itoa(len(body)))
+		b.WriteString("\r\n")
+	}
+	cookieDone := cookie == ""
+	for _, h := range d.wire {
+		if !cookieDone && h.name > "Cookie" {
+			b.WriteString("Cookie: " + cookie + "\r\n")
+			cookieDone = true
+		}
+		b.WriteString(h.name)
+		b.WriteString(": ")
+		if err := w.writeHeaderValue(s, b, h.value, h.name); err != nil {
+			return err
+		}
+		if !cookieDone && h.name == "Cookie" {
+			b.WriteString("; " + cookie)
+			cookieDone = true
+		}
+		b.WriteString("\r\n")
+	}
+	if !cookieDone {
+		b.WriteString("Cookie: " + cookie + "\r\n")
+	}
+	b.WriteString("\r\n")
+	b.Write(body)
+	return nil
+}
+
+// writeHeaderValue renders a header value into b, trimmed as net/http
+// trims it; a control character in it is an error.
+func (w *Worker) writeHeaderValue(s *vuScenario, b *bytes.Buffer, t *scenario.Template, name string) error {
+	if t.Static() {
+		b.WriteString(strings.Trim(t.Source(), " \t"))
+		return nil
+	}
+	s.scratch.Reset()
+	if err := t.Execute(&s.scratch, s.data); err != nil {
+		return err
+	}
+	v := bytes.Trim(s.scratch.Bytes(), " \t")
+	for _, c := range v {
+		if (c < ' ' && c != '\t') || c == 0x7f {
+			return fmt.Errorf("header %s: rendered value holds a control character", name)
+		}
+	}
+	b.Write(v)
+	return nil
 }
