@@ -391,3 +391,20 @@ func TestScenarioTwoRemoteWorkers(t *testing.T) {
 		t.Errorf("the workers' shares differ: %+v", r.Workers)
 	}
 }
+
+// The documented example runs against `loadforge target` with every check passing.
+func TestLoginFlowExampleAgainstTheTarget(t *testing.T) {
+	base := startTarget(t)
+	r, stdout := runPlan(t, filepath.Join("..", "..", "configs", "login-flow.yaml"), "--base-url", base, "--duration", "2s")
+	if r.State != schemas.StateCompleted || r.Totals.Errors != 0 || r.Checks == nil || r.Checks.Fails != 0 || r.Checks.Passes == 0 {
+		t.Errorf("state %s, %d errors, checks %+v\n%s", r.State, r.Totals.Errors, r.Checks, stdout)
+	}
+	if served := targetCount(t, base); served != r.Totals.Requests {
+		t.Errorf("the target served %d requests, the result counts %d", served, r.Totals.Requests)
+	}
+	for _, name := range []string{"login", "cookie login", "me", "session", "visit user"} {
+		if e := endpointOf(t, r, name); len(e.Checks) == 0 {
+			t.Errorf("%s has no checks", name)
+		}
+	}
+}
