@@ -302,6 +302,12 @@ func (w *Worker) runOpenVU(stopCtx context.Context, v *vu, om *openModel) {
 		v.fast.close(w)
 	}()
 	if !w.startScenarioVU(v) {
+		// The rows ran out: the arrival it was started for is dropped.
+		select {
+		case <-v.mailbox:
+			om.dropped.Add(1)
+		default:
+		}
 		return
 	}
 	w.runRequests(stopCtx, v, w.setup)
