@@ -28,3 +28,15 @@ func printScenario(b *strings.Builder, p *plan.Plan) {
 		fmt.Fprintf(b, "  %s: %s\n", u.Request, strings.Join(u.Names, ", "))
 	}
 }
+
+// iterationsOverWorkers refuses shared iterations over more workers than
+// VUs: a worker without a VU could never make its share.
+func iterationsOverWorkers(p *plan.Plan, workers int) error {
+	if p.Spec.Iterations == 0 || workers <= 1 || len(p.Pattern.Stages) == 0 {
+		return nil
+	}
+	if vus := p.Pattern.Stages[0].Target; vus < workers {
+		return fmt.Errorf("--iterations over %d workers needs at least %d VUs (one per worker), got %d", workers, workers, vus)
+	}
+	return nil
+}
