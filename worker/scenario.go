@@ -27,7 +27,8 @@ type scenarioRun struct {
 	tables       []*scenario.Table
 	cookies      bool
 	extractNames []string
-	checks       []checkDef // every check of the worker, by id
+	checks       []checkDef  // every check of the worker, by id
+	renderWarned atomic.Bool // a request could not be rendered; said once
 }
 
 // checkDef is one named check of one endpoint; its id is its index.
@@ -465,7 +466,10 @@ func (w *Worker) sendScenario(stopCtx context.Context, v *vu, t *requestTemplate
 // renderFailed counts a request that could not be rendered (a template
 // failed at run time) as a failed check of its endpoint; it is not sent.
 func (w *Worker) renderFailed(s *vuScenario, t *requestTemplate, err error) {
-	w.log.Debug("request not rendered", "endpoint", w.endpoints[t.endpoint].name, "err", err)
+	if !w.scn.renderWarned.Swap(true) {
+		w.log.Warn("a request could not be rendered and was not sent; its checks count as failed",
+			"endpoint", w.endpoints[t.endpoint].name, "err", err)
+	}
 	for _, id := range t.dyn.checkIDs {
 		s.results = append(s.results, checkResult{id: id, pass: false})
 	}

@@ -2,8 +2,11 @@ package worker
 
 import (
 	"bytes"
+	"context"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"sync/atomic"
 	"testing"
 
 	"github.com/loadforge/loadforge/schemas"
@@ -65,5 +68,46 @@ func TestCookieHeaderFromTheJar(t *testing.T) {
 	other, _ := url.Parse("http://127.0.0.1:1/me")
 	if got := cookieHeader(s.jar.Cookies(other)); got != "sid=abc; theme=dark" {
 		t.Errorf("cookie header %q", got)
+	}
+}
+
+// A request whose template cannot be rendered at run time (here an
+// extracted value with a line break, put in a header) is not sent, and its
+// checks count as failed.
+func TestUnrenderableRequestIsNotSentAndFailsItsChecks(t *testing.T) {
+	var hits atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/b" {
+			hits.Add(1)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"v":"line\nbreak"}`))
+	}))
+	defer srv.Close()
+	spec := schemas.RunSpec{SchemaVersion: schemas.Version, RunID: "run1", Scenario: schemas.Scenario{
+		Setup: []schemas.Request{{Name: "a", Method: "GET", URL: srv.URL + "/a", Extract: []schemas.Extract{{Name: "v", From: "json", Expr: "v"}}}},
+		Tasks: []schemas.Task{{Name: "t", Weight: 1, Requests: []schemas.Request{{Name: "b", Method: "GET", URL: srv.URL + "/b",
+			Headers: [][2]string{{"X-V", "{{ .v }}"}}, Checks: []schemas.Check{{Kind: "status", Status: []int{200}}}}}}},
+	}}
+	w, v := scenarioBenchWorker(t, spec)
+	ctx := context.Background()
+	w.runRequests(ctx, v, w.setup)
+	for range 3 {
+		if w.iterate(ctx, v) {
+			t.Fatal("an iteration with an unrenderable request ran to its end")
+		}
+	}
+	if n := hits.Load(); n != 0 {
+		t.Errorf("the server got %d requests it should not have", n)
+	}
+	eps := w.collectChecks(nil)
+	var b *schemas.EndpointMetrics
+	for i := range eps {
+		if eps[i].Name == "b" {
+			b = &eps[i]
+		}
+	}
+	if b == nil || len(b.Checks) != 1 || b.Checks[0].Fails != 3 || b.Checks[0].Passes != 0 {
+		t.Errorf("checks %+v", eps)
 	}
 }

@@ -130,7 +130,8 @@ func (w *Worker) runRequestsFrom(stopCtx context.Context, v *vu, reqs []*request
 		}
 		o := w.send(stopCtx, v, t)
 		if o.unsent {
-			return false // never reached the target: not counted
+			w.flushChecks(v) // a request that could not be rendered fails its checks
+			return false     // never reached the target: not counted
 		}
 		if open {
 			intended = o.fromIntended(intended)
