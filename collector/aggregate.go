@@ -11,6 +11,7 @@ import (
 	"github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/loadforge/loadforge/internal/latency"
+	"github.com/loadforge/loadforge/internal/threshold"
 	"github.com/loadforge/loadforge/schemas"
 )
 
@@ -52,6 +53,8 @@ type aggregatorConfig struct {
 	finalizeGrace time.Duration
 	log           *slog.Logger
 	emit          func(*schemas.Snapshot) // publishes one snapshot
+	thresholds    []threshold.Threshold
+	emitThreshold func(*schemas.ThresholdState) // publishes one threshold state
 }
 
 // aggregator is the collector's whole state. It is driven by one goroutine and
@@ -93,6 +96,9 @@ type aggregator struct {
 	duplicates uint64
 
 	spare []*hdrhistogram.Histogram // emptied bucket histograms, for reuse
+
+	verdicts   *threshold.Set // evaluates the thresholds as each second is published
+	stopReason string         // why the session stopped the run
 }
 
 // counters are the additive figures of a second, an endpoint or the run.
@@ -126,6 +132,8 @@ type endpointAgg struct {
 	client string // the HTTP client the workers named; the first one seen
 	extra  extras // service time and timing breakdown
 	checks checkList
+
+	errHist *hdrhistogram.Histogram // the failed requests' part of hist; nil: none
 }
 
 type workerState struct {
@@ -183,7 +191,11 @@ func newAggregator(cfg aggregatorConfig) *aggregator {
 	if cfg.emit == nil {
 		cfg.emit = func(*schemas.Snapshot) {}
 	}
+	if cfg.emitThreshold == nil {
+		cfg.emitThreshold = func(*schemas.ThresholdState) {}
+	}
 	return &aggregator{
+		verdicts:      threshold.NewSet(cfg.thresholds),
 		cfg:           cfg,
 		metricsPrefix: schemas.Subject(cfg.runID, schemas.KindMetrics) + ".",
 		workers:       make(map[string]*workerState),
@@ -265,6 +277,7 @@ func (a *aggregator) handleState(m *schemas.SessionState, now time.Time) {
 	case schemas.StateStopping:
 		if a.stoppedAt == 0 {
 			a.stoppedAt = m.AtNs
+			a.stopReason = m.Reason
 		}
 		a.stop(now, time.Duration(m.GracefulStopNs), m.Outcome)
 	case schemas.StateCompleted, schemas.StateInterrupted, schemas.StateAborted:
@@ -420,6 +433,7 @@ func (a *aggregator) fold(ev *schemas.MetricEvent, w *workerState, now time.Time
 		}
 	}
 
+	a.verdicts.Add(k, ev)
 	b.dropped += ev.DroppedIterations
 	a.totals.dropped += ev.DroppedIterations
 	a.schedule.add(ev, a.t0, a.cfg.log.Warn)
@@ -448,6 +462,7 @@ func (a *aggregator) fold(ev *schemas.MetricEvent, w *workerState, now time.Time
 		}
 		e.extra.add(ep)
 		a.foldChecks(b, e, ep)
+		addPairs(&e.errHist, ep.ErrorLatencyUs, latency.New)
 		for code, n := range ep.StatusCodes {
 			e.codes[code] += n
 			a.codes[code] += n
@@ -603,6 +618,9 @@ func (a *aggregator) publishSecond(length time.Duration, final, row bool) {
 		})
 	}
 	a.cfg.emit(s)
+	if row {
+		a.evaluate(k, length)
+	}
 }
 
 // finalize publishes every remaining second, the last one final, and returns
@@ -683,6 +701,7 @@ func (a *aggregator) finalize(now time.Time, state string) *schemas.Result {
 		Workers:   make([]schemas.WorkerResult, 0, len(a.workers)),
 	}
 	var all extras
+	var allErr *hdrhistogram.Histogram
 	for _, e := range a.endpoints {
 		var sum schemas.LatencyMs
 		if e.hist != nil {
@@ -694,15 +713,18 @@ func (a *aggregator) finalize(now time.Time, state string) *schemas.Result {
 			BytesIn: e.c.bytesIn, BytesOut: e.c.bytesOut, LatencyMs: sum,
 			StatusCodes: maps.Clone(e.codes), ErrorsByKind: maps.Clone(e.kinds),
 			ServiceTimeMs: e.extra.serviceMs(), TimingsMs: e.extra.timingsMs(),
-			HTTPClient: e.client, Checks: e.checks.result(),
+			HTTPClient: e.client, LatencyOkMs: okLatency(e.hist, e.errHist), Checks: e.checks.result(),
 		})
 		all.merge(&e.extra)
+		mergeHist(&allErr, e.errHist, latency.New)
 	}
+	res.Totals.LatencyOkMs = okLatency(a.totalHist, allErr)
 	res.Totals.ServiceTimeMs, res.Totals.TimingsMs = all.serviceMs(), all.timingsMs()
 	if a.checkTotals != nil {
 		c := *a.checkTotals
 		res.Checks = &c
 	}
+	a.finishThresholds(res, runEnd, duration)
 	a.schedule.finish(res)
 	for _, w := range res.Warnings {
 		a.cfg.log.Warn(w)

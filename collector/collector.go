@@ -39,6 +39,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/loadforge/loadforge/internal/bus"
+	"github.com/loadforge/loadforge/internal/threshold"
 	"github.com/loadforge/loadforge/schemas"
 )
 
@@ -64,6 +65,9 @@ type Config struct {
 	SnapshotGrace time.Duration
 	// Logger receives the collector's logs; default slog.Default().
 	Logger *slog.Logger
+	// Thresholds are evaluated each second on the merged figures of all
+	// workers; their states go out on loadforge.<run>.threshold.
+	Thresholds []threshold.Threshold
 }
 
 // Collector aggregates one run.
@@ -209,6 +213,8 @@ func (c *Collector) Run(ctx context.Context) error {
 		finalizeGrace: c.cfg.FinalizeGrace,
 		log:           c.log,
 		emit:          c.publishSnapshot,
+		thresholds:    c.cfg.Thresholds,
+		emitThreshold: c.publishThreshold,
 	})
 
 	timer := time.NewTimer(time.Hour)
@@ -277,6 +283,13 @@ func (c *Collector) finish(ctx context.Context, agg *aggregator, now time.Time, 
 func (c *Collector) publishSnapshot(s *schemas.Snapshot) {
 	if err := c.conn.Publish(schemas.Subject(c.cfg.RunID, schemas.KindSnapshot), s); err != nil {
 		c.log.Warn("publish snapshot", "seq", s.Seq, "err", err)
+	}
+}
+
+func (c *Collector) publishThreshold(s *schemas.ThresholdState) {
+	s.RunID = c.cfg.RunID
+	if err := c.conn.Publish(schemas.Subject(c.cfg.RunID, schemas.KindThreshold), s); err != nil {
+		c.log.Warn("publish threshold state", "metric", s.Metric, "expression", s.Expression, "err", err)
 	}
 }
 

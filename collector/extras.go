@@ -102,7 +102,7 @@ func summary(h *hdrhistogram.Histogram) schemas.LatencyMs {
 
 // plausibleExtras reports whether an endpoint entry's extra histograms can be real.
 func plausibleExtras(ep *schemas.EndpointMetrics) bool {
-	for _, pairs := range [][][2]int64{ep.ServiceTimeUs, ep.ConnectingUs, ep.TLSHandshakingUs, ep.WaitingUs, ep.ReceivingUs} {
+	for _, pairs := range [][][2]int64{ep.ServiceTimeUs, ep.ConnectingUs, ep.TLSHandshakingUs, ep.WaitingUs, ep.ReceivingUs, ep.ErrorLatencyUs} {
 		if !plausiblePairs(pairs) {
 			return false
 		}

@@ -28,6 +28,9 @@ func (m *WorkerAssignment) schemaVersion() int { return m.SchemaVersion }
 func (m *ControlCommand) schemaVersion() int   { return m.SchemaVersion }
 func (m *ControlReply) schemaVersion() int     { return m.SchemaVersion }
 
+// The collector's verdicts.
+func (m *ThresholdState) schemaVersion() int { return m.SchemaVersion }
+
 // Encode marshals a message as a msgpack map.
 func Encode(v any) ([]byte, error) {
 	return msgpack.Marshal(v)

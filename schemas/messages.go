@@ -161,6 +161,10 @@ type EndpointMetrics struct {
 	// request latency in microseconds: [value, count] pairs, value ascending.
 	// Recording each value count times into any HDR histogram rebuilds it exactly.
 	LatencyUs [][2]int64 `msgpack:"latency_us" json:"latency_us"`
+	// ErrorLatencyUs is the part of LatencyUs that failed (errors with a
+	// latency: timeouts, resets, 4xx, 5xx …), so that LatencyUs minus it is
+	// the successful requests' latency. Absent: none failed.
+	ErrorLatencyUs [][2]int64 `msgpack:"error_latency_us,omitempty" json:"error_latency_us,omitempty"`
 	// HTTPClient names the client that sent the endpoint's requests: "fast"
 	// (loadforge's own HTTP/1.1 client) or "net/http". Empty from older workers.
 	HTTPClient string `msgpack:"http_client" json:"http_client,omitempty"`

@@ -90,6 +90,9 @@ type Totals struct {
 	LatencyMs         LatencyMs         `msgpack:"latency_ms" json:"latency_ms"`
 	StatusCodes       map[string]uint64 `msgpack:"status_codes" json:"status_codes"`
 	ErrorsByKind      map[string]uint64 `msgpack:"errors_by_kind" json:"errors_by_kind"`
+	// LatencyOkMs is the latency of the successful requests alone; LatencyMs
+	// covers every request with a latency, failed ones included (k6's http_req_duration).
+	LatencyOkMs LatencyMs `msgpack:"latency_ok_ms" json:"latency_ok_ms"`
 	// ServiceTimeMs is latency from the actual send. In an open model
 	// LatencyMs runs from each iteration's intended start (wrk2's corrected
 	// latency) and this is the uncorrected figure; in a closed model the two are equal.
@@ -115,7 +118,8 @@ type EndpointResult struct {
 	ErrorsByKind map[string]uint64 `msgpack:"errors_by_kind" json:"errors_by_kind"`
 	// HTTPClient names the client that sent the endpoint's requests ("fast" or "net/http").
 	HTTPClient string `msgpack:"http_client" json:"http_client,omitempty"`
-	// ServiceTimeMs and TimingsMs: as in Totals, for this endpoint.
+	// LatencyOkMs, ServiceTimeMs and TimingsMs: as in Totals, for this endpoint.
+	LatencyOkMs   LatencyMs `msgpack:"latency_ok_ms" json:"latency_ok_ms"`
 	ServiceTimeMs LatencyMs `msgpack:"service_time_ms" json:"service_time_ms"`
 	TimingsMs     TimingsMs `msgpack:"timings_ms" json:"timings_ms"`
 	// Checks lists each named check on this endpoint's responses.

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -27,6 +28,8 @@ type progress struct {
 	dirty    bool // a line is on screen without its newline
 	// checks counted so far (see checks.go)
 	checksPasses, checksFails uint64
+
+	verdicts map[string]bool // each threshold's live verdict, as last noted
 }
 
 func newProgress(w io.Writer, quiet bool) *progress {
@@ -155,11 +158,13 @@ func printSummary(w io.Writer, r *schemas.Result) {
 	l := t.LatencyMs
 	fmt.Fprintf(w, "  latency     min %s  mean %s  p50 %s  p90 %s  p95 %s  p99 %s  p99.9 %s  max %s\n",
 		fmtMs(l.Min), fmtMs(l.Mean), fmtMs(l.P50), fmtMs(l.P90), fmtMs(l.P95), fmtMs(l.P99), fmtMs(l.P999), fmtMs(l.Max))
+	printLatencyOk(w, t)
 	printOpenModel(w, r)
 	printTimings(w, t.TimingsMs)
 	fmt.Fprintf(w, "  status      %s\n", fmtCounts(t.StatusCodes))
 	fmt.Fprintf(w, "  error kinds %s\n\n", fmtCounts(t.ErrorsByKind))
 	printChecks(w, r)
+	printThresholds(w, r)
 
 	// Numbers align right; names are padded to one width so that they read left-aligned.
 	width := len("endpoint")
@@ -185,14 +190,20 @@ func printSummary(w io.Writer, r *schemas.Result) {
 	for _, warning := range r.Warnings {
 		fmt.Fprintf(w, "  WARNING: %s\n", warning)
 	}
+	printAllFailed(w, r)
 }
 
 // writeResult writes the result document atomically: a reader never sees half a file.
 func writeResult(path string, r *schemas.Result) error {
-	data, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
+	// Not HTML-escaped: threshold expressions keep their < and > readable.
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(r); err != nil {
 		return fmt.Errorf("encode result: %w", err)
 	}
+	data := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".loadforge-result-*")
 	if err != nil {
 		return fmt.Errorf("write result %s: %w", path, err)

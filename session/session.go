@@ -20,6 +20,7 @@ import (
 
 	"github.com/loadforge/loadforge/collector"
 	"github.com/loadforge/loadforge/internal/bus"
+	"github.com/loadforge/loadforge/internal/threshold"
 	"github.com/loadforge/loadforge/scheduler"
 	"github.com/loadforge/loadforge/schemas"
 	"github.com/loadforge/loadforge/worker"
@@ -53,6 +54,10 @@ type Config struct {
 	// External, when set, takes the target VUs from control commands on
 	// loadforge.<run>.control instead of following Pattern.
 	External *scheduler.ExternalLoad
+
+	// Thresholds go to the collector, which judges them live; one that fails
+	// with abort_on_fail stops the run (state aborted).
+	Thresholds []threshold.Threshold
 }
 
 // DefaultWorkersTimeout is how long a run waits for its remote workers.
@@ -209,6 +214,10 @@ func (s *session) run(ctx context.Context, b *bus.Bus, signals <-chan os.Signal)
 		return nil, err
 	}
 	defer func() { _ = doneSub.Unsubscribe() }()
+	aborts, err := s.watchAborts(conn, progress)
+	if err != nil {
+		return nil, err
+	}
 	if err := conn.Flush(ctx); err != nil {
 		return nil, fmt.Errorf("bus: %w", err)
 	}
@@ -226,7 +235,7 @@ func (s *session) run(ctx context.Context, b *bus.Bus, signals <-chan os.Signal)
 	if err != nil {
 		return nil, err
 	}
-	col := collector.New(collector.Config{RunID: cfg.RunID, Name: cfg.Name, Logger: cfg.Logger}, colConn)
+	col := collector.New(collector.Config{RunID: cfg.RunID, Name: cfg.Name, Logger: cfg.Logger, Thresholds: cfg.Thresholds}, colConn)
 	colStage := start(&wg, stageCtx, "collector", col.Run)
 	if err := s.await(ctx, col.Ready(), colStage, "collector"); err != nil {
 		return nil, err
@@ -308,6 +317,9 @@ func (s *session) run(ctx context.Context, b *bus.Bus, signals <-chan os.Signal)
 		stopping.Outcome, stopping.Reason = schemas.StateAborted, "every remote worker was lost"
 	case <-workDone:
 		stopping.Reason = "the workers' iterations are made or their data rows ran out"
+	case reason := <-aborts:
+		stopping.Outcome, stopping.Reason = schemas.StateAborted, reason
+		progress.note(reason + ": aborting the run (abort_on_fail)")
 	case err := <-colStage.done:
 		return nil, fmt.Errorf("collector ended early: %v", err)
 	}

@@ -320,8 +320,9 @@ func (w *Worker) runOpenVU(stopCtx context.Context, v *vu, om *openModel) {
 			om.dropped.Add(1) // handed over, never run: the rows ran out
 			break
 		}
+		start := time.Now()
 		if w.runRequestsFrom(stopCtx, v, w.tasks[w.pickTask(v.rng)], intended) {
-			v.shard.iterations.Add(1)
+			v.shard.iterationDone(start)
 		}
 		if !v.thinkFor(w.thinkTime(v.rng)) || !om.release(v) {
 			break

@@ -42,11 +42,15 @@ func (w *Worker) prepareClients(choice string) error {
 
 // send sends one request of VU v with the client its template was prepared for.
 func (w *Worker) send(stopCtx context.Context, v *vu, t *requestTemplate) outcome {
-	if v.scn != nil {
-		return w.sendScenario(stopCtx, v, t)
+	var o outcome
+	switch {
+	case v.scn != nil:
+		o = w.sendScenario(stopCtx, v, t)
+	case t.fast != nil:
+		o = v.fast.do(w, stopCtx, t)
+	default:
+		o = w.do(stopCtx, t)
 	}
-	if t.fast != nil {
-		return v.fast.do(w, stopCtx, t)
-	}
-	return w.do(stopCtx, t)
+	o.settle()
+	return o
 }

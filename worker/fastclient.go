@@ -236,6 +236,7 @@ func (s *fastSession) send(w *Worker, stopCtx context.Context, fr *fastRequest, 
 				out.end = time.Now()
 				out.errKind = classify(stopCtx, err)
 				out.unsent = out.errKind == kindCanceled
+				out.bytesOut = 0 // no connection: nothing written
 				return out
 			}
 			s.conns[fr.slot] = c
@@ -273,6 +274,9 @@ func (s *fastSession) send(w *Worker, stopCtx context.Context, fr *fastRequest, 
 		}
 		out.end = time.Now()
 		out.errKind = kind
+		if !wrote {
+			out.bytesOut = 0 // the connection failed before any byte went out
+		}
 		out.status = res.status // non-zero when the body broke off
 		out.bytesIn = uint64(res.bytes)
 		// Cut off by a stop before the whole request was written: the target

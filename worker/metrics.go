@@ -16,7 +16,8 @@ type shard struct {
 	mu         sync.Mutex
 	eps        []*endpointStats // by endpoint index; nil until its first request
 	iterations atomic.Uint64
-	checks     []checkTally // by check id (see scenario.go); nil until a check is counted
+	checks     []checkTally     // by check id (see scenario.go); nil until a check is counted
+	iterHist   latency.Recorder // iteration durations since the last flush, under mu
 	// Shards sit side by side in memory; keep each on its own cache lines so
 	// that VUs on neighbouring shards do not slow each other down.
 	_ [64]byte
@@ -32,6 +33,8 @@ type endpointStats struct {
 	hist              latency.Recorder
 	lastDone          int64       // Unix ns: the latest completion since the last flush
 	extra             *extraStats // service time and breakdown; nil until needed
+
+	errHist latency.Recorder // the failed requests' latencies (a part of hist)
 }
 
 type statusCount struct {
@@ -70,6 +73,9 @@ func (s *shard) record(ep int, o outcome) {
 	}
 	if o.latencyUs >= 0 {
 		e.hist.Record(o.latencyUs)
+		if o.errKind != kindNone {
+			e.errHist.Record(o.latencyUs)
+		}
 		e.recordExtra(o)
 	}
 	s.mu.Unlock()
@@ -91,8 +97,10 @@ func (e *endpointStats) countStatus(code int) {
 // a shard's lock while it adds the shard's counters and histogram to its own
 // and empties them: a few microseconds, once per flush interval.
 type aggregator struct {
-	merged latency.Recorder
-	extras extraAggregator
+	merged    latency.Recorder
+	errMerged latency.Recorder
+	extras    extraAggregator
+	iters     latency.Recorder // the shards' iteration durations, merged
 }
 
 // collect returns, per endpoint with traffic, everything recorded since the last
@@ -102,6 +110,7 @@ func (a *aggregator) collect(shards []*shard, endpoints []endpoint) ([]schemas.E
 	for i, ep := range endpoints {
 		m := schemas.EndpointMetrics{Name: ep.name, Method: ep.method, URL: ep.url, HTTPClient: ep.client}
 		a.merged.Reset()
+		a.errMerged.Reset()
 		for _, s := range shards {
 			a.take(s, i, &m)
 		}
@@ -110,6 +119,9 @@ func (a *aggregator) collect(shards []*shard, endpoints []endpoint) ([]schemas.E
 		}
 		a.extras.fill(&m)
 		m.LatencyUs = a.merged.Sparse()
+		if a.errMerged.Count() > 0 {
+			m.ErrorLatencyUs = a.errMerged.Sparse()
+		}
 		out = append(out, m)
 	}
 	var iterations uint64
@@ -152,5 +164,7 @@ func (a *aggregator) take(s *shard, i int, m *schemas.EndpointMetrics) {
 	e.kinds = [numKinds]uint64{}
 	a.merged.Merge(&e.hist)
 	e.hist.Reset()
+	a.errMerged.Merge(&e.errHist)
+	e.errHist.Reset()
 	a.extras.take(e)
 }

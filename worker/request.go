@@ -268,6 +268,9 @@ func (w *Worker) do(stopCtx context.Context, t *requestTemplate) outcome {
 		out.end = time.Now()
 		out.errKind = classify(stopCtx, err)
 		out.unsent = out.errKind == kindCanceled && !trace.sent()
+		if !trace.sent() {
+			out.bytesOut = 0 // nothing of the request was written
+		}
 		return out
 	}
 	// Reading to the end and closing lets the transport reuse the connection.

@@ -88,8 +88,9 @@ func (w *Worker) runVU(stopCtx context.Context, v *vu) {
 		if !w.beginIteration(v) {
 			break // the run's iterations are made, or the rows ran out
 		}
+		start := time.Now()
 		if w.iterate(stopCtx, v) {
-			v.shard.iterations.Add(1)
+			v.shard.iterationDone(start)
 		}
 		if !v.thinkFor(w.thinkTime(v.rng)) {
 			break

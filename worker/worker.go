@@ -586,6 +586,7 @@ func (w *Worker) publishEvent(st *runState, start, end int64, final bool) {
 		ev.Endpoints = []schemas.EndpointMetrics{}
 	}
 	w.fillOpen(ev)
+	ev.IterationDurationUs = w.agg.iterationDurations(w.shards)
 	for _, e := range eps {
 		st.requests += e.Requests
 		st.errors += e.Errors

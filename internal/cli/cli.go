@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/loadforge/loadforge/internal/plan"
 	"github.com/loadforge/loadforge/schemas"
 	"github.com/loadforge/loadforge/session"
 )
@@ -79,6 +80,14 @@ func (a *app) run(ctx context.Context, args []string) int {
 			return code
 		}
 	}
+	var many plan.Errors
+	if errors.As(err, &many) {
+		// Every bad threshold on its own line, so that each names its line.
+		for _, e := range many {
+			fmt.Fprintf(a.stderr, "loadforge: %s\n", oneLine(e.Error()))
+		}
+		return code
+	}
 	msg := oneLine(err.Error())
 	if strings.HasPrefix(msg, "unknown command ") && len(args) > 0 {
 		if s := root.SuggestionsFor(args[0]); len(s) > 0 {
@@ -108,7 +117,7 @@ environment < flags).
   loadforge validate configs/checkout.yaml   # check a plan, print its load timeline
 
 Exit codes: 0 completed, 1 runtime failure, 2 bad usage, plan or flag,
-130 interrupted.`,
+99 a threshold failed, 130 interrupted.`,
 		SilenceUsage:               true,
 		SilenceErrors:              true,
 		DisableSuggestions:         true, // Run adds a suggestion on the same line
@@ -125,6 +134,7 @@ Exit codes: 0 completed, 1 runtime failure, 2 bad usage, plan or flag,
 		a.tapCommand(),
 		a.targetCommand(),
 		a.versionCommand(),
+		a.compareCommand(),
 	)
 	return root
 }

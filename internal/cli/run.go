@@ -6,8 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -37,7 +35,8 @@ func (a *app) runCommand() *cobra.Command {
 progress goes to stderr, the summary to stdout; --out writes the result.
 
 Exit codes: 0 completed, 1 runtime failure or aborted, 2 bad usage, plan or
-flag, 130 interrupted (the result is still written).`,
+flag, 99 a threshold failed (aborted by it or not), 130 interrupted (the
+result is still written).`,
 		Example: `  loadforge run configs/quickstart.yaml
   loadforge run configs/checkout.yaml --vus 50 --duration 1m --out result.json
   loadforge run --url http://127.0.0.1:8080/ --stage 30s:100 --stage 1m:100`,
@@ -58,6 +57,10 @@ flag, 130 interrupted (the result is still written).`,
 		if err != nil {
 			return err
 		}
+		junitFile, err := junitPath(st)
+		if err != nil {
+			return err
+		}
 		stopProfiles, err := startProfiles(cmd.Flags())
 		if err != nil {
 			return failure(err)
@@ -65,6 +68,9 @@ flag, 130 interrupted (the result is still written).`,
 		res, err := a.runSession(cmd.Context(), cfg)
 		if perr := stopProfiles(); perr != nil && err == nil {
 			return failure(perr)
+		}
+		if jerr := writeJUnit(junitFile, res); jerr != nil && err == nil {
+			return failure(jerr)
 		}
 		return runOutcome(res, err)
 	}
@@ -85,11 +91,16 @@ func runOutcome(res *schemas.Result, err error) error {
 	if res == nil {
 		return failure(errors.New("run: ended without a result"))
 	}
+	if res.State == schemas.StateInterrupted {
+		return &exitError{code: ExitInterrupted}
+	}
+	// A failed threshold decides, whether it aborted the run or not.
+	if err := failedThresholds(res.Thresholds); err != nil {
+		return &exitError{code: ExitThreshold, err: err}
+	}
 	switch res.State {
 	case schemas.StateCompleted:
 		return nil
-	case schemas.StateInterrupted:
-		return &exitError{code: ExitInterrupted}
 	default:
 		return failure(fmt.Errorf("run %s", res.State))
 	}
@@ -168,9 +179,8 @@ func (a *app) sessionConfig(st *settings, args []string) (session.Config, error)
 	}
 	out := get("out")
 	if out != "" {
-		dir := filepath.Dir(out)
-		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-			return cfg, fmt.Errorf("--out %s: no directory %s to write it in", out, dir)
+		if err := checkWritable("--out", out); err != nil {
+			return cfg, err
 		}
 	}
 	graceful := p.GracefulStop
@@ -191,6 +201,7 @@ func (a *app) sessionConfig(st *settings, args []string) (session.Config, error)
 		Logger:       logger,
 	}
 	cfg.Workers, cfg.WorkersTimeout, cfg.External = workers, workersTimeout, p.External
+	cfg.Thresholds = p.Thresholds
 	return cfg, nil
 }
 
@@ -362,6 +373,7 @@ func printPlan(w io.Writer, raw *plan.Raw, p *plan.Plan) error {
 	}
 	fmt.Fprintf(&b, "\nthink %s · timeout %s · rps limit %s · graceful stop %s\n",
 		think, time.Duration(p.Spec.TimeoutNs), rps, p.GracefulStop)
+	printThresholds(&b, p.Thresholds)
 
 	if p.External != nil {
 		fmt.Fprintf(&b, "\nload %s\n\ncontrol commands go to loadforge.<run_id>.control (see schemas/README.md)\n", p.Load)

@@ -63,6 +63,8 @@ var planSettings = []setting{
 	{flag: "max-vus", key: plan.KeyMaxVUs, usage: "open model: the most VUs the pool may grow to (`N`, default 1000)"},
 	{flag: "pre-vus", key: plan.KeyPreAllocatedVUs, usage: "open model: VUs started at once (`N`, default 1)"},
 	{flag: "iterations", key: plan.KeyIterations, usage: "make exactly `N` iterations over all VUs and workers, then complete (with --vus; --duration bounds the run)"},
+	{flag: "threshold", key: plan.KeyThresholds, kind: kindList, sep: "\n",
+		usage: "pass/fail criterion `'METRIC:EXPR'`, e.g. 'http_req_duration:p(95)<200' (repeatable; one per line in LOADFORGE_THRESHOLD); a failed one exits 99"},
 }
 
 // Flags of features still to come: they exist, so that scripts get a clear
@@ -72,6 +74,7 @@ var laterSettings = []setting{}
 // runSettings are run's own settings, outside the plan.
 var runSettings = []setting{
 	{flag: "out", key: "out", usage: "write the result document (JSON) to `FILE`"},
+	{flag: "junit", key: "junit", usage: "write the thresholds' and checks' verdicts as JUnit XML to `FILE` (for CI test reports)"},
 	{flag: "quiet", key: "quiet", kind: kindBool, def: "false", usage: "no live progress, summary only"},
 	{flag: "log-format", key: "log_format", def: "text", usage: "log `FORMAT` on stderr: text or json"},
 	{flag: "log-level", key: "log_level", def: "info", usage: "log `LEVEL`: debug, info, warn or error (default warn with --quiet)"},

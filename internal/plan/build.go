@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/loadforge/loadforge/internal/threshold"
 	"github.com/loadforge/loadforge/scheduler"
 	"github.com/loadforge/loadforge/schemas"
 )
@@ -41,6 +42,8 @@ type Plan struct {
 	External *scheduler.ExternalLoad
 	// Uses lists, per request with templates, the names they use and where each comes from.
 	Uses []RequestUses
+	// Thresholds are the run's pass/fail criteria, parsed.
+	Thresholds []threshold.Threshold
 }
 
 // Validate checks the plan; the error names the first bad field.
@@ -74,6 +77,9 @@ func (r *Raw) Build() (*Plan, error) {
 	}
 	p.Spec.Scenario = sc
 	p.Uses = b.scn.uses
+	if p.Thresholds, err = b.buildThresholds(); err != nil {
+		return nil, err
+	}
 	if p.Pattern, p.Load, err = b.load(); err != nil {
 		return nil, err
 	}

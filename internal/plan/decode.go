@@ -375,6 +375,7 @@ func (d *decoder) plan(doc *yaml.Node) error {
 		{"rps_limit", typed(d, &r.RPSLimit, parseNumber)},
 		{"timeout", typed(d, &r.Timeout, parseDuration)},
 		{"http_client", d.str(&r.HTTPClient)},
+		{"thresholds", d.thresholds(&r.Thresholds)},
 	}, d.scenarioFields(r)...))
 }
 

@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -34,6 +35,13 @@ timeout: 1s
 `))
 	f.Add([]byte(scenarioPlan))
 	f.Add([]byte("vars: {a: b}\ncookies: no\ndata: {u: {file: x.csv, pick: random}}\nscenario: {tasks: [{request: {path: '/{{ .a }}', json: [1, {k: '{{ .u.c }}'}], checks: [{json: 'a.#', lt: 2}, {header: X}]}}]}\nload: {iterations: 3, max_duration: 1s}\n"))
+	f.Add([]byte(`scenario: {tasks: [{request: {name: a, url: 'http://h/'}}]}
+load: {vus: 1, duration: 1s}
+thresholds:
+  http_req_duration: ["p(95)<200 over 30s for 10s", {threshold: "max<1s", abort_on_fail: true, delay_abort_eval: 1s}]
+  "http_reqs{endpoint:a,status:500}": "count==0"
+  http_req_failed: [rate<, p(1)<2]
+`))
 	// An empty directory keeps @file bodies from reading anything real.
 	planFile := filepath.Join(f.TempDir(), "fuzz.yaml")
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -45,8 +53,15 @@ timeout: 1s
 			return
 		}
 		if _, err := r.Build(); err != nil {
-			if msg := err.Error(); strings.ContainsAny(msg, "\r\n") {
-				t.Fatalf("Build error is not one line: %q", msg)
+			// Several bad thresholds are several errors, each one line.
+			var errs Errors
+			if !errors.As(err, &errs) {
+				errs = Errors{{Msg: err.Error()}}
+			}
+			for _, e := range errs {
+				if msg := e.Error(); strings.ContainsAny(msg, "\r\n") {
+					t.Fatalf("Build error is not one line: %q", msg)
+				}
 			}
 		}
 	})

@@ -30,6 +30,7 @@ var overrideKeys = []string{
 	KeyName, KeyBaseURL, KeyHeaders, KeyURL, KeyMethod, KeyBody,
 	KeyVUs, KeyDuration, KeyStages, KeyGracefulStop, KeyThink, KeyTimeout, KeyRPSLimit,
 	KeyHTTPClient, KeyRate, KeyRateStages, KeyMaxVUs, KeyPreAllocatedVUs, KeyIterations,
+	KeyThresholds,
 }
 
 // Override is one setting given outside the plan file.
@@ -134,6 +135,9 @@ func (r *Raw) Apply(overrides []Override) error {
 	if o, ok := by[KeyHTTPClient]; ok {
 		r.HTTPClient = o.last()
 		r.set(KeyHTTPClient, o.Origin)
+	}
+	if o, ok := by[KeyThresholds]; ok {
+		r.applyThresholds(o)
 	}
 	return nil
 }

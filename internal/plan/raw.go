@@ -36,6 +36,8 @@ type Raw struct {
 	Vars    [][2]string
 	Data    []DataDecl
 	Cookies *bool
+	// Thresholds in plan order, then those given by flag or variable.
+	Thresholds []RawThreshold
 
 	// Node is the parsed YAML document (nil without a file).
 	Node *yaml.Node

@@ -8,6 +8,9 @@
 //	/json                 a small JSON document
 //	/stall?every=D&ms=N   stalls for the first N ms of every period D (default 2s and 500):
 //	                      a request arriving then waits until the stall ends
+//	/slowstart?ms=N&delay=D  slow only at the start: for N ms (default 2000) after the first
+//	                      request to /slowstart, each request answers after D ms (default:
+//	                      waits until the N ms are over); then at once, as / does
 //	/echo                 answers with the request's body (up to 1 MiB), any method
 //	/stats                {"requests": n}: requests served, not counting /stats itself
 //	/login, /me, /cookie-login, /session, /users/NAME, /accounts: a login flow (login.go)
@@ -41,6 +44,8 @@ type Handler struct {
 	epoch    time.Time // stall periods are aligned to it
 	mux      *http.ServeMux
 	acc      accounts // the login endpoints' state (login.go)
+
+	slowStart atomic.Int64 // Unix ns when /slowstart turns fast; 0: no request yet
 }
 
 // NewHandler returns the target's handler, for use in any server (httptest too).
@@ -51,6 +56,7 @@ func NewHandler() *Handler {
 	h.mux.HandleFunc("/status", h.status)
 	h.mux.HandleFunc("/json", h.json)
 	h.mux.HandleFunc("/stall", h.stall)
+	h.mux.HandleFunc("/slowstart", h.slowstart)
 	h.mux.HandleFunc("/echo", h.echo)
 	h.mux.HandleFunc("/stats", h.stats)
 	h.registerLogin()
