@@ -408,3 +408,30 @@ func TestLoginFlowExampleAgainstTheTarget(t *testing.T) {
 		}
 	}
 }
+
+// A checks threshold judges the scenario's checks: all passing holds it,
+// a check that always fails breaks it (exit 99).
+func TestScenarioChecksThreshold(t *testing.T) {
+	_, base := loginServer(t)
+	for _, tc := range []struct {
+		user string
+		code int
+	}{{"alice", 0}, {"nobody", 99}} {
+		plan := writePlan(t, fmt.Sprintf(`
+base_url: %s
+scenario:
+  tasks:
+    - request:
+        name: visit
+        path: /users/alice
+        checks: [{status: 200}, {json: user, equals: %s}]
+load: {iterations: 50, vus: 2}
+thresholds:
+  checks: ["rate>0.9"]
+`, base, tc.user), nil)
+		code, stdout, stderr := runLoadforge(t, "run", plan, "--quiet")
+		if code != tc.code {
+			t.Errorf("checks equal to %s: exit %d, want %d\n%s\n%s", tc.user, code, tc.code, stdout, stderr)
+		}
+	}
+}
