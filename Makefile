@@ -10,7 +10,7 @@ TARGET_ADDR ?= 127.0.0.1:8080
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME ?= 20s
 
-.PHONY: build run test lint validate bench fuzz clean
+.PHONY: build run test lint validate bench bench-scenario fuzz clean
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/loadforge
@@ -39,6 +39,12 @@ BENCHCOUNT ?= 6
 BENCHPKGS ?= ./worker/ ./internal/latency/ ./schemas/ ./collector/ ./scheduler/
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCHCOUNT) $(BENCHPKGS) | tee bench.out
+
+# Scenarios side by side against nginx: CPU per request of a plain GET and of
+# the same GET with a templated header and two checks (BenchmarkScenarioRequest
+# in `make bench` measures the same in-process).
+bench-scenario:
+	docs/bench/scenario-nginx.sh
 
 # Each fuzz target for FUZZTIME (go test runs one -fuzz target per invocation).
 fuzz:

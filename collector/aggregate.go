@@ -75,14 +75,16 @@ type aggregator struct {
 	maxK    uint64 // the latest second any event ended in
 	maxEnd  int64  // the latest EndNs of any folded event
 
-	totals    counters
-	iters     uint64
-	totalHist *hdrhistogram.Histogram // merged from the published seconds
-	codes     map[string]uint64
-	kinds     map[string]uint64
-	endpoints map[endpointKey]*endpointAgg
-	timeline  []schemas.TimelineRow
-	schedule  schedule // the open model's schedule lag and warnings
+	totals counters
+	iters  uint64
+	// checkTotals sums every check result of the run; nil until one comes.
+	checkTotals *schemas.CheckTotals
+	totalHist   *hdrhistogram.Histogram // merged from the published seconds
+	codes       map[string]uint64
+	kinds       map[string]uint64
+	endpoints   map[endpointKey]*endpointAgg
+	timeline    []schemas.TimelineRow
+	schedule    schedule // the open model's schedule lag and warnings
 
 	stopping   bool
 	stoppedAt  int64 // Unix ns of the first stopping state (the session's clock)
@@ -114,6 +116,8 @@ type bucket struct {
 	vus map[string]vuMark
 	// shares breaks the second down by endpoint (timeline.go).
 	shares map[*endpointAgg]*share
+	// checksPasses and checksFails count the second's check results.
+	checksPasses, checksFails uint64
 }
 
 type vuMark struct {
@@ -132,6 +136,7 @@ type endpointAgg struct {
 
 	client string // the HTTP client the workers named; the first one seen
 	extra  extras // service time and timing breakdown
+	checks checkList
 
 	errHist *hdrhistogram.Histogram // the failed requests' part of hist; nil: none
 }
@@ -337,7 +342,7 @@ func plausible(ev *schemas.MetricEvent) bool {
 		if ep.Requests > maxCount || ep.Errors > maxCount || ep.BytesIn > maxCount || ep.BytesOut > maxCount {
 			return false
 		}
-		if !plausiblePairs(ep.LatencyUs) || !plausibleExtras(ep) {
+		if !plausiblePairs(ep.LatencyUs) || !plausibleExtras(ep) || !plausibleChecks(ep) {
 			return false
 		}
 		for _, n := range ep.StatusCodes {
@@ -458,6 +463,7 @@ func (a *aggregator) fold(ev *schemas.MetricEvent, w *workerState, now time.Time
 		}
 		a.addShare(b, e, c, ep.LatencyUs) // e.hist takes the latencies when b is published
 		e.extra.add(ep)
+		a.foldChecks(b, e, ep)
 		addPairs(&e.errHist, ep.ErrorLatencyUs, latency.New)
 		for code, n := range ep.StatusCodes {
 			e.codes[code] += n
@@ -604,6 +610,8 @@ func (a *aggregator) publishSecond(length time.Duration, final, row bool) {
 		DroppedIterations: b.dropped,
 		RPS:               rps,
 		LatencyMs:         sum,
+		ChecksPasses:      b.checksPasses,
+		ChecksFails:       b.checksFails,
 		Final:             final,
 	}
 	eps := a.publishShares(b)
@@ -711,7 +719,7 @@ func (a *aggregator) finalize(now time.Time, state string) *schemas.Result {
 			BytesIn: e.c.bytesIn, BytesOut: e.c.bytesOut, LatencyMs: sum,
 			StatusCodes: maps.Clone(e.codes), ErrorsByKind: maps.Clone(e.kinds),
 			ServiceTimeMs: e.extra.serviceMs(), TimingsMs: e.extra.timingsMs(),
-			HTTPClient: e.client, LatencyOkMs: okLatency(e.hist, e.errHist),
+			HTTPClient: e.client, LatencyOkMs: okLatency(e.hist, e.errHist), Checks: e.checks.result(),
 			LatencyMoreMs: latency.More(e.hist), Spectrum: spectrum(e.hist, e.extra.service),
 		})
 		all.merge(&e.extra)
@@ -720,6 +728,10 @@ func (a *aggregator) finalize(now time.Time, state string) *schemas.Result {
 	res.Totals.LatencyOkMs = okLatency(a.totalHist, allErr)
 	res.Totals.ServiceTimeMs, res.Totals.TimingsMs = all.serviceMs(), all.timingsMs()
 	res.Totals.LatencyMoreMs, res.Totals.Spectrum = latency.More(a.totalHist), spectrum(a.totalHist, all.service)
+	if a.checkTotals != nil {
+		c := *a.checkTotals
+		res.Checks = &c
+	}
 	a.finishThresholds(res, runEnd, duration)
 	a.schedule.finish(res)
 	for _, w := range res.Warnings {

@@ -127,7 +127,11 @@ type MetricEvent struct {
 	Iterations        uint64 `msgpack:"iterations" json:"iterations"`
 	DroppedIterations uint64 `msgpack:"dropped_iterations" json:"dropped_iterations"`
 	// Final marks the worker's last event of the run.
-	Final     bool              `msgpack:"final" json:"final"`
+	Final bool `msgpack:"final" json:"final"`
+	// Done: the worker has no more work and its VUs have ended: its share of
+	// the run's iterations is made, or a data set with when_done: stop ran
+	// out of rows. The session ends the run once every worker is done.
+	Done      bool              `msgpack:"done,omitempty" json:"done,omitempty"`
 	Endpoints []EndpointMetrics `msgpack:"endpoints" json:"endpoints"`
 	// ScheduleLagUs (open model) is a sparse HDR histogram like LatencyUs of
 	// how late arrivals were handed to a VU: actual dispatch − intended time.

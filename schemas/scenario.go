@@ -18,6 +18,63 @@ type RunSpec struct {
 	// fast client for every request; a plan with https:// URLs is refused) or
 	// HTTPClientNetHTTP (net/http for everything).
 	HTTPClient string `msgpack:"http_client" json:"http_client,omitempty"`
+
+	// Vars are the plan's run-wide values, usable in any template as {{ .NAME }}.
+	Vars [][2]string `msgpack:"vars,omitempty" json:"vars,omitempty"`
+	// Data are the plan's data sets, their rows inside the spec: a worker
+	// reads them once and its VUs share them.
+	Data []DataSet `msgpack:"data,omitempty" json:"data,omitempty"`
+	// Cookies gives each VU its own cookie jar (the plan's default: on).
+	Cookies bool `msgpack:"cookies,omitempty" json:"cookies,omitempty"`
+	// Iterations, when above 0, is how many iterations the run makes over all
+	// VUs and workers (shared iterations); each worker makes its share, then
+	// reports itself done (MetricEvent.Done).
+	Iterations int64 `msgpack:"iterations,omitempty" json:"iterations,omitempty"`
+}
+
+// DataSet is a named table of test data: {{ .NAME.COLUMN }} in templates is
+// the current row's COLUMN.
+type DataSet struct {
+	Name     string     `msgpack:"name" json:"name"`
+	Pick     string     `msgpack:"pick" json:"pick"`           // PickPerVU, PickPerIteration or PickRandom
+	WhenDone string     `msgpack:"when_done" json:"when_done"` // WhenDoneCycle or WhenDoneStop
+	Columns  []string   `msgpack:"columns" json:"columns"`
+	Rows     [][]string `msgpack:"rows" json:"rows"` // each as long as Columns
+}
+
+// How a data set's rows are picked, and what happens when they run out.
+const (
+	PickPerVU        = "per_vu"
+	PickPerIteration = "per_iteration"
+	PickRandom       = "random"
+	WhenDoneCycle    = "cycle"
+	WhenDoneStop     = "stop"
+)
+
+// Extract takes a value out of a response into the VU's variable Name.
+type Extract struct {
+	Name string `msgpack:"name" json:"name"`
+	From string `msgpack:"from" json:"from"` // json (a gjson path), header, regex (first group) or cookie
+	Expr string `msgpack:"expr" json:"expr"`
+}
+
+// Check is one check on a response; Kind says which fields apply.
+type Check struct {
+	// Name names it in results; empty: one written from what it checks.
+	Name string `msgpack:"name,omitempty" json:"name,omitempty"`
+	// Kind is status, json, body_contains, header or latency_under.
+	Kind   string `msgpack:"kind" json:"kind"`
+	Status []int  `msgpack:"status,omitempty" json:"status,omitempty"` // status: any of these
+	// Path is the gjson path (json) or the header name (header).
+	Path string `msgpack:"path,omitempty" json:"path,omitempty"`
+	// Op is the json comparison: equals, not_equals, contains, matches,
+	// exists, gt, gte, lt or lte.
+	Op string `msgpack:"op,omitempty" json:"op,omitempty"`
+	// Value is what Op compares with (a template for equals, not_equals and
+	// contains; "true"/"false" for exists), the text of body_contains, or
+	// what a header must contain.
+	Value          string `msgpack:"value,omitempty" json:"value,omitempty"`
+	LatencyUnderNs int64  `msgpack:"latency_under_ns,omitempty" json:"latency_under_ns,omitempty"`
 }
 
 // HTTP clients: the values of RunSpec.HTTPClient, and the names events and
@@ -54,6 +111,18 @@ type Request struct {
 	URL     string      `msgpack:"url" json:"url"`
 	Headers [][2]string `msgpack:"headers" json:"headers"`
 	Body    []byte      `msgpack:"body" json:"body"`
+
+	// Scenario requests: any text of URL, Query, Headers, Body and JSON may
+	// be a Go text/template over the VU's variables (see schemas/README.md).
+	// Query pairs are URL-encoded and added to the URL.
+	Query [][2]string `msgpack:"query,omitempty" json:"query,omitempty"`
+	// JSON is a JSON document sent as the body with Content-Type
+	// application/json; its string values may be templates.
+	JSON string `msgpack:"json,omitempty" json:"json,omitempty"`
+	// TimeoutNs overrides the run's timeout for this request (0: the run's).
+	TimeoutNs int64     `msgpack:"timeout_ns,omitempty" json:"timeout_ns,omitempty"`
+	Extract   []Extract `msgpack:"extract,omitempty" json:"extract,omitempty"`
+	Checks    []Check   `msgpack:"checks,omitempty" json:"checks,omitempty"`
 }
 
 // ValidHTTPClient reports whether s is a value RunSpec.HTTPClient may take.

@@ -26,6 +26,8 @@ type progress struct {
 	t0       time.Time
 	total    uint64
 	dirty    bool // a line is on screen without its newline
+	// checks counted so far (see checks.go)
+	checksPasses, checksFails uint64
 
 	verdicts map[string]bool // each threshold's live verdict, as last noted
 }
@@ -50,6 +52,7 @@ func (p *progress) snapshot(s *schemas.Snapshot) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.total += s.Requests
+	checks := p.checksLine(s)
 	if p.quiet {
 		return
 	}
@@ -62,6 +65,7 @@ func (p *progress) snapshot(s *schemas.Snapshot) {
 	if s.DroppedIterations > 0 {
 		line += fmt.Sprintf("  dropped %d", s.DroppedIterations)
 	}
+	line += checks
 	if p.terminal {
 		fmt.Fprintf(p.w, "\r\x1b[K%s", line)
 		p.dirty = true
@@ -159,6 +163,7 @@ func printSummary(w io.Writer, r *schemas.Result) {
 	printTimings(w, t.TimingsMs)
 	fmt.Fprintf(w, "  status      %s\n", fmtCounts(t.StatusCodes))
 	fmt.Fprintf(w, "  error kinds %s\n\n", fmtCounts(t.ErrorsByKind))
+	printChecks(w, r)
 	printThresholds(w, r)
 
 	// Numbers align right; names are padded to one width so that they read left-aligned.

@@ -211,6 +211,11 @@ func (s *session) run(ctx context.Context, b *bus.Bus, signals <-chan os.Signal)
 	}); err != nil {
 		return nil, err
 	}
+	workDone, doneSub, err := s.workDone(max(cfg.Workers, 1))
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = doneSub.Unsubscribe() }()
 	aborts, err := s.watchAborts(conn, progress)
 	if err != nil {
 		return nil, err
@@ -312,6 +317,8 @@ func (s *session) run(ctx context.Context, b *bus.Bus, signals <-chan os.Signal)
 		stopping.Outcome, stopping.Reason = schemas.StateAborted, fmt.Sprintf("worker ended early: %v", err)
 	case <-allLost:
 		stopping.Outcome, stopping.Reason = schemas.StateAborted, "every remote worker was lost"
+	case <-workDone:
+		stopping.Reason = "the workers' iterations are made or their data rows ran out"
 	case reason := <-aborts:
 		stopping.Outcome, stopping.Reason = schemas.StateAborted, reason
 		progress.note(reason + ": aborting the run (abort_on_fail)")

@@ -301,10 +301,23 @@ func (w *Worker) runOpenVU(stopCtx context.Context, v *vu, om *openModel) {
 		}
 		v.fast.close(w)
 	}()
+	if !w.startScenarioVU(v) {
+		// The rows ran out: the arrival it was started for is dropped.
+		select {
+		case <-v.mailbox:
+			om.dropped.Add(1)
+		default:
+		}
+		return
+	}
 	w.runRequests(stopCtx, v, w.setup)
 	for stopCtx.Err() == nil {
 		intended, ok := v.nextArrival(stopCtx)
 		if !ok {
+			break
+		}
+		if !w.beginIteration(v) {
+			om.dropped.Add(1) // handed over, never run: the rows ran out
 			break
 		}
 		start := time.Now()

@@ -43,9 +43,12 @@ func (w *Worker) prepareClients(choice string) error {
 // send sends one request of VU v with the client its template was prepared for.
 func (w *Worker) send(stopCtx context.Context, v *vu, t *requestTemplate) outcome {
 	var o outcome
-	if t.fast != nil {
+	switch {
+	case v.scn != nil:
+		o = w.sendScenario(stopCtx, v, t)
+	case t.fast != nil:
 		o = v.fast.do(w, stopCtx, t)
-	} else {
+	default:
 		o = w.do(stopCtx, t)
 	}
 	o.settle()

@@ -215,11 +215,16 @@ type fastSession struct {
 // that dialled; no TLS here), and unsent for a request a stop cut off before
 // it was written in full.
 func (s *fastSession) do(w *Worker, stopCtx context.Context, t *requestTemplate) outcome {
-	fr := t.fast
+	return s.send(w, stopCtx, t.fast, w.timeout, nil)
+}
+
+// send is do for a prepared request, with its timeout, keeping what keep
+// asks of the response (nil: nothing).
+func (s *fastSession) send(w *Worker, stopCtx context.Context, fr *fastRequest, timeout time.Duration, keep *capture) outcome {
 	out := outcome{latencyUs: -1, bytesOut: uint64(len(fr.wire))}
 	start := time.Now()
 	out.start = start
-	deadline := start.Add(w.timeout)
+	deadline := start.Add(timeout)
 	if s.conns == nil {
 		s.conns = make([]*fastConn, len(w.fast.addrs))
 	}
@@ -236,7 +241,9 @@ func (s *fastSession) do(w *Worker, stopCtx context.Context, t *requestTemplate)
 			}
 			s.conns[fr.slot] = c
 		}
+		c.rr.keep = keep
 		res, wrote, err := c.roundTrip(stopCtx, fr, start, deadline)
+		c.rr.keep = nil
 		if err == nil {
 			end := time.Now()
 			if res.keepAlive && !fr.close {

@@ -71,6 +71,9 @@ type responseReader struct {
 	// firstByte is when the first bytes of a response arrived; zero until
 	// then. The client clears it before each request.
 	firstByte time.Time
+	// keep, when set, keeps what a scenario's checks and extraction need of
+	// the response (see capture.go); nil: everything is thrown away.
+	keep *capture
 }
 
 // response is what the fast client needs to know of a response.
@@ -170,6 +173,7 @@ func (rr *responseReader) readHead() (h head, err error) {
 	if err != nil {
 		return h, err
 	}
+	rr.keep.reset()
 	if h.status, h.minor, err = parseStatusLine(line); err != nil {
 		return h, err
 	}
@@ -190,6 +194,7 @@ func (rr *responseReader) readHead() (h head, err error) {
 			return h, malformed("header line without a name", line)
 		}
 		name, value := line[:colon], trimSpace(line[colon+1:])
+		rr.keep.header(name, value)
 		switch {
 		case bytes.EqualFold(name, []byte("Content-Length")):
 			n, ok := parseLength(value)
@@ -315,9 +320,11 @@ func (rr *responseReader) fill() error {
 func (rr *responseReader) discard(n int64) error {
 	avail := int64(rr.w - rr.r)
 	if avail >= n {
+		rr.keep.body(rr.buf[rr.r : rr.r+int(n)])
 		rr.consume(int(n))
 		return nil
 	}
+	rr.keep.body(rr.buf[rr.r:rr.w])
 	rr.consume(int(avail))
 	n -= avail
 	scratch := rr.buf
@@ -328,6 +335,7 @@ func (rr *responseReader) discard(n int64) error {
 	}
 	for n > 0 {
 		m, err := rr.src.Read(scratch[:min(n, int64(len(scratch)))])
+		rr.keep.body(scratch[:m])
 		n -= int64(m)
 		rr.n += int64(m)
 		if n > 0 && err != nil {
@@ -339,11 +347,13 @@ func (rr *responseReader) discard(n int64) error {
 
 // discardUntilEOF reads a body that ends when the server closes the connection.
 func (rr *responseReader) discardUntilEOF() error {
+	rr.keep.body(rr.buf[rr.r:rr.w])
 	rr.consume(rr.w - rr.r)
 	big := discardBuffers.Get().(*[discardBufferSize]byte)
 	defer discardBuffers.Put(big)
 	for {
 		m, err := rr.src.Read(big[:])
+		rr.keep.body(big[:m])
 		rr.n += int64(m)
 		if errors.Is(err, io.EOF) {
 			return nil

@@ -16,6 +16,7 @@ type shard struct {
 	mu         sync.Mutex
 	eps        []*endpointStats // by endpoint index; nil until its first request
 	iterations atomic.Uint64
+	checks     []checkTally     // by check id (see scenario.go); nil until a check is counted
 	iterHist   latency.Recorder // iteration durations since the last flush, under mu
 	// Shards sit side by side in memory; keep each on its own cache lines so
 	// that VUs on neighbouring shards do not slow each other down.

@@ -88,6 +88,7 @@ type requestTemplate struct {
 	body     []byte
 	bytesOut uint64
 	fast     *fastRequest // nil: sent with net/http
+	dyn      *dynRequest  // scenario state (see scenario.go); nil when the spec uses none
 }
 
 // compileRequest validates r and prepares its template.

@@ -16,6 +16,7 @@ type vu struct {
 	rng   *rand.Rand // this VU's own source: no lock shared with other VUs
 	think *time.Timer
 	fast  fastSession // the VU's connections of the fast client
+	scn   *vuScenario // the VU's variables and cookies; nil when the spec uses none
 	// mailbox (open model) holds the intended start of the VU's next
 	// iteration; the dispatcher fills it only while the VU is free.
 	mailbox chan time.Time
@@ -79,8 +80,14 @@ func (w *Worker) startVU(v *vu, slot int) {
 // once. stopCtx is cancelled when in-flight requests must be cut off; the VU
 // then sends nothing more, not even its teardown.
 func (w *Worker) runVU(stopCtx context.Context, v *vu) {
+	if !w.startScenarioVU(v) {
+		return // the data set's rows ran out: nothing to do
+	}
 	w.runRequests(stopCtx, v, w.setup)
 	for stopCtx.Err() == nil && !v.stopping() {
+		if !w.beginIteration(v) {
+			break // the run's iterations are made, or the rows ran out
+		}
 		start := time.Now()
 		if w.iterate(stopCtx, v) {
 			v.shard.iterationDone(start)
@@ -124,12 +131,14 @@ func (w *Worker) runRequestsFrom(stopCtx context.Context, v *vu, reqs []*request
 		}
 		o := w.send(stopCtx, v, t)
 		if o.unsent {
-			return false // never reached the target: not counted
+			w.flushChecks(v) // a request that could not be rendered fails its checks
+			return false     // never reached the target: not counted
 		}
 		if open {
 			intended = o.fromIntended(intended)
 		}
 		v.shard.record(t.endpoint, o)
+		w.flushChecks(v)
 	}
 	return stopCtx.Err() == nil
 }

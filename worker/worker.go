@@ -74,6 +74,9 @@ type Worker struct {
 	limiter     *requestLimiter // nil: no cap
 	client      *http.Client
 	fast        *fastClient
+	// scn is the scenario machinery (nil: the spec uses none; see scenario.go).
+	scn *scenarioRun
+	scenarioCounters
 
 	shards []*shard
 	agg    aggregator
@@ -176,7 +179,7 @@ func (w *Worker) compileSpec(spec schemas.RunSpec) error {
 	compile := func(where string, reqs []schemas.Request) ([]*requestTemplate, error) {
 		out := make([]*requestTemplate, 0, len(reqs))
 		for i, r := range reqs {
-			t, err := compileRequest(r)
+			t, err := compileRequest(flattenRequest(r))
 			if err != nil {
 				return nil, fmt.Errorf("%s request %d: %w", where, i+1, err)
 			}
@@ -223,6 +226,9 @@ func (w *Worker) compileSpec(spec schemas.RunSpec) error {
 		return errors.New("scenario tasks have no positive weight")
 	}
 	if w.teardown, err = compile("teardown", sc.Teardown); err != nil {
+		return err
+	}
+	if err := w.compileScenario(spec); err != nil {
 		return err
 	}
 	if spec.ThinkMinNs < 0 || spec.ThinkMaxNs < 0 {
@@ -562,6 +568,7 @@ func (w *Worker) localTarget(total int) int {
 // (start, end].
 func (w *Worker) publishEvent(st *runState, start, end int64, final bool) {
 	eps, iterations := w.agg.collect(w.shards, w.endpoints)
+	eps = w.collectChecks(eps)
 	ev := &schemas.MetricEvent{
 		SchemaVersion: schemas.Version,
 		RunID:         w.cfg.RunID,
@@ -573,6 +580,7 @@ func (w *Worker) publishEvent(st *runState, start, end int64, final bool) {
 		Iterations:    iterations,
 		Final:         final,
 		Endpoints:     eps,
+		Done:          w.workDone(),
 	}
 	if ev.Endpoints == nil {
 		ev.Endpoints = []schemas.EndpointMetrics{}

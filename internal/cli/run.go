@@ -184,6 +184,9 @@ func (a *app) sessionConfig(st *settings, args []string) (session.Config, error)
 	if workers > 0 && !outside {
 		return cfg, fmt.Errorf("--workers %d: remote workers need a bus they can reach: give --listen HOST:PORT or --nats URL", workers)
 	}
+	if err := iterationsOverWorkers(p, workers); err != nil {
+		return cfg, err
+	}
 	if p.External != nil && !outside {
 		return cfg, errors.New("load external: control commands need a bus others can reach: give --listen HOST:PORT or --nats URL")
 	}
@@ -370,6 +373,8 @@ func printPlan(w io.Writer, raw *plan.Raw, p *plan.Plan) error {
 			request(q)
 		}
 	}
+
+	printScenario(&b, p)
 
 	think := "none"
 	if p.Spec.ThinkMaxNs > 0 {

@@ -62,6 +62,7 @@ var planSettings = []setting{
 		usage: "open model, ramping stage `D:R`: linearly to R iterations/s over D (repeatable; comma-separated in LOADFORGE_RATE_STAGE)"},
 	{flag: "max-vus", key: plan.KeyMaxVUs, usage: "open model: the most VUs the pool may grow to (`N`, default 1000)"},
 	{flag: "pre-vus", key: plan.KeyPreAllocatedVUs, usage: "open model: VUs started at once (`N`, default 1)"},
+	{flag: "iterations", key: plan.KeyIterations, usage: "make exactly `N` iterations over all VUs and workers, then complete (with --vus; --duration bounds the run)"},
 	{flag: "threshold", key: plan.KeyThresholds, kind: kindList, sep: "\n",
 		usage: "pass/fail criterion `'METRIC:EXPR'`, e.g. 'http_req_duration:p(95)<200' (repeatable; one per line in LOADFORGE_THRESHOLD); a failed one exits 99"},
 }

@@ -40,6 +40,8 @@ type Plan struct {
 	Load string
 	// External is set (and Pattern empty) when the load comes from control commands.
 	External *scheduler.ExternalLoad
+	// Uses lists, per request with templates, the names they use and where each comes from.
+	Uses []RequestUses
 	// Thresholds are the run's pass/fail criteria, parsed.
 	Thresholds []threshold.Threshold
 }
@@ -66,11 +68,15 @@ func (r *Raw) Build() (*Plan, error) {
 	if err := b.checkHeaders("headers", r.Headers); err != nil {
 		return nil, err
 	}
+	if err := b.scenarioSpec(&p.Spec); err != nil {
+		return nil, err
+	}
 	sc, err := b.scenario()
 	if err != nil {
 		return nil, err
 	}
 	p.Spec.Scenario = sc
+	p.Uses = b.scn.uses
 	if p.Thresholds, err = b.buildThresholds(); err != nil {
 		return nil, err
 	}
@@ -143,6 +149,7 @@ type builder struct {
 	r         *Raw
 	endpoints map[string]endpoint // request name -> the endpoint it names
 	external  *scheduler.ExternalLoad
+	scn       scenarioBuild
 }
 
 func (b *builder) checkURL(path, s string) (*url.URL, error) {
@@ -207,7 +214,13 @@ func (b *builder) scenario() (schemas.Scenario, error) {
 		if len(t.Requests) == 0 {
 			return out, b.r.errorAt(path, "needs at least one request (requests: or request:)")
 		}
-		if task.Requests, err = b.requests(path+".requests", t.Requests); err != nil {
+		if t.single {
+			req, err := b.request(path+".request", t.Requests[0])
+			if err != nil {
+				return out, err
+			}
+			task.Requests = []schemas.Request{req}
+		} else if task.Requests, err = b.requests(path+".requests", t.Requests); err != nil {
 			return out, err
 		}
 		out.Tasks = append(out.Tasks, task)
@@ -257,7 +270,7 @@ func (b *builder) request(path string, q Request) (schemas.Request, error) {
 	if q.URL == "" {
 		urlPath = path + ".path"
 	}
-	u, err := b.checkURL(urlPath, raw)
+	u, err := b.checkURL(urlPath, untemplated(raw))
 	if err != nil {
 		return schemas.Request{}, err
 	}
@@ -281,13 +294,17 @@ func (b *builder) request(path string, q Request) (schemas.Request, error) {
 	if err != nil {
 		return schemas.Request{}, err
 	}
-	return schemas.Request{
+	out := schemas.Request{
 		Name:    name,
 		Method:  method,
 		URL:     raw,
 		Headers: mergeHeaders(r.Headers, q.Headers),
 		Body:    body,
-	}, nil
+	}
+	if err := b.scenarioRequest(path, q, &out); err != nil {
+		return schemas.Request{}, err
+	}
+	return out, nil
 }
 
 // mergeHeaders gives the plan's default headers, less those the request sets
@@ -377,7 +394,9 @@ func (b *builder) vus(path string, v *int, def *int) (int, error) {
 func (l *Load) forms() []string {
 	var f []string
 	// A duration belongs to the rate when there is one, else to the VUs.
-	if l.VUs != nil || (l.Duration != nil && l.Rate == nil) {
+	if l.Iterations != nil {
+		f = append(f, "iterations")
+	} else if l.VUs != nil || (l.Duration != nil && l.Rate == nil) {
 		f = append(f, "vus")
 	}
 	if l.Rate != nil {
@@ -422,6 +441,8 @@ func (b *builder) load() (scheduler.Pattern, string, error) {
 	switch forms[0] {
 	case "vus":
 		p, desc, err = b.constant(l)
+	case "iterations":
+		p, desc, err = b.iterations(l)
 	case "stages":
 		p, desc, err = b.stages(l.Stages)
 	case "ramp":
@@ -596,4 +617,32 @@ func (b *builder) externalLoad(el *ExternalLoad) (string, error) {
 		until = "for " + d.String()
 	}
 	return fmt.Sprintf("external: %d VUs at first, at most %d, %s", vus, maxVUs, until), nil
+}
+
+// DefaultMaxDuration bounds a run of shared iterations that gives no max_duration (k6's default).
+const DefaultMaxDuration = 10 * time.Minute
+
+// iterations is the shared-iterations load: VUs run until the plan's
+// iterations are made (each worker makes its share and says so), or until
+// max_duration.
+func (b *builder) iterations(l Load) (scheduler.Pattern, string, error) {
+	if l.Duration != nil {
+		return scheduler.Pattern{}, "", b.r.errorAt("load.duration", "with iterations, give max_duration (the most the run may last)")
+	}
+	n := *l.Iterations
+	if n < 1 {
+		return scheduler.Pattern{}, "", b.r.errorAt("load.iterations", fmt.Sprintf("must be > 0, got %d", n))
+	}
+	vus, err := b.vus("load.vus", l.VUs, ptr(1))
+	if err != nil {
+		return scheduler.Pattern{}, "", err
+	}
+	if vus == 0 {
+		return scheduler.Pattern{}, "", b.r.errorAt("load.vus", "must be > 0 to make iterations")
+	}
+	d, err := b.duration("load.max_duration", l.MaxDuration, durOpt{def: ptr(DefaultMaxDuration), positive: true})
+	if err != nil {
+		return scheduler.Pattern{}, "", err
+	}
+	return scheduler.Constant(min(vus, n), d), fmtIterations(n, min(vus, n), d), nil
 }

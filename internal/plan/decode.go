@@ -365,7 +365,7 @@ func (d *decoder) plan(doc *yaml.Node) error {
 	}
 	r := d.r
 	d.r.lines[""] = root.Line
-	return d.mapping(root, "", []field{
+	return d.mapping(root, "", append([]field{
 		{"name", d.str(&r.Name)},
 		{"base_url", d.str(&r.BaseURL)},
 		{"headers", d.headers(&r.Headers)},
@@ -376,7 +376,7 @@ func (d *decoder) plan(doc *yaml.Node) error {
 		{"timeout", typed(d, &r.Timeout, parseDuration)},
 		{"http_client", d.str(&r.HTTPClient)},
 		{"thresholds", d.thresholds(&r.Thresholds)},
-	})
+	}, d.scenarioFields(r)...))
 }
 
 // headers decodes a mapping of header names to values, keeping their order.
@@ -443,14 +443,14 @@ func (d *decoder) request(q *Request) func(*yaml.Node, string) error {
 		} else if e.Kind != yaml.MappingNode {
 			return d.fail(e, path, "want a request mapping (name, method, path or url, headers, body), got %s", kindName(e))
 		}
-		return d.mapping(n, path, []field{
+		return d.mapping(n, path, append([]field{
 			{"name", d.str(&q.Name)},
 			{"method", d.str(&q.Method)},
 			{"path", d.str(&q.Path)},
 			{"url", d.str(&q.URL)},
 			{"headers", d.headers(&q.Headers)},
 			{"body", d.str(&q.Body)},
-		})
+		}, d.requestFields(q)...))
 	}
 }
 
@@ -481,6 +481,7 @@ func (d *decoder) tasks(dst *[]Task) func(*yaml.Node, string) error {
 					return d.r.errorAt(p+".request", "give request or requests, not both")
 				}
 				t.Requests = []Request{*one}
+				t.single = true
 			}
 			*dst = append(*dst, t)
 			return nil
@@ -531,6 +532,8 @@ func (d *decoder) load(l *Load) func(*yaml.Node, string) error {
 				})
 			}},
 			{"graceful_stop", typed(d, &l.GracefulStop, parseDuration)},
+			{"iterations", typed(d, &l.Iterations, parseInt)},
+			{"max_duration", typed(d, &l.MaxDuration, parseDuration)},
 			{"rate", typed(d, &l.Rate, parseNumber)},
 			{"rate_stages", d.rateStages(&l.RateStages)},
 			{"max_vus", typed(d, &l.MaxVUs, parseInt)},

@@ -33,6 +33,8 @@ think: {min: 1ms, max: 2ms}
 rps_limit: 1.5
 timeout: 1s
 `))
+	f.Add([]byte(scenarioPlan))
+	f.Add([]byte("vars: {a: b}\ncookies: no\ndata: {u: {file: x.csv, pick: random}}\nscenario: {tasks: [{request: {path: '/{{ .a }}', json: [1, {k: '{{ .u.c }}'}], checks: [{json: 'a.#', lt: 2}, {header: X}]}}]}\nload: {iterations: 3, max_duration: 1s}\n"))
 	f.Add([]byte(`scenario: {tasks: [{request: {name: a, url: 'http://h/'}}]}
 load: {vus: 1, duration: 1s}
 thresholds:

@@ -22,12 +22,14 @@ const (
 	KeyTimeout      = "timeout"
 	KeyRPSLimit     = "rps_limit"
 	KeyHTTPClient   = "http_client"
+	// KeyIterations: shared iterations (with --vus; --duration becomes their max_duration).
+	KeyIterations = "load.iterations"
 )
 
 var overrideKeys = []string{
 	KeyName, KeyBaseURL, KeyHeaders, KeyURL, KeyMethod, KeyBody,
 	KeyVUs, KeyDuration, KeyStages, KeyGracefulStop, KeyThink, KeyTimeout, KeyRPSLimit,
-	KeyHTTPClient, KeyRate, KeyRateStages, KeyMaxVUs, KeyPreAllocatedVUs,
+	KeyHTTPClient, KeyRate, KeyRateStages, KeyMaxVUs, KeyPreAllocatedVUs, KeyIterations,
 	KeyThresholds,
 }
 
@@ -199,6 +201,15 @@ func (r *Raw) applyLoad(by map[string]Override) error {
 	}
 	vus, hasVUs := by[KeyVUs]
 	dur, hasDur := by[KeyDuration]
+	if it, ok := by[KeyIterations]; ok {
+		return r.applyIterations(it, by)
+	}
+	if hasDur && l.Iterations != nil {
+		// A duration turns a plan of shared iterations into a timed run.
+		l.Iterations, l.MaxDuration = nil, nil
+		r.forget(KeyIterations)
+		r.forget("load.max_duration")
+	}
 	if hasVUs || (hasDur && !r.durationKeepsRate(by)) {
 		// vus and duration replace any other load form of the plan.
 		l.Stages, l.Ramp, l.Step, l.Spike, l.External = nil, nil, nil, nil, nil
@@ -240,6 +251,40 @@ func (r *Raw) applyLoad(by map[string]Override) error {
 			l.Stages = append(l.Stages, s)
 			r.origins[index(KeyStages, i)] = where
 		}
+	}
+	return nil
+}
+
+// applyIterations makes the load shared iterations: --iterations with --vus
+// (or the plan's vus), and --duration as their max_duration.
+func (r *Raw) applyIterations(it Override, by map[string]Override) error {
+	l := &r.Load
+	n, err := parseInt(it.last())
+	if err != nil {
+		return &Error{Where: it.Origin, Msg: err.Error()}
+	}
+	r.dropOpenLoad(by)
+	l.Stages, l.Ramp, l.Step, l.Spike, l.External, l.Duration = nil, nil, nil, nil, nil, nil
+	for _, p := range []string{"load.stages", "load.ramp", "load.step", "load.spike", "load.external", KeyDuration} {
+		r.forget(p)
+	}
+	l.Iterations = &n
+	r.set(KeyIterations, it.Origin)
+	if o, ok := by[KeyVUs]; ok {
+		v, err := parseInt(o.last())
+		if err != nil {
+			return &Error{Where: o.Origin, Msg: err.Error()}
+		}
+		l.VUs = &v
+		r.set(KeyVUs, o.Origin)
+	}
+	if o, ok := by[KeyDuration]; ok {
+		d, err := parseDuration(o.last())
+		if err != nil {
+			return &Error{Where: o.Origin, Msg: err.Error()}
+		}
+		l.MaxDuration = &d
+		r.set("load.max_duration", o.Origin)
 	}
 	return nil
 }

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/loadforge/loadforge/schemas"
 )
 
 // Raw is a plan as written: every optional setting is a pointer (nil: not given)
@@ -30,6 +32,10 @@ type Raw struct {
 	// HTTPClient picks the HTTP client (see schemas.RunSpec); empty: auto.
 	HTTPClient string
 
+	// Scenarios: run-wide values, data sets, and the VUs' cookie jars (nil: on).
+	Vars    [][2]string
+	Data    []DataDecl
+	Cookies *bool
 	// Thresholds in plan order, then those given by flag or variable.
 	Thresholds []RawThreshold
 
@@ -53,6 +59,7 @@ type Task struct {
 	Name     string
 	Weight   *int
 	Requests []Request
+	single   bool // written as request: rather than requests:
 }
 
 // Request is one HTTP request as written: a Path joined to the plan's base_url,
@@ -65,7 +72,15 @@ type Request struct {
 	Headers [][2]string
 	Body    string
 
-	dir string // where an @file body is read from; "" is the working directory
+	// Scenario keys (see scenario.go).
+	Query   [][2]string
+	JSON    string // the json key as JSON text
+	Timeout *time.Duration
+	Extract []ExtractDecl
+	Checks  []schemas.Check
+
+	dir  string // where an @file body is read from; "" is the working directory
+	path string // the request's field path (set by allRequests)
 }
 
 // Load holds the load forms; exactly one of VUs/Duration, Stages, Ramp, Step,
@@ -80,6 +95,9 @@ type Load struct {
 	Spike        *SpikeLoad
 	External     *ExternalLoad
 	GracefulStop *time.Duration
+	// Iterations (with VUs and MaxDuration): shared iterations over all VUs.
+	Iterations  *int
+	MaxDuration *time.Duration
 
 	// The open model: iterations started per second, whatever the responses do.
 	Rate            *float64

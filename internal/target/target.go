@@ -13,6 +13,7 @@
 //	                      waits until the N ms are over); then at once, as / does
 //	/echo                 answers with the request's body (up to 1 MiB), any method
 //	/stats                {"requests": n}: requests served, not counting /stats itself
+//	/login, /me, /cookie-login, /session, /users/NAME, /accounts: a login flow (login.go)
 package target
 
 import (
@@ -42,6 +43,7 @@ type Handler struct {
 	requests atomic.Uint64
 	epoch    time.Time // stall periods are aligned to it
 	mux      *http.ServeMux
+	acc      accounts // the login endpoints' state (login.go)
 
 	slowStart atomic.Int64 // Unix ns when /slowstart turns fast; 0: no request yet
 }
@@ -57,6 +59,7 @@ func NewHandler() *Handler {
 	h.mux.HandleFunc("/slowstart", h.slowstart)
 	h.mux.HandleFunc("/echo", h.echo)
 	h.mux.HandleFunc("/stats", h.stats)
+	h.registerLogin()
 	return h
 }
 

@@ -1,0 +1,78 @@
+package worker
+
+import "bytes"
+
+// maxCaptureBody bounds the body kept for checks and extraction; the rest
+// of a larger body is read and thrown away as usual.
+const maxCaptureBody = 1 << 20
+
+// capture keeps what a scenario request's checks and extraction need of its
+// response, read by the fast client: header lines, the body, or only
+// Set-Cookie lines for the VU's cookie jar. Its buffers are the VU's, reused
+// from response to response. Methods on a nil capture do nothing, so that
+// the response reader calls them unconditionally.
+type capture struct {
+	wantHeaders bool // keep every header line
+	wantCookies bool // keep Set-Cookie lines (implied by wantHeaders)
+	wantBody    bool
+	lines       []byte // "name: value\n" per kept header
+	data        []byte
+	truncated   bool
+}
+
+// setup clears the capture and says what to keep of the next response.
+func (c *capture) setup(headers, cookies, body bool) {
+	c.wantHeaders, c.wantCookies, c.wantBody = headers, cookies, body
+	c.lines, c.data, c.truncated = c.lines[:0], c.data[:0], false
+}
+
+// reset forgets what was kept: a new response head begins (after a 1xx, say).
+func (c *capture) reset() {
+	if c != nil {
+		c.lines, c.data, c.truncated = c.lines[:0], c.data[:0], false
+	}
+}
+
+func (c *capture) header(name, value []byte) {
+	if c == nil || !(c.wantHeaders || c.wantCookies && bytes.EqualFold(name, []byte("Set-Cookie"))) {
+		return
+	}
+	c.lines = append(c.lines, name...)
+	c.lines = append(c.lines, ':', ' ')
+	c.lines = append(c.lines, value...)
+	c.lines = append(c.lines, '\n')
+}
+
+func (c *capture) body(b []byte) {
+	if c == nil || !c.wantBody || len(b) == 0 {
+		return
+	}
+	room := maxCaptureBody - len(c.data)
+	if len(b) > room {
+		b, c.truncated = b[:room], true
+	}
+	c.data = append(c.data, b...)
+}
+
+// Get is the first value of the header name (without case), or "".
+func (c *capture) Get(name string) string {
+	if vs := c.Values(name); len(vs) > 0 {
+		return vs[0]
+	}
+	return ""
+}
+
+// Values lists the values of the header name (without case).
+func (c *capture) Values(name string) []string {
+	var out []string
+	lines := c.lines
+	for len(lines) > 0 {
+		line, rest, _ := bytes.Cut(lines, []byte("\n"))
+		lines = rest
+		k, v, ok := bytes.Cut(line, []byte(": "))
+		if ok && bytes.EqualFold(k, []byte(name)) {
+			out = append(out, string(v))
+		}
+	}
+	return out
+}
