@@ -121,6 +121,7 @@ type endpointAgg struct {
 
 	client string // the HTTP client the workers named; the first one seen
 	extra  extras // service time and timing breakdown
+	proto  protocols
 }
 
 type workerState struct {
@@ -431,6 +432,7 @@ func (a *aggregator) fold(ev *schemas.MetricEvent, w *workerState, now time.Time
 		if e.client == "" {
 			e.client = ep.HTTPClient
 		}
+		e.proto.add(ep)
 		if len(ep.LatencyUs) > 0 {
 			if b.hist == nil {
 				b.hist = a.newHist()
@@ -687,6 +689,7 @@ func (a *aggregator) finalize(now time.Time, state string) *schemas.Result {
 			StatusCodes: maps.Clone(e.codes), ErrorsByKind: maps.Clone(e.kinds),
 			ServiceTimeMs: e.extra.serviceMs(), TimingsMs: e.extra.timingsMs(),
 			HTTPClient: e.client,
+			Protocol:   e.proto.String(), TLSError: e.proto.tlsError,
 		})
 		all.merge(&e.extra)
 	}
@@ -699,6 +702,7 @@ func (a *aggregator) finalize(now time.Time, state string) *schemas.Result {
 		return cmp.Or(cmp.Compare(x.Name, y.Name), cmp.Compare(x.Method, y.Method), cmp.Compare(x.URL, y.URL))
 	})
 	res.HTTPClient = httpClients(res.Endpoints)
+	res.Protocol = resultProtocols(res.Endpoints)
 	for _, w := range a.workers {
 		lost := w.lost || !w.complete()
 		if lost {

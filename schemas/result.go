@@ -122,6 +122,9 @@ type EndpointResult struct {
 	Checks []CheckCount `msgpack:"checks,omitempty" json:"checks,omitempty"`
 	// Protocol is the HTTP protocol the endpoint's responses came in ("HTTP/1.1", "HTTP/2.0", or both joined by "+").
 	Protocol string `msgpack:"protocol,omitempty" json:"protocol,omitempty"`
+	// TLSError is why the endpoint's TLS connections failed (the first
+	// failure seen, with a hint), when any did.
+	TLSError string `msgpack:"tls_error,omitempty" json:"tls_error,omitempty"`
 }
 
 // TimelineRow is one second of the run; its counts are for that second alone.

@@ -135,10 +135,10 @@ func TestClientChoice(t *testing.T) {
 		choice     string
 		plain, tls string // client of each endpoint; "" means New refuses
 	}{
-		{"", schemas.HTTPClientFast, schemas.HTTPClientNetHTTP},
-		{schemas.HTTPClientAuto, schemas.HTTPClientFast, schemas.HTTPClientNetHTTP},
+		{"", schemas.HTTPClientFast, schemas.HTTPClientFast},
+		{schemas.HTTPClientAuto, schemas.HTTPClientFast, schemas.HTTPClientFast},
 		{schemas.HTTPClientNetHTTP, schemas.HTTPClientNetHTTP, schemas.HTTPClientNetHTTP},
-		{schemas.HTTPClientFast, "", ""},
+		{schemas.HTTPClientFast, schemas.HTTPClientFast, schemas.HTTPClientFast},
 		{"curl", "", ""},
 	} {
 		cfg := baseConfig(task("plain", 1, "http://127.0.0.1:1/"), task("tls", 1, tlsURL+"/"))
@@ -146,7 +146,7 @@ func TestClientChoice(t *testing.T) {
 		w, err := New(cfg, conn)
 		if c.plain == "" {
 			if err == nil {
-				t.Errorf("choice %q accepted with an https:// request", c.choice)
+				t.Errorf("choice %q accepted", c.choice)
 			}
 			continue
 		}
@@ -159,8 +159,9 @@ func TestClientChoice(t *testing.T) {
 	}
 	cfg := baseConfig(task("plain", 1, "http://127.0.0.1:1/"))
 	cfg.Spec.HTTPClient = schemas.HTTPClientFast
-	if _, err := New(cfg, conn); err != nil {
-		t.Errorf("fast client refused for plain http: %v", err)
+	cfg.Spec.HTTPVersion = schemas.HTTPVersion2
+	if _, err := New(cfg, conn); err == nil {
+		t.Errorf("the fast client accepted for HTTP/2")
 	}
 }
 

@@ -31,6 +31,8 @@ type endpointStats struct {
 	hist              latency.Recorder
 	lastDone          int64       // Unix ns: the latest completion since the last flush
 	extra             *extraStats // service time and breakdown; nil until needed
+	via               via         // clients and protocols of the requests
+	tlsError          string      // why the first TLS failure failed
 }
 
 type statusCount struct {
@@ -71,6 +73,7 @@ func (s *shard) record(ep int, o outcome) {
 		e.hist.Record(o.latencyUs)
 		e.recordExtra(o)
 	}
+	e.recordVia(o)
 	s.mu.Unlock()
 }
 
@@ -92,6 +95,7 @@ func (e *endpointStats) countStatus(code int) {
 type aggregator struct {
 	merged latency.Recorder
 	extras extraAggregator
+	via    via // of the endpoint being collected
 }
 
 // collect returns, per endpoint with traffic, everything recorded since the last
@@ -101,12 +105,14 @@ func (a *aggregator) collect(shards []*shard, endpoints []endpoint) ([]schemas.E
 	for i, ep := range endpoints {
 		m := schemas.EndpointMetrics{Name: ep.name, Method: ep.method, URL: ep.url, HTTPClient: ep.client}
 		a.merged.Reset()
+		a.via = 0
 		for _, s := range shards {
 			a.take(s, i, &m)
 		}
 		if m.Requests == 0 {
 			continue
 		}
+		fillVia(&m, a.via)
 		a.extras.fill(&m)
 		m.LatencyUs = a.merged.Sparse()
 		out = append(out, m)
@@ -152,4 +158,5 @@ func (a *aggregator) take(s *shard, i int, m *schemas.EndpointMetrics) {
 	a.merged.Merge(&e.hist)
 	e.hist.Reset()
 	a.extras.take(e)
+	e.takeVia(m, &a.via)
 }

@@ -18,6 +18,7 @@ type vu struct {
 	rng   *rand.Rand // this VU's own source: no lock shared with other VUs
 	think *time.Timer
 	fast  *http1.Session // the VU's connections of the fast client; nil until its first request
+	h2    *h2Session     // the VU's HTTP/2 connections; nil until its first HTTP/2 request
 	// mailbox (open model) holds the intended start of the VU's next
 	// iteration; the dispatcher fills it only while the VU is free.
 	mailbox chan time.Time
@@ -96,7 +97,7 @@ func (w *Worker) runVU(stopCtx context.Context, v *vu) {
 	if v.think != nil {
 		v.think.Stop()
 	}
-	v.fast.Close()
+	v.closeConns()
 }
 
 // iterate runs one task picked by weight and reports whether it ran to the end.

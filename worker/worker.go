@@ -75,6 +75,7 @@ type Worker struct {
 	limiter     *requestLimiter // nil: no cap
 	client      *http.Client
 	fast        *http1.Client
+	h2          *h2Client
 
 	shards []*shard
 	agg    aggregator
@@ -156,11 +157,15 @@ func New(cfg Config, conn *bus.Conn) (*Worker, error) {
 		// A client given in the config is meant to take the requests.
 		choice = schemas.HTTPClientNetHTTP
 	}
-	if err := w.prepareClients(choice); err != nil {
+	tlsConfig, err := targetTLSConfig(cfg.Spec.TLS)
+	if err != nil {
+		return nil, fmt.Errorf("worker: %w", err)
+	}
+	if err := w.prepareClients(choice, cfg.Spec.HTTPVersion, tlsConfig, cfg.Spec.NoKeepAlive); err != nil {
 		return nil, fmt.Errorf("worker: %w", err)
 	}
 	if w.client == nil {
-		w.client = newHTTPClient()
+		w.client = newHTTPClient(tlsConfig, cfg.Spec.NoKeepAlive)
 	}
 	w.shards = newShards(cfg.Shards, len(w.endpoints))
 	w.share.init(cfg.Remote)

@@ -3,6 +3,7 @@ package http1
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -16,6 +17,8 @@ import (
 // Request is a request prepared for the client.
 type Request struct {
 	addr string // host:port to dial
+	// tls is the configuration of the request's TLS connection; nil for http://.
+	tls  *tls.Config
 	slot int    // index of addr among the client's addresses: the session's connection for it
 	wire []byte // the whole request as sent: request line, headers, body
 	head bool   // a HEAD request: its response has no body whatever its headers say
@@ -32,7 +35,7 @@ type Request struct {
 func newRequest(req *http.Request, body []byte) (*Request, error) {
 	port := req.URL.Port()
 	if port == "" {
-		port = "80"
+		port = defaultPort[req.URL.Scheme]
 	}
 	fr := &Request{
 		addr:       net.JoinHostPort(req.URL.Hostname(), port),
@@ -80,7 +83,12 @@ func headerHasToken(h http.Header, name, token string) bool {
 // sessions.
 type Client struct {
 	dial  DialFunc
-	addrs []string // by slot
+	addrs []string // by slot: the address, and for TLS the server name
+	// tls is the base TLS configuration; tlsByName, one per server name
+	// with that name set, made by Prepare.
+	tls         *tls.Config
+	tlsByName   map[string]*tls.Config
+	noKeepAlive bool
 
 	mu   sync.Mutex
 	live map[*conn]struct{}
@@ -112,9 +120,10 @@ func (f *Client) CutOff() {
 	}
 }
 
-// connect dials addr, giving up at deadline or when stopCtx ends. The
-// connection's connectingUs is the time the dial took.
-func (f *Client) connect(stopCtx context.Context, addr string, deadline time.Time) (*conn, error) {
+// connect dials addr, giving up at deadline or when stopCtx ends, and runs
+// the TLS handshake when tlsConfig is not nil. The connection's connectingUs
+// is the time the dial took, its tlsUs the handshake's.
+func (f *Client) connect(stopCtx context.Context, addr string, tlsConfig *tls.Config, deadline time.Time) (*conn, error) {
 	ctx, cancel := context.WithDeadline(stopCtx, deadline)
 	defer cancel()
 	dialStart := time.Now()
@@ -123,7 +132,15 @@ func (f *Client) connect(stopCtx context.Context, addr string, deadline time.Tim
 		return nil, err
 	}
 	c := &conn{nc: nc, connectingUs: spanUs(dialStart, time.Now())}
-	c.rr.src = nc
+	if tlsConfig != nil {
+		tc, tlsUs, err := handshake(ctx, nc, tlsConfig)
+		if err != nil {
+			nc.Close()
+			return nil, err
+		}
+		c.nc, c.tlsUs = tc, tlsUs
+	}
+	c.rr.src = c.nc
 	c.initExchange()
 	f.mu.Lock()
 	cut := f.cut
@@ -154,9 +171,9 @@ type conn struct {
 	// A failure before any byte of a response on a connection that has
 	// carried one may just be the server closing it while it was idle.
 	done time.Time
-	// connectingUs is how long the dial took, reported by the connection's
-	// first request only (0 after it).
-	connectingUs int64
+	// connectingUs is how long the dial took, and tlsUs the TLS handshake,
+	// reported by the connection's first request only (0 after it).
+	connectingUs, tlsUs int64
 	// sentAt is when the last byte of the current request was written; zero
 	// while it has not been written in full.
 	sentAt time.Time
@@ -219,7 +236,7 @@ func (s *Session) Do(stopCtx context.Context, fr *Request, timeout time.Duration
 		c := s.conns[fr.slot]
 		if c == nil {
 			var err error
-			if c, err = s.client.connect(stopCtx, fr.addr, deadline); err != nil {
+			if c, err = s.client.connect(stopCtx, fr.addr, fr.tls, deadline); err != nil {
 				out.End = time.Now()
 				out.Err = err
 				return out
@@ -240,10 +257,11 @@ func (s *Session) Do(stopCtx context.Context, fr *Request, timeout time.Duration
 			out.Sent = true
 			out.Timing = Timing{
 				ConnectingUs: c.connectingUs,
+				TLSUs:        c.tlsUs,
 				WaitingUs:    spanUs(c.sentAt, c.rr.firstByte),
 				ReceivingUs:  spanUs(c.rr.firstByte, end),
 			}
-			c.connectingUs = 0 // the next request on it did not dial
+			c.connectingUs, c.tlsUs = 0, 0 // the next request on it did not dial
 			return out
 		}
 		s.drop(fr.slot)

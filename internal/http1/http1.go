@@ -7,6 +7,7 @@ package http1
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -29,6 +30,14 @@ type DialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
 type Config struct {
 	// Dial opens connections; nil: a net.Dialer with a 5 s timeout.
 	Dial DialFunc
+	// TLS configures https:// connections; nil: the defaults (system roots,
+	// TLS 1.2 and up). Its ServerName, when empty, is each URL's host. When it
+	// has no ClientSessionCache the client makes one, shared by its sessions,
+	// so that reconnects resume their TLS sessions.
+	TLS *tls.Config
+	// NoKeepAlive opens a connection for every request and asks the server
+	// to close it (Connection: close), as net/http's DisableKeepAlives does.
+	NoKeepAlive bool
 }
 
 // New returns a client.
@@ -38,23 +47,33 @@ func New(cfg Config) *Client {
 		dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
 		dial = dialer.DialContext
 	}
-	return &Client{dial: dial, live: map[*conn]struct{}{}}
+	return &Client{dial: dial, live: map[*conn]struct{}{}, tls: baseTLS(cfg.TLS), noKeepAlive: cfg.NoKeepAlive, tlsByName: map[string]*tls.Config{}}
 }
 
 // ErrUnsupported is returned for a request the client cannot send.
-var ErrUnsupported = errors.New("the fast client sends plain http:// requests only")
+var ErrUnsupported = errors.New("the fast client sends http:// and https:// requests only")
 
 // Prepare prepares req, whose body is body, for the client. It is not safe
 // to call while sessions send.
 func (f *Client) Prepare(req *http.Request, body []byte) (*Request, error) {
-	if req.URL.Scheme != "http" {
+	if defaultPort[req.URL.Scheme] == "" {
 		return nil, fmt.Errorf("request %s %s: %w", req.Method, req.URL, ErrUnsupported)
+	}
+	if f.noKeepAlive && !req.Close {
+		cl := *req
+		cl.Close = true
+		req = &cl
 	}
 	fr, err := newRequest(req, body)
 	if err != nil {
 		return nil, err
 	}
-	fr.slot = f.slot(fr.addr)
+	key := fr.addr
+	if req.URL.Scheme == "https" {
+		fr.tls = f.tlsFor(req.URL.Hostname())
+		key = "tls " + fr.tls.ServerName + " " + fr.addr
+	}
+	fr.slot = f.slot(key)
 	return fr, nil
 }
 
@@ -62,6 +81,7 @@ func (f *Client) Prepare(req *http.Request, body []byte) (*Request, error) {
 // measured); a zero field was not measured.
 type Timing struct {
 	ConnectingUs int64 // TCP connect, on a request that dialled
+	TLSUs        int64 // TLS handshake, on a request that dialled an https:// address
 	WaitingUs    int64 // request written → first response byte
 	ReceivingUs  int64 // first response byte → body read
 }

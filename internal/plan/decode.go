@@ -375,6 +375,9 @@ func (d *decoder) plan(doc *yaml.Node) error {
 		{"rps_limit", typed(d, &r.RPSLimit, parseNumber)},
 		{"timeout", typed(d, &r.Timeout, parseDuration)},
 		{"http_client", d.str(&r.HTTPClient)},
+		{"http_version", d.str(&r.HTTPVersion)},
+		{"keepalive", typed(d, &r.KeepAlive, parseBool)},
+		{"tls", d.tls(&r.TLS)},
 	})
 }
 

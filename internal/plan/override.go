@@ -24,10 +24,23 @@ const (
 	KeyHTTPClient   = "http_client"
 )
 
+// Keys of the target's connection settings (see tls.go).
+const (
+	KeyHTTPVersion   = "http_version"
+	KeyNoKeepAlive   = "no_keepalive" // "true" sets keepalive: false
+	KeyTLSInsecure   = "tls.insecure"
+	KeyTLSCA         = "tls.ca"
+	KeyTLSCert       = "tls.cert"
+	KeyTLSKey        = "tls.key"
+	KeyTLSServerName = "tls.server_name"
+	KeyTLSMinVersion = "tls.min_version"
+)
+
 var overrideKeys = []string{
 	KeyName, KeyBaseURL, KeyHeaders, KeyURL, KeyMethod, KeyBody,
 	KeyVUs, KeyDuration, KeyStages, KeyGracefulStop, KeyThink, KeyTimeout, KeyRPSLimit,
 	KeyHTTPClient, KeyRate, KeyRateStages, KeyMaxVUs, KeyPreAllocatedVUs,
+	KeyHTTPVersion, KeyNoKeepAlive, KeyTLSInsecure, KeyTLSCA, KeyTLSCert, KeyTLSKey, KeyTLSServerName, KeyTLSMinVersion,
 }
 
 // Override is one setting given outside the plan file.
@@ -133,7 +146,7 @@ func (r *Raw) Apply(overrides []Override) error {
 		r.HTTPClient = o.last()
 		r.set(KeyHTTPClient, o.Origin)
 	}
-	return nil
+	return r.applyConnection(by)
 }
 
 // set records that path (and everything under it) now comes from origin.

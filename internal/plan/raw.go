@@ -29,6 +29,10 @@ type Raw struct {
 
 	// HTTPClient picks the HTTP client (see schemas.RunSpec); empty: auto.
 	HTTPClient string
+	// HTTPVersion, KeepAlive and TLS say how to reach the target (see tls.go).
+	HTTPVersion string
+	KeepAlive   *bool
+	TLS         TLS
 
 	// Node is the parsed YAML document (nil without a file).
 	Node *yaml.Node
