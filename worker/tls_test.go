@@ -29,7 +29,7 @@ type testCA struct {
 	pem  []byte
 }
 
-func newTestCA(t *testing.T) *testCA {
+func newTestCA(t testing.TB) *testCA {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -57,7 +57,7 @@ func newTestCA(t *testing.T) *testCA {
 
 // issue makes a certificate signed by ca: a server's for 127.0.0.1 and
 // localhost, or a client's; notAfter in the past makes it expired.
-func (ca *testCA) issue(t *testing.T, client bool, notAfter time.Time) (cert tls.Certificate, certPEM, keyPEM []byte) {
+func (ca *testCA) issue(t testing.TB, client bool, notAfter time.Time) (cert tls.Certificate, certPEM, keyPEM []byte) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {

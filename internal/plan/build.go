@@ -105,7 +105,7 @@ func (r *Raw) Build() (*Plan, error) {
 	return p, nil
 }
 
-// httpClient checks the plan's choice of HTTP client against its requests.
+// httpClient checks the plan's choice of HTTP client.
 func (b *builder) httpClient(spec *schemas.RunSpec) error {
 	r := b.r
 	switch r.HTTPClient {
@@ -116,14 +116,6 @@ func (b *builder) httpClient(spec *schemas.RunSpec) error {
 	}
 	spec.HTTPClient = r.HTTPClient
 	return nil
-}
-
-func allSpecRequests(sc schemas.Scenario) []schemas.Request {
-	qs := append([]schemas.Request{}, sc.Setup...)
-	for _, t := range sc.Tasks {
-		qs = append(qs, t.Requests...)
-	}
-	return append(qs, sc.Teardown...)
 }
 
 func ptr[T any](v T) *T { return &v }
