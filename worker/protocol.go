@@ -17,7 +17,7 @@ const (
 	viaHTTP2
 )
 
-// protocolNames is the protocols of v joined by "+", "" for none.
+// protocols is the protocols of v joined by "+", "" for none.
 func (v via) protocols() string {
 	switch {
 	case v&viaHTTP11 != 0 && v&viaHTTP2 != 0:
