@@ -7,7 +7,7 @@ import "github.com/loadforge/loadforge/schemas"
 func errorsWhy(r *schemas.Result) string {
 	for _, e := range r.Endpoints {
 		if e.TLSError != "" {
-			return "; " + schemas.ErrTLS + ": " + e.TLSError
+			return " — " + schemas.ErrTLS + " failures: " + e.TLSError
 		}
 	}
 	return ""
