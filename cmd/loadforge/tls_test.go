@@ -253,3 +253,41 @@ func TestNginxNoKeepAlive(t *testing.T) {
 		})
 	}
 }
+
+// A remote worker gets the target's TLS settings, certificate files
+// included, inside the run's spec: here the files are gone before it joins,
+// and it still speaks mTLS to nginx.
+func TestRemoteWorkerGetsTargetTLS(t *testing.T) {
+	p := newTestPKI(t)
+	ngx := startNginxTLS(t, p, "ssl_verify_client on; ssl_client_certificate "+p.ca+";")
+	dir := t.TempDir()
+	files := map[string]string{}
+	for name, src := range map[string]string{"ca.pem": p.ca, "client.pem": p.clientCert, "client-key.pem": p.clientKey} {
+		data, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[name] = filepath.Join(dir, name)
+		if err := os.WriteFile(files[name], data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	addr := freeAddr(t)
+	out := filepath.Join(t.TempDir(), "r.json")
+	coord := startProc(t, "coordinator", binary, "run", "--url", ngx.URL+"/", "--vus", "4", "--duration", "2s",
+		"--target-ca", files["ca.pem"], "--target-cert", files["client.pem"], "--target-key", files["client-key.pem"],
+		"--listen", addr, "--token", "wrk-s3cret", "--workers", "1", "--workers-timeout", "40s", "--out", out, "--quiet")
+	url := coord.waitLine(`bus listening on (\S+)`)[1]
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	startWorkerProc(t, "w1", "--nats", url, "--token", "wrk-s3cret")
+	if code := coord.exit(60 * time.Second); code != 0 {
+		t.Fatalf("coordinator exit %d:\n%s", code, coord)
+	}
+	r, _ := readResult(t, out)
+	log := ngx.connLog(t)
+	if r.Totals.Requests == 0 || r.Totals.Errors != 0 || uint64(log.statuses["200"]) != r.Totals.Requests || r.Protocol != "HTTP/2.0" {
+		t.Errorf("requests %d errors %v protocol %q; nginx logged %v", r.Totals.Requests, r.Totals.ErrorsByKind, r.Protocol, log.statuses)
+	}
+}
