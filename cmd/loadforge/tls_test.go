@@ -291,3 +291,34 @@ func TestRemoteWorkerGetsTargetTLS(t *testing.T) {
 		t.Errorf("requests %d errors %v protocol %q; nginx logged %v", r.Totals.Requests, r.Totals.ErrorsByKind, r.Protocol, log.statuses)
 	}
 }
+
+// Bad connection settings exit 2 with one line naming the flag or field.
+func TestBadConnectionSettingsExitTwo(t *testing.T) {
+	p := newTestPKI(t)
+	dir := t.TempDir()
+	plan := filepath.Join(dir, "p.yaml")
+	if err := os.WriteFile(plan, []byte("base_url: https://127.0.0.1:1\nscenario:\n  tasks:\n    - request: {path: /}\nload: {vus: 1, duration: 1s}\ntls:\n  min_version: \"1.0\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	url := []string{"run", "--url", "https://127.0.0.1:1/", "--vus", "1", "--duration", "1s"}
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"missing CA", append(url, "--target-ca", filepath.Join(dir, "nope.pem")), "--target-ca"},
+		{"key alone", append(url, "--target-key", p.clientKey), "--target-key"},
+		{"cert with a wrong key", append(url, "--target-cert", p.clientCert, "--target-key", p.serverKey), "--target-cert"},
+		{"bad version", append(url, "--http-version", "3"), "--http-version"},
+		{"fast over HTTP/2", append(url, "--http-version", "2", "--http-client", "fast"), "--http-version"},
+		{"bad min version in plan", []string{"validate", plan}, "p.yaml:7: tls.min_version"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, stderr := runLoadforge(t, tc.args...)
+			lines := strings.Split(strings.TrimRight(stderr, "\n"), "\n")
+			if code != 2 || len(lines) != 1 || !strings.Contains(stderr, tc.want) {
+				t.Errorf("exit %d, stderr %q; want 2 and one line naming %q", code, stderr, tc.want)
+			}
+		})
+	}
+}
