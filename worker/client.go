@@ -35,8 +35,14 @@ func (w *Worker) prepareClients(choice, version string, tlsConfig *tls.Config, n
 	if choice == schemas.HTTPClientFast && version == schemas.HTTPVersion2 {
 		return errFastHTTP2
 	}
+	dialer := fastDialer
+	if noKeepAlive {
+		// A connection that carries one request needs no TCP keep-alive:
+		// that saves the dial four setsockopt calls.
+		dialer = &net.Dialer{Timeout: fastDialer.Timeout, KeepAlive: -1}
+	}
 	w.fast = http1.New(http1.Config{
-		Dial:        http1.DialFunc(reservedNameDialer(fastDialer.DialContext)),
+		Dial:        http1.DialFunc(reservedNameDialer(dialer.DialContext)),
 		TLS:         tlsConfig,
 		NoKeepAlive: noKeepAlive,
 	})
