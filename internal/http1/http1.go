@@ -1,7 +1,8 @@
-// Package http1 is loadforge's fast HTTP/1.1 client: one kept-alive
-// connection per virtual user and address, each request's bytes written once
-// when the plan is prepared, responses read to their end and thrown away, and
-// nothing allocated per request in the common case. It serves what a load
+// Package http1 is loadforge's fast HTTP/1.1 client, over TCP or TLS: one
+// kept-alive connection per virtual user and address, each request's bytes
+// written once when the plan is prepared, responses read to their end and
+// thrown away, and nothing allocated per request in the common case (over
+// TLS, crypto/tls allocates a little per record read). It serves what a load
 // test sends; net/http serves the rest.
 package http1
 
