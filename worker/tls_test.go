@@ -153,6 +153,7 @@ type viaSums struct {
 	tlsError           string
 	handshakes         int64 // requests with a TLS handshake time
 	connects           int64 // requests with a connecting time
+	waits              int64 // requests with a waiting time
 }
 
 func sumVia(evs []schemas.MetricEvent) viaSums {
@@ -176,6 +177,9 @@ func sumVia(evs []schemas.MetricEvent) viaSums {
 			}
 			for _, p := range e.ConnectingUs {
 				s.connects += p[1]
+			}
+			for _, p := range e.WaitingUs {
+				s.waits += p[1]
 			}
 		}
 	}
@@ -278,8 +282,9 @@ func TestHTTPVersions(t *testing.T) {
 			if c.h2 && c.version != schemas.HTTPVersion2 {
 				wantConns++
 			}
-			if conns := srv.conns.Load(); conns != wantConns || s.handshakes != vus {
-				t.Errorf("%d VUs: %d connections (want %d), %d handshakes timed", vus, conns, wantConns, s.handshakes)
+			if conns := srv.conns.Load(); conns != wantConns || s.handshakes != vus || s.waits != int64(s.requests) {
+				t.Errorf("%d VUs: %d connections (want %d), %d handshakes timed; %d of %d requests' waiting timed",
+					vus, conns, wantConns, s.handshakes, s.waits, s.requests)
 			}
 		})
 	}
