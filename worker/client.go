@@ -53,9 +53,9 @@ func (w *Worker) prepareClients(choice, version string, tlsConfig *tls.Config, n
 		all = append(all, task...)
 	}
 	for _, t := range all {
-		tls := t.tmpl.URL.Scheme == "https"
+		secure := t.tmpl.URL.Scheme == "https"
 		h2 := version == schemas.HTTPVersion2 ||
-			(version != schemas.HTTPVersion11 && tls && choice != schemas.HTTPClientFast)
+			(version != schemas.HTTPVersion11 && secure && choice != schemas.HTTPClientFast)
 		if h2 {
 			t.h2 = w.h2.prepare(t.tmpl)
 		}
