@@ -139,6 +139,7 @@ type endpointAgg struct {
 	checks checkList
 
 	errHist *hdrhistogram.Histogram // the failed requests' part of hist; nil: none
+	proto  protocols
 }
 
 type workerState struct {
@@ -455,6 +456,7 @@ func (a *aggregator) fold(ev *schemas.MetricEvent, w *workerState, now time.Time
 		if e.client == "" {
 			e.client = ep.HTTPClient
 		}
+		e.proto.add(ep)
 		if len(ep.LatencyUs) > 0 {
 			if b.hist == nil {
 				b.hist = a.newHist()
@@ -721,6 +723,7 @@ func (a *aggregator) finalize(now time.Time, state string) *schemas.Result {
 			ServiceTimeMs: e.extra.serviceMs(), TimingsMs: e.extra.timingsMs(),
 			HTTPClient: e.client, LatencyOkMs: okLatency(e.hist, e.errHist), Checks: e.checks.result(),
 			LatencyMoreMs: latency.More(e.hist), Spectrum: spectrum(e.hist, e.extra.service),
+			Protocol: e.proto.String(), TLSError: e.proto.tlsError,
 		})
 		all.merge(&e.extra)
 		mergeHist(&allErr, e.errHist, latency.New)
@@ -741,6 +744,7 @@ func (a *aggregator) finalize(now time.Time, state string) *schemas.Result {
 		return cmp.Or(cmp.Compare(x.Name, y.Name), cmp.Compare(x.Method, y.Method), cmp.Compare(x.URL, y.URL))
 	})
 	res.HTTPClient = httpClients(res.Endpoints)
+	res.Protocol = resultProtocols(res.Endpoints)
 	for _, w := range a.workers {
 		lost := w.lost || !w.complete()
 		if lost {

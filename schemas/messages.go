@@ -168,6 +168,13 @@ type EndpointMetrics struct {
 	// HTTPClient names the client that sent the endpoint's requests: "fast"
 	// (loadforge's own HTTP/1.1 client) or "net/http". Empty from older workers.
 	HTTPClient string `msgpack:"http_client" json:"http_client,omitempty"`
+	// Protocol names the HTTP protocol(s) the endpoint's requests went over in
+	// the interval: "HTTP/1.1", "HTTP/2.0", or both joined by "+". Empty from
+	// older workers.
+	Protocol string `msgpack:"protocol,omitempty" json:"protocol,omitempty"`
+	// TLSError is why a TLS connection of the interval failed (its first
+	// failure, with a hint), when one did.
+	TLSError string `msgpack:"tls_error,omitempty" json:"tls_error,omitempty"`
 	// ServiceTimeUs (open model) is like LatencyUs but measured from the
 	// request's actual send instead of its intended start. Absent: the same as
 	// LatencyUs (a closed model measures from the send).
@@ -232,6 +239,10 @@ const (
 	ErrHTTP5xx  = "http_5xx" // the server answered 500-599
 	ErrCanceled = "canceled" // sent, then cut off by a hard stop or the end of the graceful stop
 	ErrOther    = "other"    // anything else
+	// HTTP/2: the server reset the request's stream (RST_STREAM), or sent
+	// GOAWAY before answering it. Either counts once, as this error.
+	ErrStreamReset = "stream_reset"
+	ErrGoAway      = "goaway"
 )
 
 // WorkerAssignment is published by the session on loadforge.<run>.assign when

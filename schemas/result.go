@@ -162,6 +162,9 @@ type EndpointResult struct {
 	// LatencyMoreMs and Spectrum: as in Totals, for this endpoint.
 	LatencyMoreMs LatencyMoreMs `msgpack:"latency_more_ms" json:"latency_more_ms"`
 	Spectrum      *Spectrum     `msgpack:"spectrum,omitempty" json:"spectrum,omitempty"`
+	// TLSError is why the endpoint's TLS connections failed (the first
+	// failure seen, with a hint), when any did.
+	TLSError string `msgpack:"tls_error,omitempty" json:"tls_error,omitempty"`
 }
 
 // TimelineRow is one second of the run; its counts are for that second alone.

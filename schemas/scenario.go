@@ -14,10 +14,18 @@ type RunSpec struct {
 	// RPSLimit caps requests per second over all VUs (0: no cap).
 	RPSLimit float64 `msgpack:"rps_limit" json:"rps_limit"`
 	// HTTPClient picks the HTTP client: HTTPClientAuto or empty (the fast
-	// client for http:// URLs, net/http for https://), HTTPClientFast (the
-	// fast client for every request; a plan with https:// URLs is refused) or
-	// HTTPClientNetHTTP (net/http for everything).
+	// client wherever HTTP/1.1 is spoken, net/http for HTTP/2),
+	// HTTPClientFast (the fast client for every request; a plan that needs
+	// HTTP/2 is refused) or HTTPClientNetHTTP (net/http for everything).
 	HTTPClient string `msgpack:"http_client" json:"http_client,omitempty"`
+	// HTTPVersion picks the protocol: HTTPVersionAuto or empty (what ALPN
+	// agrees over TLS, HTTP/1.1 over plain http), HTTPVersion11 or
+	// HTTPVersion2 (over plain http: h2c with prior knowledge).
+	HTTPVersion string `msgpack:"http_version,omitempty" json:"http_version,omitempty"`
+	// NoKeepAlive opens a new connection (and TLS session) for every request.
+	NoKeepAlive bool `msgpack:"no_keepalive,omitempty" json:"no_keepalive,omitempty"`
+	// TLS is how the worker connects to https:// targets; nil: the defaults.
+	TLS *TargetTLS `msgpack:"tls,omitempty" json:"tls,omitempty"`
 
 	// Vars are the plan's run-wide values, usable in any template as {{ .NAME }}.
 	Vars [][2]string `msgpack:"vars,omitempty" json:"vars,omitempty"`
@@ -77,15 +85,52 @@ type Check struct {
 	LatencyUnderNs int64  `msgpack:"latency_under_ns,omitempty" json:"latency_under_ns,omitempty"`
 }
 
+// HTTP versions: the values of RunSpec.HTTPVersion.
+const (
+	HTTPVersionAuto = "auto"
+	HTTPVersion11   = "1.1"
+	HTTPVersion2    = "2"
+)
+
+// ValidHTTPVersion reports whether s is a value RunSpec.HTTPVersion may take.
+func ValidHTTPVersion(s string) bool {
+	return s == "" || s == HTTPVersionAuto || s == HTTPVersion11 || s == HTTPVersion2
+}
+
+// Protocol names as results and events give them.
+const (
+	ProtocolHTTP11 = "HTTP/1.1"
+	ProtocolHTTP2  = "HTTP/2.0"
+)
+
+// MaxTLSFileBytes bounds each certificate or key file a spec carries.
+const MaxTLSFileBytes = 256 << 10
+
+// TargetTLS is the TLS configuration of the target's connections. The PEM
+// files travel inside the spec, so that remote workers get them too.
+type TargetTLS struct {
+	// Insecure skips the verification of the server's certificate.
+	Insecure bool `msgpack:"insecure,omitempty" json:"insecure,omitempty"`
+	// CAPEM holds certificates trusted in addition to the system roots.
+	CAPEM []byte `msgpack:"ca_pem,omitempty" json:"ca_pem,omitempty"`
+	// CertPEM and KeyPEM are the client certificate (mTLS) and its key.
+	CertPEM []byte `msgpack:"cert_pem,omitempty" json:"cert_pem,omitempty"`
+	KeyPEM  []byte `msgpack:"key_pem,omitempty" json:"key_pem,omitempty"`
+	// ServerName is sent in SNI and verified; empty: each URL's host.
+	ServerName string `msgpack:"server_name,omitempty" json:"server_name,omitempty"`
+	// MinVersion is "1.2" or "1.3"; empty: 1.2.
+	MinVersion string `msgpack:"min_version,omitempty" json:"min_version,omitempty"`
+}
+
 // HTTP clients: the values of RunSpec.HTTPClient, and the names events and
 // results give the client that sent an endpoint's requests.
 const (
 	HTTPClientAuto = "auto"
-	// HTTPClientFast is loadforge's own HTTP/1.1 client, for plain http://:
+	// HTTPClientFast is loadforge's own HTTP/1.1 client, for http:// and https://:
 	// one kept-alive connection per VU and address, each request's bytes
 	// built once, responses read with a reused buffer, bodies thrown away.
 	HTTPClientFast = "fast"
-	// HTTPClientNetHTTP is Go's net/http: https://, HTTP/2 where offered.
+	// HTTPClientNetHTTP is Go's net/http (and its HTTP/2): what the fast client does not speak.
 	HTTPClientNetHTTP = "net/http"
 )
 

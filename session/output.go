@@ -162,7 +162,11 @@ func printSummary(w io.Writer, r *schemas.Result) {
 	printOpenModel(w, r)
 	printTimings(w, t.TimingsMs)
 	fmt.Fprintf(w, "  status      %s\n", fmtCounts(t.StatusCodes))
-	fmt.Fprintf(w, "  error kinds %s\n\n", fmtCounts(t.ErrorsByKind))
+	fmt.Fprintf(w, "  error kinds %s%s\n", fmtCounts(t.ErrorsByKind), errorsWhy(r))
+	if p := protocolLine(r); p != "" {
+		fmt.Fprintf(w, "  protocol    %s\n", p)
+	}
+	fmt.Fprintln(w)
 	printChecks(w, r)
 	printThresholds(w, r)
 

@@ -299,7 +299,7 @@ func (w *Worker) runOpenVU(stopCtx context.Context, v *vu, om *openModel) {
 		if v.think != nil {
 			v.think.Stop()
 		}
-		v.fast.close(w)
+		v.closeConns()
 	}()
 	if !w.startScenarioVU(v) {
 		// The rows ran out: the arrival it was started for is dropped.

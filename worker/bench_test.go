@@ -73,7 +73,7 @@ func benchWorker(b *testing.B, srv *benchServer, client string) (*Worker, *vu) {
 
 func benchVU(b *testing.B, w *Worker) *vu {
 	v := &vu{id: 0, stop: make(chan struct{}), shard: w.shards[0], rng: newTestRand()}
-	b.Cleanup(func() { v.fast.close(w) })
+	b.Cleanup(v.closeConns)
 	return v
 }
 
@@ -125,7 +125,7 @@ func BenchmarkIterationParallel(b *testing.B) {
 			b.SetParallelism(50)
 			b.RunParallel(func(pb *testing.PB) {
 				v := &vu{stop: make(chan struct{}), shard: w.shards[int(slot.Add(1))%len(w.shards)], rng: newTestRand()}
-				defer v.fast.close(w)
+				defer v.closeConns()
 				for pb.Next() {
 					if !w.iterate(ctx, v) {
 						b.Error("iteration cut short")

@@ -34,7 +34,9 @@ type endpointStats struct {
 	lastDone          int64       // Unix ns: the latest completion since the last flush
 	extra             *extraStats // service time and breakdown; nil until needed
 
-	errHist latency.Recorder // the failed requests' latencies (a part of hist)
+	errHist  latency.Recorder // the failed requests' latencies (a part of hist)
+	via      via              // clients and protocols of the requests
+	tlsError string           // why the first TLS failure failed
 }
 
 type statusCount struct {
@@ -78,6 +80,7 @@ func (s *shard) record(ep int, o outcome) {
 		}
 		e.recordExtra(o)
 	}
+	e.recordVia(o)
 	s.mu.Unlock()
 }
 
@@ -101,6 +104,7 @@ type aggregator struct {
 	errMerged latency.Recorder
 	extras    extraAggregator
 	iters     latency.Recorder // the shards' iteration durations, merged
+	via       via              // of the endpoint being collected
 }
 
 // collect returns, per endpoint with traffic, everything recorded since the last
@@ -111,12 +115,14 @@ func (a *aggregator) collect(shards []*shard, endpoints []endpoint) ([]schemas.E
 		m := schemas.EndpointMetrics{Name: ep.name, Method: ep.method, URL: ep.url, HTTPClient: ep.client}
 		a.merged.Reset()
 		a.errMerged.Reset()
+		a.via = 0
 		for _, s := range shards {
 			a.take(s, i, &m)
 		}
 		if m.Requests == 0 {
 			continue
 		}
+		fillVia(&m, a.via)
 		a.extras.fill(&m)
 		m.LatencyUs = a.merged.Sparse()
 		if a.errMerged.Count() > 0 {
@@ -167,4 +173,5 @@ func (a *aggregator) take(s *shard, i int, m *schemas.EndpointMetrics) {
 	a.errMerged.Merge(&e.errHist)
 	e.errHist.Reset()
 	a.extras.take(e)
+	e.takeVia(m, &a.via)
 }

@@ -35,7 +35,7 @@ func TestOutcomeTimingPlainHTTP(t *testing.T) {
 			}
 			defer w.client.CloseIdleConnections()
 			v := &vu{stop: make(chan struct{}), shard: w.shards[0], rng: newTestRand()}
-			defer v.fast.close(w)
+			defer v.closeConns()
 			var outs []outcome
 			for range 3 {
 				outs = append(outs, w.send(context.Background(), v, w.tasks[0][0]))

@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/loadforge/loadforge/internal/http1"
 	"github.com/loadforge/loadforge/schemas"
 )
 
@@ -31,7 +32,7 @@ const defaultTimeout = 10 * time.Second
 // One request may still reach the target twice: the transport resends an
 // idempotent request once when a kept-alive connection turns out to have been
 // closed by the server before any response; it counts once.
-func newHTTPClient() *http.Client {
+func newHTTPClient(tlsConfig *tls.Config, noKeepAlive bool) *http.Client {
 	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
 	tr := &http.Transport{
 		// No proxy from the environment: a load test measures the target, not a proxy.
@@ -45,6 +46,8 @@ func newHTTPClient() *http.Client {
 		DisableCompression:    true,
 		ForceAttemptHTTP2:     false,
 		ExpectContinueTimeout: 0,
+		TLSClientConfig:       tlsConfig.Clone(),
+		DisableKeepAlives:     noKeepAlive,
 	}
 	return &http.Client{Transport: tr, CheckRedirect: noRedirects}
 }
@@ -87,8 +90,12 @@ type requestTemplate struct {
 	tmpl     *http.Request
 	body     []byte
 	bytesOut uint64
-	fast     *fastRequest // nil: sent with net/http
-	dyn      *dynRequest  // scenario state (see scenario.go); nil when the spec uses none
+	fast     *http1.Request // nil: sent with net/http
+	h2       *h2Request     // nil: not sent over HTTP/2
+	// alpn (auto over TLS) picks between h2 and HTTP/1.1 by what the
+	// server offers; nil: the choice is made.
+	alpn *alpnProbe
+	dyn  *dynRequest // scenario state (see scenario.go); nil when the spec uses none
 }
 
 // compileRequest validates r and prepares its template.
@@ -247,6 +254,10 @@ type outcome struct {
 	// unsent: cut off by a stop before the request was on the wire. The
 	// target never saw it, so it is not counted at all.
 	unsent bool
+	// via is the client and protocol that carried the request.
+	via via
+	// err is the transport error of a failed request; nil otherwise.
+	err error
 }
 
 // do sends one request built from t and reads its response to the end. stopCtx
@@ -260,12 +271,13 @@ func (w *Worker) do(stopCtx context.Context, t *requestTemplate) outcome {
 	if t.body != nil {
 		req.Body = newBodyReader(t.body)
 	}
-	out := outcome{latencyUs: -1, bytesOut: t.bytesOut}
+	out := outcome{latencyUs: -1, bytesOut: t.bytesOut, via: viaNetHTTP | viaHTTP11}
 	start := time.Now()
 	out.start = start
 	resp, err := w.client.Do(req)
 	if err != nil {
 		out.end = time.Now()
+		out.err = err
 		out.errKind = classify(stopCtx, err)
 		out.unsent = out.errKind == kindCanceled && !trace.sent()
 		if !trace.sent() {
@@ -280,9 +292,13 @@ func (w *Worker) do(stopCtx context.Context, t *requestTemplate) outcome {
 	elapsed := out.end.Sub(start)
 	out.timing = trace.timing(out.end)
 	out.status = resp.StatusCode
+	if resp.ProtoMajor == 2 {
+		out.via = viaNetHTTP | viaHTTP2
+	}
 	out.bytesIn = responseHeaderBytes(resp) + uint64(n)
 	switch {
 	case err != nil:
+		out.err = err
 		out.errKind = classify(stopCtx, err)
 	case resp.StatusCode >= 400 && resp.StatusCode <= 499:
 		out.latencyUs = elapsed.Microseconds()
@@ -308,6 +324,8 @@ const (
 	kindHTTP5xx
 	kindCanceled
 	kindOther
+	kindStreamReset
+	kindGoAway
 	numKinds
 )
 
@@ -322,6 +340,9 @@ var errorKinds = [numKinds]string{
 	kindHTTP5xx:  schemas.ErrHTTP5xx,
 	kindCanceled: schemas.ErrCanceled,
 	kindOther:    schemas.ErrOther,
+
+	kindStreamReset: schemas.ErrStreamReset,
+	kindGoAway:      schemas.ErrGoAway,
 }
 
 // classify names the kind of a transport error. A request cut off because
@@ -330,6 +351,9 @@ var errorKinds = [numKinds]string{
 func classify(stopCtx context.Context, err error) int {
 	if stopCtx.Err() != nil || errors.Is(err, context.Canceled) {
 		return kindCanceled
+	}
+	if k := http2Kind(err); k != kindNone {
+		return k
 	}
 	var (
 		dnsErr     *net.DNSError

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/loadforge/loadforge/internal/http1"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -283,12 +284,12 @@ type vuScenario struct {
 	data      scenario.Data
 	jar       *cookiejar.Jar // nil until a response sets a cookie
 	iteration int
-	capture   capture
+	capture   http1.Capture
 	buf       bytes.Buffer // URL and header rendering
 	scratch   bytes.Buffer // check values, JSON strings
 	body      bytes.Buffer // request body
 	wire      bytes.Buffer // the fast client's request bytes
-	fr        fastRequest
+	fr        http1.Request
 	respBody  bytes.Buffer // net/http response body
 	results   []checkResult
 }
@@ -420,20 +421,31 @@ func (w *Worker) sendScenario(stopCtx context.Context, v *vu, t *requestTemplate
 				w.renderFailed(s, t, err)
 				return outcome{unsent: true}
 			}
-			s.fr = *t.fast
-			s.fr.wire = s.wire.Bytes()
-			fr = &s.fr
+			fr = t.fast.WithWire(&s.fr, s.wire.Bytes())
 		}
-		var keep *capture
+		var keep *http1.Capture
 		if d.needBody || d.needHdrs || cookies {
-			s.capture.setup(d.needHdrs, cookies, d.needBody)
+			s.capture.Setup(d.needHdrs, cookies, d.needBody)
 			keep = &s.capture
 		}
-		o = v.fast.send(w, stopCtx, fr, timeout, keep)
-		res = scenario.Response{Status: o.status, Header: &s.capture, Body: s.capture.data}
+		if v.fast == nil {
+			v.fast = w.fast.NewSession()
+		}
+		o = w.doFast(stopCtx, v.fast, fr, timeout, keep)
+		res = scenario.Response{Status: o.status, Header: &s.capture, Body: s.capture.Body()}
 	} else {
 		var h http.Header
-		o, h = w.doScenarioNet(stopCtx, s, req, timeout, d.needBody)
+		if t.h2 != nil && (t.alpn == nil || t.alpn.offersH2(stopCtx, t.tmpl.URL.Hostname())) {
+			var keep *bytes.Buffer
+			if d.needBody {
+				keep = &s.respBody
+			} else {
+				s.respBody.Reset()
+			}
+			o, h = w.doH2Req(stopCtx, v, t, req, timeout, keep)
+		} else {
+			o, h = w.doScenarioNet(stopCtx, s, req, timeout, d.needBody)
+		}
 		res = scenario.Response{Status: o.status, Header: h, Body: s.respBody.Bytes()}
 	}
 	if o.unsent {
@@ -570,7 +582,7 @@ func (w *Worker) doScenarioNet(stopCtx context.Context, s *vuScenario, req *http
 	defer cancel()
 	trace := new(requestTrace)
 	req = req.WithContext(trace.attach(ctx))
-	out := outcome{latencyUs: -1, bytesOut: requestBytes(req)}
+	out := outcome{latencyUs: -1, bytesOut: requestBytes(req), via: viaNetHTTP | viaHTTP11}
 	s.respBody.Reset()
 	start := time.Now()
 	out.start = start
@@ -583,7 +595,7 @@ func (w *Worker) doScenarioNet(stopCtx context.Context, s *vuScenario, req *http
 	}
 	var n int64
 	if keepBody {
-		n, err = s.respBody.ReadFrom(io.LimitReader(resp.Body, maxCaptureBody))
+		n, err = s.respBody.ReadFrom(io.LimitReader(resp.Body, http1.MaxCaptureBody))
 		if err == nil {
 			var m int64
 			m, err = io.Copy(io.Discard, resp.Body)
@@ -595,6 +607,9 @@ func (w *Worker) doScenarioNet(stopCtx context.Context, s *vuScenario, req *http
 	resp.Body.Close()
 	out.end = time.Now()
 	out.timing = trace.timing(out.end)
+	if resp.ProtoMajor == 2 {
+		out.via = viaNetHTTP | viaHTTP2
+	}
 	out.status = resp.StatusCode
 	out.bytesIn = responseHeaderBytes(resp) + uint64(n)
 	if err != nil {

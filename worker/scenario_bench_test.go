@@ -74,7 +74,7 @@ func scenarioBenchWorker(tb testing.TB, spec schemas.RunSpec) (*Worker, *vu) {
 	}
 	tb.Cleanup(w.client.CloseIdleConnections)
 	v := &vu{stop: make(chan struct{}), shard: w.shards[0], rng: newTestRand()}
-	tb.Cleanup(func() { v.fast.close(w) })
+	tb.Cleanup(v.closeConns)
 	if !w.startScenarioVU(v) {
 		tb.Fatal("no VU state")
 	}

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/loadforge/loadforge/internal/http1"
 )
 
 // vu is one virtual user: a goroutine running the scenario.
@@ -15,8 +17,9 @@ type vu struct {
 	shard *shard
 	rng   *rand.Rand // this VU's own source: no lock shared with other VUs
 	think *time.Timer
-	fast  fastSession // the VU's connections of the fast client
-	scn   *vuScenario // the VU's variables and cookies; nil when the spec uses none
+	fast  *http1.Session // the VU's connections of the fast client; nil until its first request
+	h2    *h2Session     // the VU's HTTP/2 connections; nil until its first HTTP/2 request
+	scn   *vuScenario    // the VU's variables and cookies; nil when the spec uses none
 	// mailbox (open model) holds the intended start of the VU's next
 	// iteration; the dispatcher fills it only while the VU is free.
 	mailbox chan time.Time
@@ -102,7 +105,7 @@ func (w *Worker) runVU(stopCtx context.Context, v *vu) {
 	if v.think != nil {
 		v.think.Stop()
 	}
-	v.fast.close(w)
+	v.closeConns()
 }
 
 // iterate runs one task picked by weight and reports whether it ran to the end.

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/loadforge/loadforge/internal/bus"
+	"github.com/loadforge/loadforge/internal/http1"
 	"github.com/loadforge/loadforge/schemas"
 )
 
@@ -73,7 +74,8 @@ type Worker struct {
 	timeout     time.Duration
 	limiter     *requestLimiter // nil: no cap
 	client      *http.Client
-	fast        *fastClient
+	fast        *http1.Client
+	h2          *h2Client
 	// scn is the scenario machinery (nil: the spec uses none; see scenario.go).
 	scn *scenarioRun
 	scenarioCounters
@@ -158,11 +160,15 @@ func New(cfg Config, conn *bus.Conn) (*Worker, error) {
 		// A client given in the config is meant to take the requests.
 		choice = schemas.HTTPClientNetHTTP
 	}
-	if err := w.prepareClients(choice); err != nil {
+	tlsConfig, err := targetTLSConfig(cfg.Spec.TLS)
+	if err != nil {
+		return nil, fmt.Errorf("worker: %w", err)
+	}
+	if err := w.prepareClients(choice, cfg.Spec.HTTPVersion, tlsConfig, cfg.Spec.NoKeepAlive); err != nil {
 		return nil, fmt.Errorf("worker: %w", err)
 	}
 	if w.client == nil {
-		w.client = newHTTPClient()
+		w.client = newHTTPClient(tlsConfig, cfg.Spec.NoKeepAlive)
 	}
 	w.shards = newShards(cfg.Shards, len(w.endpoints))
 	w.share.init(cfg.Remote)
@@ -308,7 +314,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	defer cancelInFlight()
 	w.stopCtx = stopCtx
 	// net/http requests watch stopCtx themselves; the fast client's are cut off here.
-	defer context.AfterFunc(stopCtx, w.fast.cutOff)()
+	defer context.AfterFunc(stopCtx, w.fast.CutOff)()
 
 	// Bus callbacks only forward to the loop; they never block past Run's end.
 	stateSub, err := bus.Subscribe(w.conn, schemas.Subject(w.cfg.RunID, schemas.KindState),

@@ -22,6 +22,20 @@ type nginxServer struct {
 // the machine the test is skipped, unless LOADFORGE_REQUIRE_NGINX is set (CI).
 func startNginx(t *testing.T) *nginxServer {
 	t.Helper()
+	return startNginxWith(t, nginxOptions{})
+}
+
+// nginxOptions change startNginx's server: TLS (tls_test.go), the log format.
+type nginxOptions struct {
+	// tls holds the listen parameters (e.g. "ssl http2") and the server's
+	// ssl_* directives; empty: plain http.
+	listenParams, tls string
+	// logFormat is the access log's format; empty: nginx's combined.
+	logFormat string
+}
+
+func startNginxWith(t *testing.T, o nginxOptions) *nginxServer {
+	t.Helper()
 	bin, err := exec.LookPath("nginx")
 	if err != nil {
 		if os.Getenv("LOADFORGE_REQUIRE_NGINX") != "" {
@@ -37,13 +51,21 @@ func startNginx(t *testing.T) *nginxServer {
 	addr := ln.Addr().String()
 	ln.Close()
 	n := &nginxServer{URL: "http://" + addr, accessLog: filepath.Join(dir, "access.log")}
+	if o.tls != "" {
+		n.URL = "https://" + addr
+	}
+	format, logFormat := "", ""
+	if o.logFormat != "" {
+		format, logFormat = "log_format lf '"+o.logFormat+"';", " lf"
+	}
 	conf := fmt.Sprintf(`worker_processes 1;
 daemon off;
 pid %[1]s/nginx.pid;
 error_log %[1]s/error.log;
 events { worker_connections 4096; }
 http {
-  access_log %[2]s;
+  %[4]s
+  access_log %[2]s%[5]s;
   keepalive_requests 100000000;
   client_body_temp_path %[1]s/body;
   proxy_temp_path %[1]s/proxy;
@@ -51,11 +73,12 @@ http {
   uwsgi_temp_path %[1]s/uwsgi;
   scgi_temp_path %[1]s/scgi;
   server {
-    listen %[3]s;
+    listen %[3]s %[6]s;
+    %[7]s
     location / { return 200 "ok\n"; }
   }
 }
-`, dir, n.accessLog, addr)
+`, dir, n.accessLog, addr, format, logFormat, o.listenParams, o.tls)
 	confPath := filepath.Join(dir, "nginx.conf")
 	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)

@@ -110,35 +110,24 @@ func (r *Raw) Build() (*Plan, error) {
 	if err := b.httpClient(&p.Spec); err != nil {
 		return nil, err
 	}
+	if err := b.connection(&p.Spec); err != nil {
+		return nil, err
+	}
 	p.Spec.SchemaVersion = schemas.Version
 	return p, nil
 }
 
-// httpClient checks the plan's choice of HTTP client against its requests.
+// httpClient checks the plan's choice of HTTP client.
 func (b *builder) httpClient(spec *schemas.RunSpec) error {
 	r := b.r
 	switch r.HTTPClient {
-	case "", schemas.HTTPClientAuto, schemas.HTTPClientNetHTTP:
-	case schemas.HTTPClientFast:
-		for _, q := range allSpecRequests(spec.Scenario) {
-			if !strings.HasPrefix(strings.ToLower(q.URL), "http://") {
-				return r.errorAt(KeyHTTPClient, fmt.Sprintf("%s sends plain http:// only, and %s is not", schemas.HTTPClientFast, q.URL))
-			}
-		}
+	case "", schemas.HTTPClientAuto, schemas.HTTPClientNetHTTP, schemas.HTTPClientFast:
 	default:
 		return r.errorAt(KeyHTTPClient, fmt.Sprintf("want %s, %s or %s, got %q",
 			schemas.HTTPClientAuto, schemas.HTTPClientFast, schemas.HTTPClientNetHTTP, r.HTTPClient))
 	}
 	spec.HTTPClient = r.HTTPClient
 	return nil
-}
-
-func allSpecRequests(sc schemas.Scenario) []schemas.Request {
-	qs := append([]schemas.Request{}, sc.Setup...)
-	for _, t := range sc.Tasks {
-		qs = append(qs, t.Requests...)
-	}
-	return append(qs, sc.Teardown...)
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -376,6 +376,9 @@ func (d *decoder) plan(doc *yaml.Node) error {
 		{"timeout", typed(d, &r.Timeout, parseDuration)},
 		{"http_client", d.str(&r.HTTPClient)},
 		{"thresholds", d.thresholds(&r.Thresholds)},
+		{"http_version", d.str(&r.HTTPVersion)},
+		{"keepalive", typed(d, &r.KeepAlive, parseBool)},
+		{"tls", d.tls(&r.TLS)},
 	}, d.scenarioFields(r)...))
 }
 

@@ -23,7 +23,8 @@ func TestHTTPClientChoice(t *testing.T) {
 		{"flag over plan", valid + "http_client: net/http\n", []Override{ov(KeyHTTPClient, "--http-client", "fast")}, schemas.HTTPClientFast, false},
 		{"unknown", valid + "http_client: curl\n", nil, `p.yaml:11: http_client: want auto, fast or net/http, got "curl"`, true},
 		{"unknown flag", valid, []Override{ov(KeyHTTPClient, "LOADFORGE_HTTP_CLIENT", "h2")}, `LOADFORGE_HTTP_CLIENT: want auto, fast or net/http, got "h2"`, true},
-		{"fast on https", tlsPlan + "http_client: fast\n", nil, `p.yaml:11: http_client: fast sends plain http:// only, and https://127.0.0.1:8443/ is not`, true},
+		{"fast on https", tlsPlan + "http_client: fast\n", nil, schemas.HTTPClientFast, false},
+		{"fast over HTTP/2", tlsPlan + "http_client: fast\nhttp_version: \"2\"\n", nil, `p.yaml:12: http_version: http_client fast speaks HTTP/1.1 only`, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

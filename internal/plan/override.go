@@ -26,11 +26,24 @@ const (
 	KeyIterations = "load.iterations"
 )
 
+// Keys of the target's connection settings (see tls.go).
+const (
+	KeyHTTPVersion   = "http_version"
+	KeyNoKeepAlive   = "no_keepalive" // "true" sets keepalive: false
+	KeyTLSInsecure   = "tls.insecure"
+	KeyTLSCA         = "tls.ca"
+	KeyTLSCert       = "tls.cert"
+	KeyTLSKey        = "tls.key"
+	KeyTLSServerName = "tls.server_name"
+	KeyTLSMinVersion = "tls.min_version"
+)
+
 var overrideKeys = []string{
 	KeyName, KeyBaseURL, KeyHeaders, KeyURL, KeyMethod, KeyBody,
 	KeyVUs, KeyDuration, KeyStages, KeyGracefulStop, KeyThink, KeyTimeout, KeyRPSLimit,
 	KeyHTTPClient, KeyRate, KeyRateStages, KeyMaxVUs, KeyPreAllocatedVUs, KeyIterations,
 	KeyThresholds,
+	KeyHTTPVersion, KeyNoKeepAlive, KeyTLSInsecure, KeyTLSCA, KeyTLSCert, KeyTLSKey, KeyTLSServerName, KeyTLSMinVersion,
 }
 
 // Override is one setting given outside the plan file.
@@ -139,7 +152,7 @@ func (r *Raw) Apply(overrides []Override) error {
 	if o, ok := by[KeyThresholds]; ok {
 		r.applyThresholds(o)
 	}
-	return nil
+	return r.applyConnection(by)
 }
 
 // set records that path (and everything under it) now comes from origin.

@@ -31,6 +31,10 @@ type Raw struct {
 
 	// HTTPClient picks the HTTP client (see schemas.RunSpec); empty: auto.
 	HTTPClient string
+	// HTTPVersion, KeepAlive and TLS say how to reach the target (see tls.go).
+	HTTPVersion string
+	KeepAlive   *bool
+	TLS         TLS
 
 	// Scenarios: run-wide values, data sets, and the VUs' cookie jars (nil: on).
 	Vars    [][2]string

@@ -55,12 +55,16 @@ func (d *decoder) requestFields(q *Request) []field {
 	}
 }
 
+// parseBool reads true or false (also yes/no, on/off, and the spellings strconv knows).
 func parseBool(s string) (bool, error) {
 	switch strings.ToLower(strings.TrimSpace(s)) {
 	case "true", "yes", "on":
 		return true, nil
 	case "false", "no", "off":
 		return false, nil
+	}
+	if b, err := strconv.ParseBool(strings.TrimSpace(s)); err == nil {
+		return b, nil
 	}
 	return false, fmt.Errorf("want true or false, got %q", s)
 }

@@ -1,17 +1,17 @@
-package worker
+package http1
 
 import "bytes"
 
-// maxCaptureBody bounds the body kept for checks and extraction; the rest
+// MaxCaptureBody bounds the body kept for checks and extraction; the rest
 // of a larger body is read and thrown away as usual.
-const maxCaptureBody = 1 << 20
+const MaxCaptureBody = 1 << 20
 
-// capture keeps what a scenario request's checks and extraction need of its
+// Capture keeps what a scenario request's checks and extraction need of its
 // response, read by the fast client: header lines, the body, or only
 // Set-Cookie lines for the VU's cookie jar. Its buffers are the VU's, reused
 // from response to response. Methods on a nil capture do nothing, so that
 // the response reader calls them unconditionally.
-type capture struct {
+type Capture struct {
 	wantHeaders bool // keep every header line
 	wantCookies bool // keep Set-Cookie lines (implied by wantHeaders)
 	wantBody    bool
@@ -20,20 +20,20 @@ type capture struct {
 	truncated   bool
 }
 
-// setup clears the capture and says what to keep of the next response.
-func (c *capture) setup(headers, cookies, body bool) {
+// Setup clears the capture and says what to keep of the next response.
+func (c *Capture) Setup(headers, cookies, body bool) {
 	c.wantHeaders, c.wantCookies, c.wantBody = headers, cookies, body
 	c.lines, c.data, c.truncated = c.lines[:0], c.data[:0], false
 }
 
 // reset forgets what was kept: a new response head begins (after a 1xx, say).
-func (c *capture) reset() {
+func (c *Capture) reset() {
 	if c != nil {
 		c.lines, c.data, c.truncated = c.lines[:0], c.data[:0], false
 	}
 }
 
-func (c *capture) header(name, value []byte) {
+func (c *Capture) header(name, value []byte) {
 	if c == nil || !(c.wantHeaders || c.wantCookies && bytes.EqualFold(name, []byte("Set-Cookie"))) {
 		return
 	}
@@ -43,11 +43,11 @@ func (c *capture) header(name, value []byte) {
 	c.lines = append(c.lines, '\n')
 }
 
-func (c *capture) body(b []byte) {
+func (c *Capture) body(b []byte) {
 	if c == nil || !c.wantBody || len(b) == 0 {
 		return
 	}
-	room := maxCaptureBody - len(c.data)
+	room := MaxCaptureBody - len(c.data)
 	if len(b) > room {
 		b, c.truncated = b[:room], true
 	}
@@ -55,7 +55,7 @@ func (c *capture) body(b []byte) {
 }
 
 // Get is the first value of the header name (without case), or "".
-func (c *capture) Get(name string) string {
+func (c *Capture) Get(name string) string {
 	if vs := c.Values(name); len(vs) > 0 {
 		return vs[0]
 	}
@@ -63,7 +63,7 @@ func (c *capture) Get(name string) string {
 }
 
 // Values lists the values of the header name (without case).
-func (c *capture) Values(name string) []string {
+func (c *Capture) Values(name string) []string {
 	var out []string
 	lines := c.lines
 	for len(lines) > 0 {
@@ -76,3 +76,6 @@ func (c *capture) Values(name string) []string {
 	}
 	return out
 }
+
+// Body is the body kept (at most MaxCaptureBody bytes of it).
+func (c *Capture) Body() []byte { return c.data }

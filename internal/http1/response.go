@@ -1,4 +1,4 @@
-package worker
+package http1
 
 import (
 	"bytes"
@@ -73,7 +73,7 @@ type responseReader struct {
 	firstByte time.Time
 	// keep, when set, keeps what a scenario's checks and extraction need of
 	// the response (see capture.go); nil: everything is thrown away.
-	keep *capture
+	keep *Capture
 }
 
 // response is what the fast client needs to know of a response.

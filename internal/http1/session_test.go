@@ -1,0 +1,91 @@
+package http1
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// tlsServer is an HTTPS server (HTTP/1.1 only) that counts its connections.
+func tlsServer(t *testing.T) (*httptest.Server, *atomic.Int64) {
+	var conns atomic.Int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte("hello"))
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	return srv, &conns
+}
+
+// A session over TLS keeps its connection: the first request times the
+// connect and the handshake, the others neither. Without keep-alive, every
+// request opens its own connection and times both.
+func TestSessionOverTLS(t *testing.T) {
+	for _, noKeepAlive := range []bool{false, true} {
+		srv, conns := tlsServer(t)
+		roots := x509.NewCertPool()
+		roots.AddCert(srv.Certificate())
+		c := New(Config{TLS: &tls.Config{RootCAs: roots}, NoKeepAlive: noKeepAlive})
+		req, err := http.NewRequest(http.MethodGet, srv.URL+"/", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fr, err := c.Prepare(req, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := c.NewSession()
+		const n = 3
+		for i := range n {
+			res := s.Do(context.Background(), fr, 5*time.Second)
+			if res.Err != nil || res.Status != http.StatusOK || !res.Sent || res.BytesIn == 0 {
+				t.Fatalf("no keep-alive %v, request %d: %+v", noKeepAlive, i+1, res)
+			}
+			opened := i == 0 || noKeepAlive
+			if tm := res.Timing; opened != (tm.ConnectingUs > 0) || opened != (tm.TLSUs > 0) || tm.WaitingUs <= 0 {
+				t.Errorf("no keep-alive %v, request %d: timing %+v", noKeepAlive, i+1, tm)
+			}
+		}
+		s.Close()
+		want := int64(1)
+		if noKeepAlive {
+			want = n
+		}
+		if got := conns.Load(); got != want {
+			t.Errorf("no keep-alive %v: %d requests on %d connections, want %d", noKeepAlive, n, got, want)
+		}
+	}
+}
+
+// An untrusted certificate fails the request before anything is sent.
+func TestSessionUntrustedCertificate(t *testing.T) {
+	srv, _ := tlsServer(t)
+	c := New(Config{})
+	req, err := http.NewRequest(http.MethodGet, srv.URL+"/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fr, err := c.Prepare(req, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := c.NewSession()
+	defer s.Close()
+	res := s.Do(context.Background(), fr, 5*time.Second)
+	var verr *tls.CertificateVerificationError
+	if res.Sent || res.Status != 0 || !errors.As(res.Err, &verr) {
+		t.Errorf("result %+v", res)
+	}
+}

@@ -1,0 +1,246 @@
+package worker
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"github.com/loadforge/loadforge/internal/http1"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"slices"
+	"strings"
+	"time"
+)
+
+// h2Client sends HTTP/2 requests, each VU on connections of its own (one per
+// address), as the fast client does with HTTP/1.1: N VUs are N connections,
+// not N streams on one. Each connection is net/http's ClientConn, made by
+// Transport.NewClientConn outside the transport's pool.
+type h2Client struct {
+	tr    *http.Transport // HTTP/2 over TLS, and h2c with prior knowledge over plain http
+	addrs []h2Addr        // by slot
+	// noKeepAlive closes each connection after its request.
+	noKeepAlive bool
+}
+
+type h2Addr struct{ scheme, addr string }
+
+// h2Request is a request template's place among the client's addresses.
+type h2Request struct{ slot int }
+
+func newH2Client(tlsConfig *tls.Config, noKeepAlive bool) *h2Client {
+	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
+	dial := reservedNameDialer(dialer.DialContext)
+	tr := &http.Transport{
+		Proxy: nil,
+		// The dial's duration is the connecting time of the request that
+		// opened the connection; the rest of NewClientConn is the handshake.
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			start := time.Now()
+			c, err := dial(ctx, network, addr)
+			if d, ok := ctx.Value(dialTimeKey{}).(*int64); ok && err == nil {
+				*d = spanUs(start, time.Now())
+			}
+			return c, err
+		},
+		TLSClientConfig:     tlsConfig.Clone(),
+		TLSHandshakeTimeout: 5 * time.Second,
+		DisableCompression:  true,
+		Protocols:           new(http.Protocols),
+	}
+	tr.Protocols.SetHTTP2(true)
+	tr.Protocols.SetUnencryptedHTTP2(true)
+	return &h2Client{tr: tr, noKeepAlive: noKeepAlive}
+}
+
+type dialTimeKey struct{}
+
+// prepare returns t's place among the client's addresses.
+func (c *h2Client) prepare(req *http.Request) *h2Request {
+	port := req.URL.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[req.URL.Scheme]
+	}
+	a := h2Addr{scheme: req.URL.Scheme, addr: net.JoinHostPort(req.URL.Hostname(), port)}
+	i := slices.Index(c.addrs, a)
+	if i < 0 {
+		i = len(c.addrs)
+		c.addrs = append(c.addrs, a)
+	}
+	return &h2Request{slot: i}
+}
+
+// h2Session is one VU's HTTP/2 connections, by slot. A VU sends one request
+// at a time; it needs no lock.
+type h2Session struct {
+	conns []*h2Conn
+}
+
+type h2Conn struct {
+	cc *http.ClientConn
+	// connectingUs and tlsUs time the connection's opening, reported by its
+	// first request only.
+	connectingUs, tlsUs int64
+}
+
+// close closes every connection of the session.
+func (s *h2Session) close() {
+	if s == nil {
+		return
+	}
+	for i, c := range s.conns {
+		if c != nil {
+			c.cc.Close()
+			s.conns[i] = nil
+		}
+	}
+}
+
+// doH2 sends one request of VU v over HTTP/2 and reads its response to the
+// end, filling the outcome as the other clients do. A stream the server
+// resets, or a GOAWAY before the answer, fails this request once: nothing is
+// sent again.
+func (w *Worker) doH2(stopCtx context.Context, v *vu, t *requestTemplate) outcome {
+	o, _ := w.doH2Req(stopCtx, v, t, nil, w.timeout, nil)
+	return o
+}
+
+// doH2Req is doH2 for req (nil: t's own request) with its timeout, keeping
+// the response's body in keep (nil: thrown away); it returns the response's
+// header too (nil without a response).
+func (w *Worker) doH2Req(stopCtx context.Context, v *vu, t *requestTemplate, req *http.Request, timeout time.Duration, keep *bytes.Buffer) (outcome, http.Header) {
+	if v.h2 == nil {
+		v.h2 = &h2Session{conns: make([]*h2Conn, len(w.h2.addrs))}
+	}
+	s := v.h2
+	ctx, cancel := context.WithTimeout(stopCtx, timeout)
+	defer cancel()
+	out := outcome{latencyUs: -1, bytesOut: t.bytesOut, via: viaNetHTTP | viaHTTP2}
+	if req != nil {
+		out.bytesOut = requestBytes(req)
+	}
+	start := time.Now()
+	out.start = start
+	fail := func(err error, sent bool) (outcome, http.Header) {
+		out.end = time.Now()
+		out.err = err
+		out.errKind = classify(stopCtx, err)
+		out.unsent = out.errKind == kindCanceled && !sent
+		return out, nil
+	}
+	slot := t.h2.slot
+	c := s.conns[slot]
+	if c != nil && c.cc.Reserve() != nil {
+		// Closed, or told to go away: a new connection takes the request.
+		c.cc.Close()
+		c, s.conns[slot] = nil, nil
+	}
+	if c == nil {
+		var err error
+		if c, err = w.h2.connect(ctx, w.h2.addrs[slot]); err != nil {
+			return fail(err, false)
+		}
+		s.conns[slot] = c
+	}
+	drop := func() {
+		c.cc.Close()
+		s.conns[slot] = nil
+	}
+	trace := new(requestTrace)
+	if req == nil {
+		req = t.tmpl.WithContext(trace.attachExchange(ctx))
+		if t.body != nil {
+			req.Body = newBodyReader(t.body)
+		}
+	} else {
+		req = req.WithContext(trace.attachExchange(ctx))
+	}
+	resp, err := c.cc.RoundTrip(req)
+	if err != nil {
+		if c.cc.Err() != nil || w.h2.noKeepAlive {
+			drop()
+		}
+		return fail(err, trace.sent())
+	}
+	var n int64
+	if keep != nil {
+		keep.Reset()
+		n, err = keep.ReadFrom(io.LimitReader(resp.Body, http1.MaxCaptureBody))
+		if err == nil {
+			var m int64
+			m, err = io.Copy(io.Discard, resp.Body)
+			n += m
+		}
+	} else {
+		n, err = io.Copy(io.Discard, resp.Body)
+	}
+	resp.Body.Close()
+	out.end = time.Now()
+	out.timing = trace.timing(out.end)
+	out.timing.connectingUs, out.timing.tlsUs = c.connectingUs, c.tlsUs
+	c.connectingUs, c.tlsUs = 0, 0
+	out.status = resp.StatusCode
+	out.bytesIn = responseHeaderBytes(resp) + uint64(n)
+	if w.h2.noKeepAlive || c.cc.Err() != nil {
+		drop()
+	}
+	if err != nil {
+		out.err = err
+		out.errKind = classify(stopCtx, err)
+		return out, resp.Header
+	}
+	out.latencyUs = out.end.Sub(start).Microseconds()
+	out.errKind = statusKind(resp.StatusCode)
+	return out, resp.Header
+}
+
+// attachExchange is attach for a request on a connection of its own making:
+// only the write and the first response byte, which are all the breakdown
+// needs of it, at two closures instead of seven. HTTP/2 reads on a goroutine
+// of its own, so the first byte may be reported before the write is: the
+// write had ended by then.
+func (tr *requestTrace) attachExchange(ctx context.Context) context.Context {
+	return httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		WroteRequest: func(info httptrace.WroteRequestInfo) {
+			now := time.Now()
+			tr.mu.Lock()
+			if !tr.firstByte.IsZero() && tr.firstByte.Before(now) {
+				now = tr.firstByte
+			}
+			tr.wrote, tr.wroteOK = now, info.Err == nil
+			tr.mu.Unlock()
+		},
+		GotFirstResponseByte: func() { tr.mark(&tr.firstByte) },
+	})
+}
+
+// connect opens a connection to a, timing its dial and TLS handshake.
+func (c *h2Client) connect(ctx context.Context, a h2Addr) (*h2Conn, error) {
+	var dialUs int64
+	start := time.Now()
+	cc, err := c.tr.NewClientConn(context.WithValue(ctx, dialTimeKey{}, &dialUs), a.scheme, a.addr)
+	if err != nil {
+		return nil, err
+	}
+	conn := &h2Conn{cc: cc, connectingUs: dialUs}
+	if a.scheme == "https" {
+		conn.tlsUs = max(spanUs(start, time.Now())-dialUs, 1)
+	}
+	return conn, nil
+}
+
+// http2Kind names an HTTP/2 failure of the server's making: a stream it reset
+// (RST_STREAM) or a GOAWAY before the answer; kindNone for anything else.
+// net/http's HTTP/2 errors are unexported types: their text is what marks them.
+func http2Kind(err error) int {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "stream error: "):
+		return kindStreamReset
+	case strings.Contains(msg, "GOAWAY"):
+		return kindGoAway
+	}
+	return kindNone
+}
