@@ -53,6 +53,9 @@ type Config struct {
 	// External, when set, takes the target VUs from control commands on
 	// loadforge.<run>.control instead of following Pattern.
 	External *scheduler.ExternalLoad
+	// Prometheus, when set (HOST:PORT), serves the run's metrics on
+	// /metrics there while it runs (see package exporter).
+	Prometheus string
 }
 
 // DefaultWorkersTimeout is how long a run waits for its remote workers.
@@ -216,6 +219,11 @@ func (s *session) run(ctx context.Context, b *bus.Bus, signals <-chan os.Signal)
 		cancelStages()
 		wg.Wait()
 	}()
+
+	// Before any worker: the exporter must see every event.
+	if err := s.startExporter(ctx, &wg, stageCtx, b, progress); err != nil {
+		return nil, err
+	}
 
 	colConn, err := b.Connect("loadforge-collector")
 	if err != nil {

@@ -123,6 +123,7 @@ Exit codes: 0 completed, 1 runtime failure, 2 bad usage, plan or flag,
 		a.validateCommand(),
 		a.workerCommand(),
 		a.tapCommand(),
+		a.exporterCommand(),
 		a.targetCommand(),
 		a.versionCommand(),
 	)

@@ -170,6 +170,12 @@ func (a *app) sessionConfig(st *settings, args []string) (session.Config, error)
 			return cfg, fmt.Errorf("--out %s: no directory %s to write it in", out, dir)
 		}
 	}
+	prom := get("prometheus")
+	if prom != "" {
+		if _, _, err := net.SplitHostPort(prom); err != nil {
+			return cfg, fmt.Errorf("--prometheus %q: want HOST:PORT", prom)
+		}
+	}
 	graceful := p.GracefulStop
 	if graceful == 0 {
 		// The session reads zero as "its default" and a negative value as none.
@@ -188,6 +194,7 @@ func (a *app) sessionConfig(st *settings, args []string) (session.Config, error)
 		Logger:       logger,
 	}
 	cfg.Workers, cfg.WorkersTimeout, cfg.External = workers, workersTimeout, p.External
+	cfg.Prometheus = prom
 	return cfg, nil
 }
 

@@ -91,7 +91,7 @@ Exit codes: 0 stopped by a signal, 1 the bus refused or closed the connection,
 		name := st.text(find(workerSettings, "name"))
 		ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
-		conn, err := dialWhenUp(ctx, url, cred, log)
+		conn, err := dialWhenUp(ctx, url, "loadforge-worker", cred, log)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -128,13 +128,13 @@ Exit codes: 0 stopped by a signal, 1 the bus refused or closed the connection,
 	return cmd
 }
 
-// dialWhenUp connects to the bus, trying again every second while nothing
-// answers at url: a worker may start before its coordinator. A refusal (bad
-// credential, TLS) is final.
-func dialWhenUp(ctx context.Context, url string, cred bus.Credentials, log *slog.Logger) (*bus.Conn, error) {
+// dialWhenUp connects to the bus as name, trying again every second while
+// nothing answers at url: a worker (or tap, or exporter) may start before its
+// coordinator. A refusal (bad credential, TLS) is final.
+func dialWhenUp(ctx context.Context, url, name string, cred bus.Credentials, log *slog.Logger) (*bus.Conn, error) {
 	warned := false
 	for {
-		conn, err := bus.DialWith(url, "loadforge-worker", cred)
+		conn, err := bus.DialWith(url, name, cred)
 		if err == nil {
 			log.Info("connected to the bus", "url", url)
 			return conn, nil
