@@ -56,6 +56,9 @@ type Config struct {
 	// Prometheus, when set (HOST:PORT), serves the run's metrics on
 	// /metrics there while it runs (see package exporter).
 	Prometheus string
+	// RawPath, when set, is where the local worker writes one record per
+	// request (.csv or .jsonl, .gz to compress).
+	RawPath string
 }
 
 // DefaultWorkersTimeout is how long a run waits for its remote workers.
@@ -250,7 +253,7 @@ func (s *session) run(ctx context.Context, b *bus.Bus, signals <-chan os.Signal)
 		if err != nil {
 			return nil, err
 		}
-		w, err := worker.New(worker.Config{RunID: cfg.RunID, Spec: cfg.Spec, Logger: cfg.Logger.With("stage", "worker")}, wConn)
+		w, err := worker.New(worker.Config{RunID: cfg.RunID, Spec: cfg.Spec, Logger: cfg.Logger.With("stage", "worker"), RawPath: cfg.RawPath}, wConn)
 		if err != nil {
 			return nil, err
 		}

@@ -129,6 +129,9 @@ func (w *Worker) runRequestsFrom(stopCtx context.Context, v *vu, reqs []*request
 			intended = o.fromIntended(intended)
 		}
 		v.shard.record(t.endpoint, o)
+		if w.raw != nil {
+			w.raw.record(v.id, t.endpoint, &o)
+		}
 	}
 	return stopCtx.Err() == nil
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/loadforge/loadforge/internal/plan"
 	"github.com/loadforge/loadforge/schemas"
 	"github.com/loadforge/loadforge/session"
+	"github.com/loadforge/loadforge/worker"
 )
 
 // planArgs accepts at most one argument, the plan file.
@@ -170,6 +171,15 @@ func (a *app) sessionConfig(st *settings, args []string) (session.Config, error)
 			return cfg, fmt.Errorf("--out %s: no directory %s to write it in", out, dir)
 		}
 	}
+	raw := get("raw")
+	if raw != "" {
+		if workers > 0 {
+			return cfg, fmt.Errorf("--raw %s: with --workers each remote worker writes its own records: give --raw to loadforge worker", raw)
+		}
+		if err := worker.CheckRawPath(raw); err != nil {
+			return cfg, fmt.Errorf("--raw %s: %w", raw, err)
+		}
+	}
 	prom := get("prometheus")
 	if prom != "" {
 		if _, _, err := net.SplitHostPort(prom); err != nil {
@@ -194,7 +204,7 @@ func (a *app) sessionConfig(st *settings, args []string) (session.Config, error)
 		Logger:       logger,
 	}
 	cfg.Workers, cfg.WorkersTimeout, cfg.External = workers, workersTimeout, p.External
-	cfg.Prometheus = prom
+	cfg.Prometheus, cfg.RawPath = prom, raw
 	return cfg, nil
 }
 

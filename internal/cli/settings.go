@@ -86,6 +86,7 @@ var runSettings = []setting{
 	{flag: "tls-cert", key: "tls_cert", usage: "TLS certificate `FILE` (PEM): the listening bus's, or a client certificate for --nats"},
 	{flag: "tls-key", key: "tls_key", usage: "TLS key `FILE` (PEM) of --tls-cert"},
 	{flag: "tls-ca", key: "tls_ca", usage: "CA `FILE` (PEM): the listening bus requires client certificates it signed; with --nats, trust the server by it"},
+	{flag: "raw", key: "raw", usage: "write one record per request to `FILE` (.csv or .jsonl, .gz to compress)"},
 	{flag: "prometheus", key: "prometheus", usage: "serve the run's metrics for Prometheus on `HOST:PORT`/metrics while it runs (as loadforge exporter does)"},
 }
 

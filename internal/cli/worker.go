@@ -46,6 +46,7 @@ var workerSettings = []setting{
 	{flag: "name", key: "name", usage: "worker `NAME` shown in results (default: the host name)"},
 	{flag: "log-format", key: "log_format", def: "text", usage: "log `FORMAT` on stderr: text or json"},
 	{flag: "log-level", key: "log_level", def: "info", usage: "log `LEVEL`: debug, info, warn or error"},
+	{flag: "raw", key: "raw", usage: "write one record per request of each run to `FILE` with -NAME-RUNID before its extension (.csv or .jsonl, .gz to compress)"},
 }
 
 // retryEvery is how often a worker tries a bus that is not up yet.
@@ -87,6 +88,12 @@ Exit codes: 0 stopped by a signal, 1 the bus refused or closed the connection,
 		if err != nil {
 			return err
 		}
+		raw := st.text(find(workerSettings, "raw"))
+		if raw != "" {
+			if err := worker.CheckRawPath(raw); err != nil {
+				return fmt.Errorf("--raw %s: %w", raw, err)
+			}
+		}
 		url := st.text(find(workerSettings, "nats"))
 		name := st.text(find(workerSettings, "name"))
 		ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
@@ -113,7 +120,7 @@ Exit codes: 0 stopped by a signal, 1 the bus refused or closed the connection,
 			defer cancelClose()
 			_ = conn.Close(closeCtx)
 		}()
-		err = worker.Serve(ctx, conn, worker.ServeConfig{Name: name, Logger: log})
+		err = worker.Serve(ctx, conn, worker.ServeConfig{Name: name, Logger: log, RawPath: raw})
 		if err == nil && errors.Is(context.Cause(ctx), errBusClosed) {
 			err = errBusClosed
 			if lastErr := nc.LastError(); lastErr != nil {
