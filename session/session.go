@@ -280,7 +280,7 @@ func (s *session) run(ctx context.Context, b *bus.Bus, signals <-chan os.Signal)
 	} else {
 		runLoad = scheduler.New(scheduler.Config{RunID: cfg.RunID, Pattern: cfg.Pattern, Start: t0}, schedConn).Run
 	}
-	progress.begin(t0)
+	progress.begin(t0, cfg.loadDuration())
 	s.log.Info("run started", "name", cfg.Name, "duration", cfg.loadDuration(), "workers", max(cfg.Workers, 1))
 	if err := s.publishState(schemas.SessionState{State: schemas.StateRunning, StartedAtNs: t0.UnixNano()}); err != nil {
 		return nil, err

@@ -117,7 +117,7 @@ address could not be served, 2 bad usage.`,
 
 		ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
-		conn, err := dialWhenUp(ctx, url, "loadforge-exporter", cred, log)
+		conn, err := dialWhenUp(ctx, url, "loadforge-exporter", watchRetryEvery, cred, log)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil

@@ -52,6 +52,11 @@ var workerSettings = []setting{
 // retryEvery is how often a worker tries a bus that is not up yet.
 const retryEvery = time.Second
 
+// watchRetryEvery is how often a tap or an exporter tries a bus that is not
+// up yet: often enough to be in before a run started with it sends its
+// first metrics (a failed connect on a LAN costs next to nothing).
+const watchRetryEvery = 50 * time.Millisecond
+
 var errBusClosed = errors.New("the bus closed the connection")
 
 func (a *app) workerCommand() *cobra.Command {
@@ -98,7 +103,7 @@ Exit codes: 0 stopped by a signal, 1 the bus refused or closed the connection,
 		name := st.text(find(workerSettings, "name"))
 		ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
-		conn, err := dialWhenUp(ctx, url, "loadforge-worker", cred, log)
+		conn, err := dialWhenUp(ctx, url, "loadforge-worker", retryEvery, cred, log)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -135,10 +140,10 @@ Exit codes: 0 stopped by a signal, 1 the bus refused or closed the connection,
 	return cmd
 }
 
-// dialWhenUp connects to the bus as name, trying again every second while
+// dialWhenUp connects to the bus as name, trying again every `every` while
 // nothing answers at url: a worker (or tap, or exporter) may start before its
 // coordinator. A refusal (bad credential, TLS) is final.
-func dialWhenUp(ctx context.Context, url, name string, cred bus.Credentials, log *slog.Logger) (*bus.Conn, error) {
+func dialWhenUp(ctx context.Context, url, name string, every time.Duration, cred bus.Credentials, log *slog.Logger) (*bus.Conn, error) {
 	warned := false
 	for {
 		conn, err := bus.DialWith(url, name, cred)
@@ -156,7 +161,7 @@ func dialWhenUp(ctx context.Context, url, name string, cred bus.Credentials, log
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
-		case <-time.After(retryEvery):
+		case <-time.After(every):
 		}
 	}
 }
