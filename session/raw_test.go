@@ -1,6 +1,7 @@
 package session
 
 import (
+	"bytes"
 	"compress/gzip"
 	"context"
 	"encoding/csv"
@@ -82,6 +83,54 @@ func TestRawRecordsMatchTheResult(t *testing.T) {
 	}{{"p50", got.P50, res.Totals.LatencyMs.P50}, {"p99", got.P99, res.Totals.LatencyMs.P99}} {
 		if math.Abs(p.got-p.want) > p.want*0.001 {
 			t.Errorf("records' %s %.3f ms, result's %.3f ms", p.name, p.got, p.want)
+		}
+	}
+}
+
+// Remote workers write their own raw records, their name and the run's id in
+// the file name; each file holds what its worker counted.
+func TestRemoteWorkersWriteTheirOwnRawRecords(t *testing.T) {
+	srv := slowServer(t)
+	b := sharedBus(t)
+	dir := t.TempDir()
+	for _, id := range []string{"one", "two"} {
+		conn, err := b.Connect("worker-" + id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			_ = worker.Serve(ctx, conn, worker.ServeConfig{WorkerID: id, Name: "n-" + id, Logger: quiet,
+				RawPath: filepath.Join(dir, "raw.csv")})
+		}()
+		t.Cleanup(func() {
+			cancel()
+			<-done
+		})
+	}
+	cfg := remoteConfig(b, srv.URL+"/", 2, scheduler.Constant(4, 1500*time.Millisecond))
+	cfg.RunID = "rawrun"
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkCounted(t, res, srv, schemas.StateCompleted)
+	if len(res.Workers) != 2 {
+		t.Fatalf("workers %+v", res.Workers)
+	}
+	for _, w := range res.Workers {
+		data, err := os.ReadFile(filepath.Join(dir, "raw-"+w.Name+"-rawrun.csv"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, err := csv.NewReader(bytes.NewReader(data)).ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := uint64(len(rows) - 1); got != w.Requests || got == 0 {
+			t.Errorf("worker %s: %d records, it counted %d", w.Name, got, w.Requests)
 		}
 	}
 }
