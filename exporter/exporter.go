@@ -26,7 +26,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/loadforge/loadforge/internal/bus"
 	"github.com/loadforge/loadforge/schemas"
@@ -224,7 +223,7 @@ func runOf(subject string) string {
 		return ""
 	}
 	run, _, _ := strings.Cut(rest, ".")
-	return run
+	return label(run)
 }
 
 // runFor returns the run a message of subject claims to belong to, or nil
@@ -270,17 +269,18 @@ func (e *Exporter) onState(subject string, st *schemas.SessionState) {
 	if r == nil {
 		return
 	}
-	r.state = st.State
+	r.state = label(st.State)
 	if ended(st.State) && r.endedAt.IsZero() {
 		r.endedAt = e.cfg.Now()
 	}
 }
 
-// onThresholdRaw decodes a ThresholdState by hand: schemas.Decode does not
-// take it yet (it has no schema-version accessor on main).
+// onThresholdRaw decodes a ThresholdState through schemas.DecodeAny:
+// schemas.Decode does not take that type (it has no schema-version accessor);
+// onThreshold checks the version.
 func (e *Exporter) onThresholdRaw(subject string, data []byte) {
 	var th schemas.ThresholdState
-	if err := msgpack.Unmarshal(data, &th); err != nil {
+	if err := schemas.DecodeAny(data, &th); err != nil {
 		e.mu.Lock()
 		e.malformed++
 		e.mu.Unlock()
@@ -300,7 +300,7 @@ func (e *Exporter) onThreshold(subject string, th *schemas.ThresholdState) {
 	if r == nil {
 		return
 	}
-	k := thresholdKey{th.Metric, th.Expression}
+	k := thresholdKey{label(th.Metric), label(th.Expression)}
 	// Verdicts arrive in order from one publisher; an older one never replaces a newer.
 	if old, ok := r.thresholds[k]; ok && old.AtNs > th.AtNs {
 		return

@@ -3,6 +3,7 @@ package exporter
 import (
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/loadforge/loadforge/schemas"
@@ -86,7 +87,7 @@ func (r *runState) addEvent(ev *schemas.MetricEvent, bounds []float64) bool {
 	r.dropped += ev.DroppedIterations
 	for i := range ev.Endpoints {
 		m := &ev.Endpoints[i]
-		k := epKey{m.Name, m.Method}
+		k := epKey{label(m.Name), label(m.Method)}
 		e := r.endpoints[k]
 		if e == nil {
 			e = &endpointState{
@@ -114,7 +115,7 @@ func (e *endpointState) add(m *schemas.EndpointMetrics, bounds []float64) {
 	}
 	for kind, n := range m.ErrorsByKind {
 		if n != 0 {
-			e.kinds[kind] += n
+			e.kinds[label(kind)] += n
 		}
 	}
 	e.bytesIn += m.BytesIn
@@ -135,14 +136,21 @@ func (e *endpointState) add(m *schemas.EndpointMetrics, bounds []float64) {
 		e.sumSec += sec * float64(n)
 	}
 	for _, c := range m.Checks {
-		cs := e.checks[c.Name]
+		name := label(c.Name)
+		cs := e.checks[name]
 		if cs == nil {
 			cs = &checkState{}
-			e.checks[c.Name] = cs
+			e.checks[name] = cs
 		}
 		cs.passes += c.Passes
 		cs.fails += c.Fails
 	}
+}
+
+// label makes s a valid label value: Prometheus takes only UTF-8, and a
+// message's strings are whatever its sender put there.
+func label(s string) string {
+	return strings.ToValidUTF8(s, "\uFFFD")
 }
 
 // vus is the VUs running now over the workers still in the run.
