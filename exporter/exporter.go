@@ -371,9 +371,16 @@ var (
 	}
 )
 
-// Describe is unchecked: the label sets follow the runs on the bus.
+// Describe sends every metric the exporter may serve; label values follow
+// the runs on the bus, the names and label names are fixed.
 func (e *Exporter) Describe(ch chan<- *prometheus.Desc) {
-	prometheus.DescribeByCollect(e, ch)
+	for _, d := range []*prometheus.Desc{
+		descs.requests, descs.errors, descs.bytesIn, descs.bytesOut, descs.duration, descs.checks,
+		descs.iterations, descs.dropped, descs.vus, descs.workers, descs.state,
+		descs.thresholdOK, descs.thresholdValue, descs.malformed, descs.duplicates,
+	} {
+		ch <- d
+	}
 }
 
 // Collect writes every series of every run the exporter holds, and forgets

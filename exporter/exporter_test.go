@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -376,6 +377,12 @@ func TestExporterTakesEachEventOnce(t *testing.T) {
 		if got := sum(fams, w.name, w.labels); got != w.value {
 			t.Errorf("%s%v = %v, want %v", w.name, w.labels, got, w.value)
 		}
+	}
+	// Prometheus's pedantic registry holds every metric to its description.
+	pedantic := prometheus.NewPedanticRegistry()
+	pedantic.MustRegister(ex)
+	if _, err := pedantic.Gather(); err != nil {
+		t.Errorf("pedantic gather: %v", err)
 	}
 	// 1.5 ms falls in the bucket of 2.5 ms, not in that of 1 ms.
 	for _, m := range fams["loadforge_request_duration_seconds"].GetMetric() {
