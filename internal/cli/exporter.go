@@ -65,7 +65,7 @@ metrics on http://--listen/metrics for Prometheus: requests by endpoint, method
 and status, errors by kind, a latency histogram, VUs, iterations, dropped
 iterations, checks, threshold verdicts and the run's state. It only reads the
 bus (a tap credential is enough) and may start before the bus is up: it
-retries every second. Stops on SIGINT or SIGTERM.
+waits for it. Stops on SIGINT or SIGTERM.
 
 Exit codes: 0 stopped by a signal, 1 the bus refused the connection or the
 address could not be served, 2 bad usage.`,

@@ -73,7 +73,7 @@ var runSettings = []setting{
 	{flag: "out", key: "out", usage: "write the result document (JSON) to `FILE`"},
 	{flag: "quiet", key: "quiet", kind: kindBool, def: "false", usage: "no live progress, summary only"},
 	{flag: "log-format", key: "log_format", def: "text", usage: "log `FORMAT` on stderr: text or json"},
-	{flag: "log-level", key: "log_level", def: "info", usage: "log `LEVEL`: debug, info, warn or error (default info; warn with --quiet, or on a terminal with text logs)"},
+	{flag: "log-level", key: "log_level", def: "info", usage: "log `LEVEL`: debug, info, warn or error (warn by default with --quiet, or on a terminal with text logs)"},
 	{flag: "listen", key: "listen", usage: "let remote workers and consumers reach the embedded bus at `HOST:PORT`"},
 	{flag: "token", key: "token", usage: "bus credential `T` of workers (and taps); required for --listen beyond loopback"},
 	{flag: "nats", key: "nats", usage: "use the NATS server or cluster at `URL` instead of an embedded one"},
