@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -75,7 +76,7 @@ func (p *pane) waitScreen(what string, cond func([]string) bool) []string {
 }
 
 var (
-	progressLine = regexp.MustCompile(`^(\d+)s/8s \[[█░]{16}\]  vus \d+ │ per second: \d+ req/s, \d+ err/s, p95 \S+ │ total: \d+ req, \d+ err \(\d+\.\d+%\)$`)
+	progressLine = regexp.MustCompile(`^(\d+)s/10s \[[█░]{16}\]  vus \d+ │ per second: \d+ req/s, \d+ err/s, p95 \S+ │ total: \d+ req, \d+ err \(\d+\.\d+%\)$`)
 	progressText = regexp.MustCompile(`per second:|req/s|\[[█░]+\]`)
 	logText      = regexp.MustCompile(`level=[A-Z]+`)
 )
@@ -118,12 +119,13 @@ func checkScreen(t *testing.T, when string, s []string) (elapsed string) {
 // to it.
 func TestTerminalShowsOneProgressLine(t *testing.T) {
 	base := startTarget(t)
-	p := startPane(t, binary+" run --url '"+base+"/delay?ms=2' --vus 4 --duration 8s --graceful-stop 2s "+
+	p := startPane(t, binary+" run --url '"+base+"/delay?ms=2' --vus 4 --duration 10s --graceful-stop 2s "+
 		"--listen 127.0.0.1:0 --log-level debug")
 
 	first := p.waitScreen("progress line", func(s []string) bool { return contains(s, progressLine) })
-	if e := checkScreen(t, "first second", first); e != "1" && e != "2" {
-		t.Errorf("first progress line at %ss, want about 1 s", e)
+	// The first line drawn is that of second 1; a busy machine may read the screen a little late.
+	if e, _ := strconv.Atoi(checkScreen(t, "first second", first)); e < 1 || e > 4 {
+		t.Errorf("first progress line read at %ds, want about 1 s", e)
 	}
 	if !contains(first, regexp.MustCompile(`msg="run started"`)) {
 		t.Errorf("--log-level info or lower shows the info lines:\n%s", strings.Join(first, "\n"))
