@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 
 	"github.com/klauspost/compress/gzip"
 )
@@ -83,7 +82,7 @@ type rawWriter struct {
 	jsonl  bool
 	file   *os.File
 	gz     *gzip.Writer
-	out    *bufio.Writer // unused for chunks; holds the header
+	out    *bufio.Writer // the file (through gzip); written by the writer goroutine alone after the header
 	shards []rawShard
 	// eps holds, per endpoint, the record's middle part, escaped once:
 	// `,endpoint,method,url,` (CSV) or `,"endpoint":…,"url":"…"` (JSON).
@@ -93,13 +92,13 @@ type rawWriter struct {
 	free   chan []byte
 	done   chan struct{}
 	err    error // the writer goroutine's first error; read after done
-	count  atomic.Uint64
 	closed bool
 }
 
 type rawShard struct {
 	mu  sync.Mutex
 	buf []byte
+	n   uint64   // records appended; a counter shared by every VU would be contended
 	_   [64]byte // one shard per cache line or more: neighbours do not contend
 }
 
@@ -182,12 +181,12 @@ func (r *rawWriter) record(vuID int, ep int, o *outcome) {
 		s.buf = r.buffer()
 	}
 	s.buf = r.appendRecord(s.buf, vuID, ep, o)
+	s.n++
 	var full []byte
 	if len(s.buf) >= rawFlushBytes {
 		full, s.buf = s.buf, nil
 	}
 	s.mu.Unlock()
-	r.count.Add(1)
 	if full != nil {
 		r.full <- full
 	}
@@ -285,9 +284,11 @@ func (r *rawWriter) close() (uint64, error) {
 		return 0, nil
 	}
 	r.closed = true
+	var count uint64
 	for i := range r.shards {
 		s := &r.shards[i]
 		s.mu.Lock()
+		count += s.n
 		if len(s.buf) > 0 {
 			r.full <- s.buf
 		}
@@ -309,9 +310,9 @@ func (r *rawWriter) close() (uint64, error) {
 		err = cerr
 	}
 	if err != nil {
-		return r.count.Load(), fmt.Errorf("raw records %s: %w", r.path, err)
+		return count, fmt.Errorf("raw records %s: %w", r.path, err)
 	}
-	return r.count.Load(), nil
+	return count, nil
 }
 
 // openRaw opens the worker's raw records file, if it has one.
