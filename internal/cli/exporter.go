@@ -17,9 +17,8 @@ import (
 	"github.com/loadforge/loadforge/schemas"
 )
 
-// DefaultExporterListen is the exporter's address: 9464 is the port
-// Prometheus's registry of default ports gives OpenTelemetry's exporter,
-// which k6 uses too.
+// DefaultExporterListen is the exporter's address: 9464 is the default port
+// of OpenTelemetry's Prometheus exporter, where dashboards look first.
 const DefaultExporterListen = "127.0.0.1:9464"
 
 var exporterSettings = []setting{
