@@ -103,6 +103,10 @@ func (cfg *Config) setDefaults() error {
 	if cfg.Stderr == nil {
 		cfg.Stderr = os.Stderr
 	}
+	if _, ok := cfg.Stderr.(*Console); !ok {
+		// Progress, notes and the default logger share one console.
+		cfg.Stderr = NewConsole(cfg.Stderr)
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(cfg.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
