@@ -9,92 +9,10 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"text/tabwriter"
-	"time"
 
 	"github.com/loadforge/loadforge/schemas"
 )
-
-// progress prints one live line per collector snapshot on stderr: overwritten
-// in place on a terminal, one line each otherwise (CI logs).
-type progress struct {
-	mu       sync.Mutex
-	w        io.Writer
-	quiet    bool
-	terminal bool
-	t0       time.Time
-	total    uint64
-	dirty    bool // a line is on screen without its newline
-	// checks counted so far (see checks.go)
-	checksPasses, checksFails uint64
-
-	verdicts map[string]bool // each threshold's live verdict, as last noted
-}
-
-func newProgress(w io.Writer, quiet bool) *progress {
-	p := &progress{w: w, quiet: quiet}
-	if f, ok := w.(*os.File); ok {
-		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
-			p.terminal = true
-		}
-	}
-	return p
-}
-
-func (p *progress) begin(t0 time.Time) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.t0 = t0
-}
-
-func (p *progress) snapshot(s *schemas.Snapshot) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.total += s.Requests
-	checks := p.checksLine(s)
-	if p.quiet {
-		return
-	}
-	errPct := 0.0
-	if s.Requests > 0 {
-		errPct = 100 * float64(s.Errors) / float64(s.Requests)
-	}
-	line := fmt.Sprintf("%5.0fs  vus %-6d req/s %-9.1f p95 %-9s errors %d (%.2f%%)  total %d",
-		s.TS, s.VUs, s.RPS, fmtMs(s.LatencyMs.P95), s.Errors, errPct, p.total)
-	if s.DroppedIterations > 0 {
-		line += fmt.Sprintf("  dropped %d", s.DroppedIterations)
-	}
-	line += checks
-	if p.terminal {
-		fmt.Fprintf(p.w, "\r\x1b[K%s", line)
-		p.dirty = true
-		return
-	}
-	fmt.Fprintln(p.w, line)
-}
-
-// note prints a message on a line of its own.
-func (p *progress) note(msg string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.newline()
-	fmt.Fprintln(p.w, msg)
-}
-
-func (p *progress) end() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.newline()
-	p.quiet = true // late snapshots must not scribble over the summary
-}
-
-func (p *progress) newline() {
-	if p.dirty {
-		fmt.Fprintln(p.w)
-		p.dirty = false
-	}
-}
 
 func fmtMs(ms float64) string {
 	switch {

@@ -60,6 +60,12 @@ type Config struct {
 	// Thresholds go to the collector, which judges them live; one that fails
 	// with abort_on_fail stops the run (state aborted).
 	Thresholds []threshold.Threshold
+	// Prometheus, when set (HOST:PORT), serves the run's metrics on
+	// /metrics there while it runs (see package exporter).
+	Prometheus string
+	// RawPath, when set, is where the local worker writes one record per
+	// request (.csv or .jsonl, .gz to compress).
+	RawPath string
 }
 
 // DefaultWorkersTimeout is how long a run waits for its remote workers.
@@ -103,6 +109,10 @@ func (cfg *Config) setDefaults() error {
 	}
 	if cfg.Stderr == nil {
 		cfg.Stderr = os.Stderr
+	}
+	if _, ok := cfg.Stderr.(*Console); !ok {
+		// Progress, notes and the default logger share one console.
+		cfg.Stderr = NewConsole(cfg.Stderr)
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(cfg.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -233,6 +243,11 @@ func (s *session) run(ctx context.Context, b *bus.Bus, signals <-chan os.Signal)
 		wg.Wait()
 	}()
 
+	// Before any worker: the exporter must see every event.
+	if err := s.startExporter(ctx, &wg, stageCtx, b, progress); err != nil {
+		return nil, err
+	}
+
 	colConn, err := b.Connect("loadforge-collector")
 	if err != nil {
 		return nil, err
@@ -258,7 +273,7 @@ func (s *session) run(ctx context.Context, b *bus.Bus, signals <-chan os.Signal)
 		if err != nil {
 			return nil, err
 		}
-		w, err := worker.New(worker.Config{RunID: cfg.RunID, Spec: cfg.Spec, Logger: cfg.Logger.With("stage", "worker")}, wConn)
+		w, err := worker.New(worker.Config{RunID: cfg.RunID, Spec: cfg.Spec, Logger: cfg.Logger.With("stage", "worker"), RawPath: cfg.RawPath}, wConn)
 		if err != nil {
 			return nil, err
 		}
@@ -285,7 +300,7 @@ func (s *session) run(ctx context.Context, b *bus.Bus, signals <-chan os.Signal)
 	} else {
 		runLoad = scheduler.New(scheduler.Config{RunID: cfg.RunID, Pattern: cfg.Pattern, Start: t0}, schedConn).Run
 	}
-	progress.begin(t0)
+	progress.begin(t0, cfg.loadDuration())
 	s.log.Info("run started", "name", cfg.Name, "duration", cfg.loadDuration(), "workers", max(cfg.Workers, 1))
 	if err := s.publishState(schemas.SessionState{State: schemas.StateRunning, StartedAtNs: t0.UnixNano()}); err != nil {
 		return nil, err

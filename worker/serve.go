@@ -27,6 +27,9 @@ type ServeConfig struct {
 	// OnRun, when set, is told how each run this worker tried ended (nil: it
 	// carried the run to its end). It is called from Serve's goroutine.
 	OnRun func(runID string, err error)
+	// RawPath, when set, makes each run write raw request records to this
+	// path with "-NAME-RUNID" inserted before the extension (RawPathFor).
+	RawPath string
 }
 
 // offerMaxAge: a run spec older than this is not acted on. A run that still
@@ -127,6 +130,7 @@ func serveRun(ctx context.Context, conn *bus.Conn, cfg ServeConfig, spec *schema
 		RunID: spec.RunID, WorkerID: cfg.WorkerID, Name: cfg.Name, Spec: *spec,
 		FlushInterval: cfg.FlushInterval, Shards: cfg.Shards, Logger: log,
 		Remote: true, JoinTimeout: cfg.JoinTimeout, CoordinatorTimeout: cfg.CoordinatorTimeout,
+		RawPath: remoteRawPath(cfg.RawPath, cfg.Name, spec.RunID),
 	}, conn)
 	if err != nil {
 		log.Error("cannot run this spec", "err", err)

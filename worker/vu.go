@@ -141,6 +141,9 @@ func (w *Worker) runRequestsFrom(stopCtx context.Context, v *vu, reqs []*request
 			intended = o.fromIntended(intended)
 		}
 		v.shard.record(t.endpoint, o)
+		if w.raw != nil {
+			w.raw.record(v.id, t.endpoint, &o)
+		}
 		w.flushChecks(v)
 	}
 	return stopCtx.Err() == nil

@@ -52,6 +52,9 @@ type Config struct {
 	// CoordinatorTimeout: how long a remote worker carries on without hearing
 	// an assignment (the coordinator repeats it every second); default 5 s.
 	CoordinatorTimeout time.Duration
+	// RawPath, when set, is the file (.csv or .jsonl, .gz to compress) that
+	// gets one record per request this worker counts (see raw.go).
+	RawPath string
 }
 
 const maxFlushInterval = 250 * time.Millisecond
@@ -82,6 +85,7 @@ type Worker struct {
 
 	shards []*shard
 	agg    aggregator
+	raw    *rawWriter // nil: no raw records; set before the first VU starts
 
 	// open is the open model, once a scale command brought an arrival rate.
 	open atomic.Pointer[openModel]
@@ -351,6 +355,12 @@ func (w *Worker) Run(ctx context.Context) error {
 		return fmt.Errorf("worker %s: subscribe: %w", w.cfg.WorkerID, err)
 	}
 
+	defer w.closeRaw()
+	if remote == nil {
+		if err := w.openRaw(); err != nil {
+			return err
+		}
+	}
 	if remote != nil {
 		// A remote worker says hello only once admitted.
 		if err := w.publishHello(schemas.KindJoin); err != nil {
@@ -443,6 +453,9 @@ func (w *Worker) Run(ctx context.Context) error {
 			switch remote.apply(a, w) {
 			case admitted:
 				w.log.Info("admitted to the run", "index", w.share.index(), "workers", w.share.count())
+				if err := w.openRaw(); err != nil {
+					return err
+				}
 				if err := w.publishHello(schemas.KindHello); err != nil {
 					return err
 				}
@@ -534,6 +547,7 @@ func (w *Worker) Run(ctx context.Context) error {
 			if !remote.isAdmitted() {
 				return ctx.Err() // never one of the run's workers: nothing to report
 			}
+			w.closeRaw() // every VU has exited: the file is complete before the bye
 			w.finish(st)
 			if ctx.Err() != nil {
 				return ctx.Err()

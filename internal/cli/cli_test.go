@@ -425,11 +425,3 @@ func TestTargetCommandServesUntilCancelled(t *testing.T) {
 		t.Errorf("last line %q", last)
 	}
 }
-
-func TestTapCommandFailsWithoutABus(t *testing.T) {
-	clearEnv(t)
-	inv := invoke(t, nil, "tap", "--nats", "nats://127.0.0.1:1")
-	if inv.code != ExitFailure || strings.Count(inv.stderr, "\n") != 1 || !strings.Contains(inv.stderr, "127.0.0.1:1") {
-		t.Errorf("exit %d, stderr %q", inv.code, inv.stderr)
-	}
-}

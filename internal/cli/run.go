@@ -16,6 +16,7 @@ import (
 	"github.com/loadforge/loadforge/internal/plan"
 	"github.com/loadforge/loadforge/schemas"
 	"github.com/loadforge/loadforge/session"
+	"github.com/loadforge/loadforge/worker"
 )
 
 // planArgs accepts at most one argument, the plan file.
@@ -164,7 +165,8 @@ func (a *app) sessionConfig(st *settings, args []string) (session.Config, error)
 	if err != nil {
 		return cfg, err
 	}
-	logger, err := a.logger(st, quiet)
+	console := session.NewConsole(a.stderr)
+	logger, err := a.logger(st, quiet, console)
 	if err != nil {
 		return cfg, err
 	}
@@ -196,6 +198,21 @@ func (a *app) sessionConfig(st *settings, args []string) (session.Config, error)
 			return cfg, err
 		}
 	}
+	raw := get("raw")
+	if raw != "" {
+		if workers > 0 {
+			return cfg, fmt.Errorf("--raw %s: with --workers each remote worker writes its own records: give --raw to loadforge worker", raw)
+		}
+		if err := worker.CheckRawPath(raw); err != nil {
+			return cfg, fmt.Errorf("--raw %s: %w", raw, err)
+		}
+	}
+	prom := get("prometheus")
+	if prom != "" {
+		if _, _, err := net.SplitHostPort(prom); err != nil {
+			return cfg, fmt.Errorf("--prometheus %q: want HOST:PORT", prom)
+		}
+	}
 	graceful := p.GracefulStop
 	if graceful == 0 {
 		// The session reads zero as "its default" and a negative value as none.
@@ -210,7 +227,7 @@ func (a *app) sessionConfig(st *settings, args []string) (session.Config, error)
 		OutPath:      out,
 		Quiet:        quiet,
 		Stdout:       a.stdout,
-		Stderr:       a.stderr,
+		Stderr:       console,
 		Logger:       logger,
 	}
 	cfg.Workers, cfg.WorkersTimeout, cfg.External = workers, workersTimeout, p.External
@@ -219,23 +236,33 @@ func (a *app) sessionConfig(st *settings, args []string) (session.Config, error)
 	if len(args) == 1 {
 		cfg.PlanFile = args[0]
 	}
+	cfg.Prometheus, cfg.RawPath = prom, raw
 	return cfg, nil
 }
 
-// logger builds the run's structured logger on stderr. Without an explicit
-// --log-level, --quiet lowers it to warnings.
-func (a *app) logger(st *settings, quiet bool) (*slog.Logger, error) {
-	return a.loggerOf(st, runSettings, quiet)
+// logger builds the run's structured logger on the run's console, where
+// the live progress line is. Without an explicit --log-level, --quiet lowers
+// it to warnings, and so does a terminal with text logs: there the progress
+// line tells how the run goes and info lines would only push it around.
+func (a *app) logger(st *settings, quiet bool, console *session.Console) (*slog.Logger, error) {
+	format := st.text(find(runSettings, "log-format"))
+	return a.loggerTo(console, st, runSettings, quiet || (console.Terminal() && format == "text"))
 }
 
 // loggerOf builds the logger from the log-level and log-format settings of group.
 func (a *app) loggerOf(st *settings, group []setting, quiet bool) (*slog.Logger, error) {
+	return a.loggerTo(a.stderr, st, group, quiet)
+}
+
+// loggerTo builds a logger writing to w; warnOnly lowers the default level
+// (not an explicit one) to warnings.
+func (a *app) loggerTo(w io.Writer, st *settings, group []setting, warnOnly bool) (*slog.Logger, error) {
 	levelSetting := find(group, "log-level")
 	levelText := st.text(levelSetting)
 	_, levelOrigin, levelSet := st.lookup(levelSetting)
 	if !levelSet {
 		levelOrigin = "--log-level"
-		if quiet {
+		if warnOnly {
 			levelText = "warn"
 		}
 	}
@@ -247,9 +274,9 @@ func (a *app) loggerOf(st *settings, group []setting, quiet bool) (*slog.Logger,
 	formatSetting := find(group, "log-format")
 	switch format := st.text(formatSetting); format {
 	case "text":
-		return slog.New(slog.NewTextHandler(a.stderr, opts)), nil
+		return slog.New(slog.NewTextHandler(w, opts)), nil
 	case "json":
-		return slog.New(slog.NewJSONHandler(a.stderr, opts)), nil
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	default:
 		_, origin, _ := st.lookup(formatSetting)
 		return nil, fmt.Errorf("%s: want text or json, got %q", origin, format)

@@ -83,7 +83,7 @@ var runSettings = []setting{
 	{flag: "junit", key: "junit", usage: "write the thresholds' and checks' verdicts as JUnit XML to `FILE` (for CI test reports)"},
 	{flag: "quiet", key: "quiet", kind: kindBool, def: "false", usage: "no live progress, summary only"},
 	{flag: "log-format", key: "log_format", def: "text", usage: "log `FORMAT` on stderr: text or json"},
-	{flag: "log-level", key: "log_level", def: "info", usage: "log `LEVEL`: debug, info, warn or error (default warn with --quiet)"},
+	{flag: "log-level", key: "log_level", def: "info", usage: "log `LEVEL`: debug, info, warn or error (warn by default with --quiet, or on a terminal with text logs)"},
 	{flag: "listen", key: "listen", usage: "let remote workers and consumers reach the embedded bus at `HOST:PORT`"},
 	{flag: "token", key: "token", usage: "bus credential `T` of workers (and taps); required for --listen beyond loopback"},
 	{flag: "nats", key: "nats", usage: "use the NATS server or cluster at `URL` instead of an embedded one"},
@@ -96,6 +96,8 @@ var runSettings = []setting{
 	{flag: "tls-cert", key: "tls_cert", usage: "TLS certificate `FILE` (PEM): the listening bus's, or a client certificate for --nats"},
 	{flag: "tls-key", key: "tls_key", usage: "TLS key `FILE` (PEM) of --tls-cert"},
 	{flag: "tls-ca", key: "tls_ca", usage: "CA `FILE` (PEM): the listening bus requires client certificates it signed; with --nats, trust the server by it"},
+	{flag: "raw", key: "raw", usage: "write one record per request to `FILE` (.csv or .jsonl, .gz to compress)"},
+	{flag: "prometheus", key: "prometheus", usage: "serve the run's metrics for Prometheus on `HOST:PORT`/metrics while it runs (as loadforge exporter does)"},
 }
 
 // flags registers settings as flags of fs.

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"os"
 	"os/signal"
@@ -37,7 +38,10 @@ func (a *app) tapCommand() *cobra.Command {
 		Long: `Print every message on SUBJECT (default loadforge.>, every run) as one JSON
 line: {"subject": "…", "data": {…}}. A message that is not msgpack prints as
 {"subject": "…", "error": "…", "size": n}. Byte strings print as text when
-they are UTF-8, else as base64. Stops on SIGINT or SIGTERM.`,
+they are UTF-8, else as base64. Each time in Unix nanoseconds (a key ending in
+_ns, like at_ns) gets the same time in RFC 3339 beside it (at_time). A bus
+that is not up yet is retried every second, so a tap started with a run sees
+its first message. Stops on SIGINT or SIGTERM.`,
 		Example: `  loadforge run configs/quickstart.yaml --listen 127.0.0.1:4222 &
   loadforge tap --nats nats://127.0.0.1:4222 'loadforge.*.snapshot'`,
 		Args: func(cmd *cobra.Command, args []string) error {
@@ -66,19 +70,37 @@ they are UTF-8, else as base64. Stops on SIGINT or SIGTERM.`,
 			return err
 		}
 		url := st.text(tapSettings[0])
-		conn, err := bus.DialWith(url, "loadforge-tap", cred)
-		if err != nil {
-			return failure(err)
-		}
 		ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
+		// Like a worker, a tap may start before the run's bus: it waits for it.
+		log := slog.New(slog.NewTextHandler(a.stderr, nil))
+		conn, err := dialWhenUp(ctx, url, "loadforge-tap", watchRetryEvery, cred, log)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return failure(err)
+		}
 		defer func() {
 			closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 			defer cancel()
 			_ = conn.Close(closeCtx)
 		}()
-		fmt.Fprintf(a.stderr, "loadforge tap: %s on %s\n", subject, url)
-		if err := Tap(ctx, conn, subject, a.stdout, nil); err != nil {
+		// Said once the server holds the subscription: from then on nothing is missed.
+		ready := make(chan struct{})
+		said := make(chan struct{})
+		go func() {
+			defer close(said)
+			select {
+			case <-ready:
+				fmt.Fprintf(a.stderr, "loadforge tap: %s on %s\n", subject, url)
+			case <-ctx.Done():
+			}
+		}()
+		err = Tap(ctx, conn, subject, a.stdout, ready)
+		stop()
+		<-said
+		if err != nil {
 			return failure(err)
 		}
 		return nil
@@ -220,17 +242,52 @@ func jsonable(v any) any {
 		for k, e := range x {
 			out[mapKey(k)] = jsonable(e)
 		}
-		return out
+		return withTimes(out)
 	case map[string]any:
 		out := make(map[string]any, len(x))
 		for k, e := range x {
 			out[k] = jsonable(e)
 		}
-		return out
+		return withTimes(out)
 	case time.Time:
 		return x.UTC().Format(time.RFC3339Nano)
 	}
 	return fmt.Sprint(v)
+}
+
+// minUnixNs is 2001-09-09 in Unix nanoseconds: an _ns value at least this
+// large is a point in time; smaller ones are durations (graceful_stop_ns,
+// elapsed_ns, …), which no run lasts 31 years to reach.
+const minUnixNs = 1_000_000_000_000_000_000
+
+// withTimes adds, beside each key NAME_ns holding a Unix time in
+// nanoseconds, NAME_time with the same time in RFC 3339 (UTC), for people.
+func withTimes(m map[string]any) map[string]any {
+	for k, v := range m {
+		base, ok := strings.CutSuffix(k, "_ns")
+		if !ok {
+			continue
+		}
+		var ns int64
+		switch n := v.(type) {
+		case int64:
+			ns = n
+		case uint64:
+			if n > math.MaxInt64 {
+				continue
+			}
+			ns = int64(n)
+		default:
+			continue
+		}
+		if ns < minUnixNs {
+			continue
+		}
+		if _, taken := m[base+"_time"]; !taken {
+			m[base+"_time"] = time.Unix(0, ns).UTC().Format(time.RFC3339Nano)
+		}
+	}
+	return m
 }
 
 func mapKey(k any) string {

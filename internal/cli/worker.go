@@ -46,10 +46,16 @@ var workerSettings = []setting{
 	{flag: "name", key: "name", usage: "worker `NAME` shown in results (default: the host name)"},
 	{flag: "log-format", key: "log_format", def: "text", usage: "log `FORMAT` on stderr: text or json"},
 	{flag: "log-level", key: "log_level", def: "info", usage: "log `LEVEL`: debug, info, warn or error"},
+	{flag: "raw", key: "raw", usage: "write one record per request of each run to `FILE` with -NAME-RUNID before its extension (.csv or .jsonl, .gz to compress)"},
 }
 
 // retryEvery is how often a worker tries a bus that is not up yet.
 const retryEvery = time.Second
+
+// watchRetryEvery is how often a tap or an exporter tries a bus that is not
+// up yet: often enough to be in before a run started with it sends its
+// first metrics (a failed connect on a LAN costs next to nothing).
+const watchRetryEvery = 50 * time.Millisecond
 
 var errBusClosed = errors.New("the bus closed the connection")
 
@@ -87,11 +93,17 @@ Exit codes: 0 stopped by a signal, 1 the bus refused or closed the connection,
 		if err != nil {
 			return err
 		}
+		raw := st.text(find(workerSettings, "raw"))
+		if raw != "" {
+			if err := worker.CheckRawPath(raw); err != nil {
+				return fmt.Errorf("--raw %s: %w", raw, err)
+			}
+		}
 		url := st.text(find(workerSettings, "nats"))
 		name := st.text(find(workerSettings, "name"))
 		ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
-		conn, err := dialWhenUp(ctx, url, cred, log)
+		conn, err := dialWhenUp(ctx, url, "loadforge-worker", retryEvery, cred, log)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -113,7 +125,7 @@ Exit codes: 0 stopped by a signal, 1 the bus refused or closed the connection,
 			defer cancelClose()
 			_ = conn.Close(closeCtx)
 		}()
-		err = worker.Serve(ctx, conn, worker.ServeConfig{Name: name, Logger: log})
+		err = worker.Serve(ctx, conn, worker.ServeConfig{Name: name, Logger: log, RawPath: raw})
 		if err == nil && errors.Is(context.Cause(ctx), errBusClosed) {
 			err = errBusClosed
 			if lastErr := nc.LastError(); lastErr != nil {
@@ -128,13 +140,13 @@ Exit codes: 0 stopped by a signal, 1 the bus refused or closed the connection,
 	return cmd
 }
 
-// dialWhenUp connects to the bus, trying again every second while nothing
-// answers at url: a worker may start before its coordinator. A refusal (bad
-// credential, TLS) is final.
-func dialWhenUp(ctx context.Context, url string, cred bus.Credentials, log *slog.Logger) (*bus.Conn, error) {
+// dialWhenUp connects to the bus as name, trying again every `every` while
+// nothing answers at url: a worker (or tap, or exporter) may start before its
+// coordinator. A refusal (bad credential, TLS) is final.
+func dialWhenUp(ctx context.Context, url, name string, every time.Duration, cred bus.Credentials, log *slog.Logger) (*bus.Conn, error) {
 	warned := false
 	for {
-		conn, err := bus.DialWith(url, "loadforge-worker", cred)
+		conn, err := bus.DialWith(url, name, cred)
 		if err == nil {
 			log.Info("connected to the bus", "url", url)
 			return conn, nil
@@ -149,7 +161,7 @@ func dialWhenUp(ctx context.Context, url string, cred bus.Credentials, log *slog
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
-		case <-time.After(retryEvery):
+		case <-time.After(every):
 		}
 	}
 }
