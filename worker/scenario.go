@@ -404,8 +404,10 @@ func (w *Worker) sendScenario(stopCtx context.Context, v *vu, t *requestTemplate
 	if s.jar != nil {
 		cookie = cookieHeader(s.jar.Cookies(u))
 	}
+	// auto over TLS: HTTP/2 where the server offers it, as send decides.
+	h2 := t.h2 != nil && (t.alpn == nil || t.alpn.offersH2(stopCtx, t.tmpl.URL.Hostname()))
 	var req *http.Request
-	if t.fast == nil {
+	if h2 || t.fast == nil {
 		if req, err = w.buildRequest(s, t, u, cookie); err != nil {
 			w.renderFailed(s, t, err)
 			return outcome{unsent: true}
@@ -414,7 +416,7 @@ func (w *Worker) sendScenario(stopCtx context.Context, v *vu, t *requestTemplate
 	cookies := w.scn.cookies
 	var o outcome
 	res := scenario.Response{}
-	if t.fast != nil {
+	if t.fast != nil && !h2 {
 		fr := t.fast
 		if !d.static || cookie != "" {
 			if err := w.writeWire(s, t, u, cookie); err != nil {
@@ -435,7 +437,7 @@ func (w *Worker) sendScenario(stopCtx context.Context, v *vu, t *requestTemplate
 		res = scenario.Response{Status: o.status, Header: &s.capture, Body: s.capture.Body()}
 	} else {
 		var h http.Header
-		if t.h2 != nil && (t.alpn == nil || t.alpn.offersH2(stopCtx, t.tmpl.URL.Hostname())) {
+		if h2 {
 			var keep *bytes.Buffer
 			if d.needBody {
 				keep = &s.respBody
