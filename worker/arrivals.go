@@ -350,6 +350,7 @@ func (w *Worker) runOpenVU(stopCtx context.Context, v *vu, om *openModel) {
 				break
 			}
 		}
+		took = false
 		if w.runRequestsFrom(stopCtx, v, w.tasks[w.pickTask(v.rng)], intended) {
 			v.shard.iterations.Add(1)
 		}
@@ -358,8 +359,11 @@ func (w *Worker) runOpenVU(stopCtx context.Context, v *vu, om *openModel) {
 		}
 		intended, took, alive = om.takeOrRelease(v)
 	}
-	// An arrival handed over but never begun (a hard stop came first) counts
-	// as dropped: every arrival is either run or dropped.
+	// An arrival handed over or taken but never begun (a hard stop came
+	// first) counts as dropped: every arrival is either run or dropped.
+	if took {
+		om.dropped.Add(1)
+	}
 	select {
 	case <-v.mailbox:
 		om.dropped.Add(1)
