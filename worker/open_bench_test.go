@@ -18,14 +18,18 @@ import (
 // per arrival is 1/rate whatever the cost, so ns/op here is the process's CPU
 // time (user + system, from getrusage) per request sent: what a request costs
 // the generator, the in-process server's share included. benchstat compares it
-// like any ns/op. Dropped iterations, the schedule lag's p99 and the largest
-// pool the run grew are reported beside it; a cheaper path drops none and
-// needs fewer VUs.
+// like any ns/op. Dropped iterations and the schedule lag's p99 are reported
+// beside it; on a busy machine the process gets less than a core and drops
+// arrivals whatever its cost.
 func BenchmarkOpenPath(b *testing.B) {
 	for _, rate := range []int{5_000, 20_000, 50_000} {
 		b.Run(fmt.Sprintf("rate=%d", rate), func(b *testing.B) { benchOpenPath(b, rate) })
 	}
 }
+
+// benchPool is BenchmarkOpenPath's pool: enough for 50,000 arrivals/s at
+// 2 ms each.
+const benchPool = 100
 
 func benchOpenPath(b *testing.B, rate int) {
 	srv := newBenchServer(b)
@@ -33,13 +37,15 @@ func benchOpenPath(b *testing.B, rate int) {
 	d := time.Duration(b.N) * time.Second / time.Duration(rate)
 	a := schemas.ArrivalRate{
 		Stages:          []schemas.RateStage{{DurationNs: 0, Rate: float64(rate)}, {DurationNs: int64(d), Rate: float64(rate)}},
-		MaxVUs:          1000,
-		PreAllocatedVUs: 1,
+		// A fixed pool, started at once: a pool that grows with the
+		// machine's load would make its dials, not the path, the cost.
+		MaxVUs:          benchPool,
+		PreAllocatedVUs: benchPool,
 	}
 	b.ReportAllocs()
 	cpu0 := cpuTime(b)
 	b.ResetTimer()
-	w.followPattern(&schemas.ScaleCommand{AtNs: time.Now().UnixNano(), TargetVUs: 1, Arrivals: &a})
+	w.followPattern(&schemas.ScaleCommand{AtNs: time.Now().UnixNano(), TargetVUs: benchPool, Arrivals: &a})
 	om := w.open.Load()
 	<-om.done
 	// The last arrivals' requests are still in flight: let them end.
@@ -62,13 +68,9 @@ func benchOpenPath(b *testing.B, rate int) {
 	if sent+int64(ev.DroppedIterations) != int64(b.N) {
 		b.Fatalf("%d sent + %d dropped of %d arrivals", sent, ev.DroppedIterations, b.N)
 	}
-	om.mu.Lock()
-	vus := len(om.all)
-	om.mu.Unlock()
 	b.ReportMetric(float64(cpu.Nanoseconds())/float64(max(sent, 1)), "ns/op")
 	b.ReportMetric(float64(ev.DroppedIterations), "dropped")
 	b.ReportMetric(float64(h.ValueAtQuantile(99)), "lag-p99-µs")
-	b.ReportMetric(float64(vus), "vus")
 }
 
 // cpuTime is the process's user + system CPU time so far.
