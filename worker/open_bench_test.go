@@ -36,7 +36,7 @@ func benchOpenPath(b *testing.B, rate int) {
 	w, _ := benchWorker(b, srv, schemas.HTTPClientFast)
 	d := time.Duration(b.N) * time.Second / time.Duration(rate)
 	a := schemas.ArrivalRate{
-		Stages:          []schemas.RateStage{{DurationNs: 0, Rate: float64(rate)}, {DurationNs: int64(d), Rate: float64(rate)}},
+		Stages: []schemas.RateStage{{DurationNs: 0, Rate: float64(rate)}, {DurationNs: int64(d), Rate: float64(rate)}},
 		// A fixed pool, started at once: a pool that grows with the
 		// machine's load would make its dials, not the path, the cost.
 		MaxVUs:          benchPool,
