@@ -19,10 +19,14 @@ import (
 // pattern. From it and t0 alone the worker derives arrival i's intended time
 // (package arrival), so no message on the bus can move an arrival, and one
 // goroutine, the dispatcher, walks the arrivals in order: it sleeps until the
-// next one is due, then hands it to a free VU, or starts a new VU for it while
-// the pool is below max_vus, or else counts it as dropped. It never waits for
-// a VU or a response, so the schedule never slides: a shortfall is either a
-// dropped iteration or, for an arrival handed over late, latency.
+// next one is due, then hands every arrival due by then to a free VU, or
+// starts a new VU for it while the pool is below max_vus, or else counts it as
+// dropped, and sleeps once to the next. A VU that finishes its iteration takes
+// the next arrival itself when it is already due, before it would park: it is
+// free, so this is the hand-off the dispatcher would make, without waking a
+// goroutine. Nothing waits for a VU or a response, so the schedule never
+// slides: a shortfall is either a dropped iteration or, for an arrival handed
+// over late, latency.
 //
 // A VU's first request of the iteration is timed from the arrival's intended
 // time; each later request from the end of the one before (outcome.fromIntended).
@@ -47,7 +51,11 @@ type openModel struct {
 	sleeper *preciseSleeper
 	done    chan struct{} // closed when the dispatcher has handed over its last arrival
 
-	mu      sync.Mutex
+	mu sync.Mutex
+	// next is the next arrival to hand out, of share cur: the dispatcher and
+	// VUs that finish an iteration take arrivals from it, in order.
+	next    uint64
+	cur     arrivalShare
 	free    []*vu // idle VUs; the most recently freed is reused first
 	all     []*vu // every VU started, in start order
 	stopped bool
@@ -124,6 +132,8 @@ func (w *Worker) startOpen(m *schemas.ScaleCommand) error {
 		origin:      monotonic(time.Unix(0, m.AtNs-m.ElapsedNs)),
 		t0ns:        m.AtNs - m.ElapsedNs,
 		share:       share,
+		next:        share.index,
+		cur:         share,
 		totalMaxVUs: a.MaxVUs,
 		maxVUs:      localMax,
 		quit:        make(chan struct{}),
@@ -146,39 +156,71 @@ func (w *Worker) startOpen(m *schemas.ScaleCommand) error {
 }
 
 // dispatch hands every arrival of the worker's share to the pool at its
-// intended time, until the schedule ends or stop. An arrival already due
-// (the dispatcher was late) goes at once: its lateness is recorded as lag and
-// shows in its latency; the schedule itself never moves.
+// intended time, until the schedule ends or stop. Each wake-up hands out every
+// arrival due by then, then sleeps once, to the next one. An arrival already
+// due (the dispatcher was late) goes at once: its lateness is recorded as lag
+// and shows in its latency; the schedule itself never moves.
 func (om *openModel) dispatch() {
 	defer close(om.done)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	defer timer.Stop()
-	cur, next := om.share, om.share.index
 	for {
-		om.mu.Lock()
-		next, cur, om.switches = advance(om.sched, next, cur, om.switches)
-		om.mu.Unlock()
-		off, ok := om.sched.At(next)
-		if !ok {
+		due, more := om.handDue()
+		if !more {
 			return
 		}
-		due := om.origin.Add(off)
+		now := time.Now()
 		// A change of share heard while waiting must still apply before its
 		// effective time, which comes reshareLead after it is made: wait in
 		// steps well below that, then look again.
-		if wake := time.Now().Add(reshareLead / 4); wake.Before(due) {
-			if !om.sleepUntil(wake, timer) {
-				return
-			}
-			continue
+		if wake := now.Add(reshareLead / 4); wake.Before(due) {
+			due = wake
+		}
+		// A wake-up costs more than an arrival at tens of thousands a
+		// second: sleep at least minBatch, and hand out what came due
+		// meanwhile (finishing VUs take some of it first).
+		if wake := now.Add(minBatch); due.Before(wake) {
+			due = wake
 		}
 		if !om.sleepUntil(due, timer) {
 			return
 		}
-		om.hand(due, time.Now())
-		next += cur.of
 	}
+}
+
+// minBatch is the shortest sleep of the dispatcher: at most this much (plus
+// the kernel's timer slack, 50 µs by default) of lag is added to an arrival
+// to save wake-ups, and only above 1/minBatch = 10,000 arrivals/s.
+const minBatch = 100 * time.Microsecond
+
+// handDue hands out, under one lock, every arrival due by now, and says when
+// the next one is due; more is false once the worker's share of the schedule
+// is done or the pool stopped.
+func (om *openModel) handDue() (next time.Time, more bool) {
+	om.mu.Lock()
+	defer om.mu.Unlock()
+	for !om.stopped {
+		due, ok := om.peekLocked()
+		if !ok {
+			return time.Time{}, false
+		}
+		now := time.Now()
+		if due.After(now) {
+			return due, true
+		}
+		om.next += om.cur.of
+		om.handLocked(due, now)
+	}
+	return time.Time{}, false
+}
+
+// peekLocked is the intended time of the next arrival to hand out, after the
+// changes of share whose time has come by it; false when there is none.
+func (om *openModel) peekLocked() (time.Time, bool) {
+	om.next, om.cur, om.switches = advance(om.sched, om.next, om.cur, om.switches)
+	off, ok := om.sched.At(om.next)
+	return om.origin.Add(off), ok
 }
 
 // newSleeper is the dispatcher's precise timer: a Go timer may wake a
@@ -213,17 +255,11 @@ func (om *openModel) sleepUntil(due time.Time, timer *time.Timer) bool {
 	}
 }
 
-// hand gives the arrival due at `due` to a VU, at now: the most recently
-// freed one, or a new one below the cap; else it is dropped.
-func (om *openModel) hand(due, now time.Time) {
-	om.mu.Lock()
-	defer om.mu.Unlock()
-	if om.stopped {
-		return
-	}
-	om.lagMu.Lock()
-	om.lag.Record(now.Sub(due).Microseconds())
-	om.lagMu.Unlock()
+// handLocked gives the arrival due at `due` to a VU, at now: the most
+// recently freed one, or a new one below the cap; else it is dropped. om.mu
+// is held.
+func (om *openModel) handLocked(due, now time.Time) {
+	om.recordLag(due, now)
 	var v *vu
 	switch n := len(om.free); {
 	case n > 0:
@@ -238,6 +274,12 @@ func (om *openModel) hand(due, now time.Time) {
 	}
 	// A free or new VU's mailbox is empty, so this never blocks.
 	v.mailbox <- due
+}
+
+func (om *openModel) recordLag(due, now time.Time) {
+	om.lagMu.Lock()
+	om.lag.Record(now.Sub(due).Microseconds())
+	om.lagMu.Unlock()
 }
 
 // startVU starts a new VU of the pool; om.mu is held.
@@ -261,16 +303,25 @@ func (om *openModel) startVU() *vu {
 	return v
 }
 
-// release puts v back among the free VUs; false when the pool is stopping
-// and v should exit.
-func (om *openModel) release(v *vu) bool {
+// takeOrRelease is v's turn once its iteration is done: when the next
+// arrival is already due, v, being free, takes it itself (took); else v goes
+// back among the free VUs to wait for the dispatcher. alive is false when the
+// pool is stopping and v should exit.
+func (om *openModel) takeOrRelease(v *vu) (intended time.Time, took, alive bool) {
 	om.mu.Lock()
 	defer om.mu.Unlock()
 	if om.stopped {
-		return false
+		return time.Time{}, false, false
+	}
+	if due, ok := om.peekLocked(); ok {
+		if now := time.Now(); !due.After(now) {
+			om.next += om.cur.of
+			om.recordLag(due, now)
+			return due, true, true
+		}
 	}
 	om.free = append(om.free, v)
-	return true
+	return time.Time{}, false, true
 }
 
 // stop ends the dispatch and tells every VU to stop once its iteration is
@@ -311,11 +362,16 @@ func (w *Worker) runOpenVU(stopCtx context.Context, v *vu, om *openModel) {
 		return
 	}
 	w.runRequests(stopCtx, v, w.setup)
-	for stopCtx.Err() == nil {
-		intended, ok := v.nextArrival(stopCtx)
-		if !ok {
-			break
+	var intended time.Time
+	took, alive := false, true
+	for alive && stopCtx.Err() == nil {
+		if !took {
+			var ok bool
+			if intended, ok = v.nextArrival(stopCtx); !ok {
+				break
+			}
 		}
+		took = false
 		if !w.beginIteration(v) {
 			om.dropped.Add(1) // handed over, never run: the rows ran out
 			break
@@ -324,12 +380,16 @@ func (w *Worker) runOpenVU(stopCtx context.Context, v *vu, om *openModel) {
 		if w.runRequestsFrom(stopCtx, v, w.tasks[w.pickTask(v.rng)], intended) {
 			v.shard.iterationDone(start)
 		}
-		if !v.thinkFor(w.thinkTime(v.rng)) || !om.release(v) {
+		if !v.thinkFor(w.thinkTime(v.rng)) {
 			break
 		}
+		intended, took, alive = om.takeOrRelease(v)
 	}
-	// An arrival handed over but never begun (a hard stop came first) counts
-	// as dropped: every arrival is either run or dropped.
+	// An arrival handed over or taken but never begun (a hard stop came
+	// first) counts as dropped: every arrival is either run or dropped.
+	if took {
+		om.dropped.Add(1)
+	}
 	select {
 	case <-v.mailbox:
 		om.dropped.Add(1)

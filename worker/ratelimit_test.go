@@ -143,3 +143,23 @@ func TestLimiterWaitPastTheEnd(t *testing.T) {
 		t.Fatal("wait did not return after the stop")
 	}
 }
+
+// BenchmarkLimiterWait is one request's wait for its slot, 50 VUs per core
+// sharing a limit well above what they reach, so that most waits are short
+// sleeps: the limiter's own cost per request.
+func BenchmarkLimiterWait(b *testing.B) {
+	l := newRequestLimiter(2e6)
+	l.start(time.Now())
+	stop := make(chan struct{})
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.SetParallelism(50)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := l.wait(ctx, stop); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
