@@ -36,7 +36,7 @@ validate: lint test
 # Hot-path benchmarks, BENCHCOUNT runs each, in benchstat's format: keep a
 # bench.out, change something, run again, then `benchstat old.out bench.out`.
 BENCHCOUNT ?= 6
-BENCHPKGS ?= ./worker/ ./internal/latency/ ./schemas/ ./collector/ ./scheduler/
+BENCHPKGS ?= ./worker/ ./internal/latency/ ./schemas/ ./collector/ ./internal/pattern/ ./scheduler/
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCHCOUNT) $(BENCHPKGS) | tee bench.out
 

@@ -1,28 +1,6 @@
-// Package scheduler turns a load pattern into timestamped scale commands on the bus.
-// A closed-model pattern sets the number of VUs; an open-model one (a
-// RatePattern) sets the rate at which iterations start.
-// Patterns are pure functions of elapsed time: `loadforge validate` prints the
-// same code's timeline that the scheduler follows.
-//
-// # Patterns
-//
-// A Pattern is a list of stages, as with k6's --stage: each stage goes linearly
-// from the previous stage's target (0 before the first) to its own target over
-// its duration; a stage of zero duration is an instant jump. The named patterns
-// compile to stages:
-//
-//	Constant(10, 30s)              {0,10} {30s,10}
-//	Ramp(0, 100, 1m)               {0,0} {1m,100}
-//	Step(10, 5, 10s, 3)            {0,10} {10s,10} {0,15} {10s,15} … {0,25} {10s,25}
-//	Spike(5, 50, 10s, 5s, 30s)     {0,5} {10s,5} {0,50} {5s,50} {0,5} {15s,5}
-//
-// Target(elapsed) is the line's value rounded half up, and at a boundary the
-// later stage applies, so a jump at t holds from t on. NextChange(elapsed)
-// solves the lines for the next time the rounded target moves, so the
-// scheduler sleeps from change to change instead of polling: a ramp from 0 to
-// 10000 VUs over 10 s yields exactly 10000 changes, one per integer. No clock
-// is involved, so the timeline printed by `loadforge validate` is the one a run
-// follows.
+// Package scheduler turns a load pattern (package pattern) into timestamped
+// scale commands on the bus. A closed-model pattern sets the number of VUs;
+// an open-model one (a RatePattern) sets the rate at which iterations start.
 package scheduler
 
 import (
@@ -31,13 +9,14 @@ import (
 	"time"
 
 	"github.com/loadforge/loadforge/internal/bus"
+	"github.com/loadforge/loadforge/internal/pattern"
 	"github.com/loadforge/loadforge/schemas"
 )
 
 // Config configures a Scheduler. The zero value of each field means its default.
 type Config struct {
 	RunID   string
-	Pattern Pattern
+	Pattern pattern.Pattern
 	// Start is the run's time zero (the session's StartedAt); zero means when Run starts.
 	Start time.Time
 }
@@ -185,20 +164,20 @@ func (s *Scheduler) flush(ctx context.Context) error {
 // pattern is all they need; a command at each stage boundary tells taps the
 // rate, and the last, at the end, is done. Every command carries the whole
 // pattern, so a worker that missed the first loses nothing.
-func (s *Scheduler) followRate(r RatePattern, waitUntil func(time.Duration) error,
+func (s *Scheduler) followRate(r pattern.RatePattern, waitUntil func(time.Duration) error,
 	send func(time.Duration, schemas.ScaleCommand) error) error {
-	sched, err := r.schedule()
+	sched, err := r.Schedule()
 	if err != nil {
 		return fmt.Errorf("scheduler: %w", err)
 	}
-	wire := r.wire()
+	wire := wire(r)
 	command := func(at time.Duration, done bool) schemas.ScaleCommand {
 		return schemas.ScaleCommand{TargetVUs: r.PreAllocatedVUs, Arrivals: wire, Rate: sched.Rate(at), Done: done}
 	}
 	if err := send(0, command(0, false)); err != nil {
 		return err
 	}
-	for _, at := range r.boundaries() {
+	for _, at := range r.Boundaries() {
 		if err := waitUntil(at); err != nil {
 			return err
 		}
@@ -211,4 +190,13 @@ func (s *Scheduler) followRate(r RatePattern, waitUntil func(time.Duration) erro
 		return err
 	}
 	return send(end, command(end, true))
+}
+
+// wire is the rate pattern as carried by the scale commands.
+func wire(r pattern.RatePattern) *schemas.ArrivalRate {
+	w := &schemas.ArrivalRate{MaxVUs: r.MaxVUs, PreAllocatedVUs: r.PreAllocatedVUs}
+	for _, s := range r.Stages {
+		w.Stages = append(w.Stages, schemas.RateStage{DurationNs: int64(s.Duration), Rate: s.Rate})
+	}
+	return w
 }

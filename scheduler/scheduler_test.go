@@ -10,8 +10,11 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/loadforge/loadforge/internal/bus"
+	"github.com/loadforge/loadforge/internal/pattern"
 	"github.com/loadforge/loadforge/schemas"
 )
+
+const ms = time.Millisecond
 
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
@@ -102,7 +105,7 @@ func publishMarker(t *testing.T, conn *bus.Conn, got <-chan received) []received
 }
 
 // checkCommands checks what every sequence of commands from one run must satisfy.
-func checkCommands(t *testing.T, p Pattern, t0 time.Time, cmds []received) {
+func checkCommands(t *testing.T, p pattern.Pattern, t0 time.Time, cmds []received) {
 	t.Helper()
 	for i, r := range cmds {
 		c := r.cmd
@@ -147,7 +150,7 @@ func checkCommands(t *testing.T, p Pattern, t0 time.Time, cmds []received) {
 
 func TestRunFollowsPattern(t *testing.T) {
 	conn, got := openBus(t)
-	p := Pattern{Stages: []Stage{{300 * ms, 6}, {200 * ms, 6}}}
+	p := pattern.Pattern{Stages: []pattern.Stage{{Duration: 300 * ms, Target: 6}, {Duration: 200 * ms, Target: 6}}}
 	t0 := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), waitLong)
 	defer cancel()
@@ -171,7 +174,7 @@ func TestRunFollowsPattern(t *testing.T) {
 
 func TestRunDefaultStartIsNow(t *testing.T) {
 	conn, got := openBus(t)
-	p := Constant(0, 50*ms)
+	p := pattern.Constant(0, 50*ms)
 	before := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), waitLong)
 	defer cancel()
@@ -194,7 +197,7 @@ func TestRunDefaultStartIsNow(t *testing.T) {
 func TestRunLateStartSkipsDueChanges(t *testing.T) {
 	conn, got := openBus(t)
 	// A target moving every 20 ms whose first two seconds are over before Run begins.
-	p := Ramp(0, 120, 2400*ms)
+	p := pattern.Ramp(0, 120, 2400*ms)
 	t0 := time.Now().Add(-2 * time.Second)
 	ctx, cancel := context.WithTimeout(context.Background(), waitLong)
 	defer cancel()
@@ -221,8 +224,8 @@ func TestRunStallCollapsesChanges(t *testing.T) {
 	conn, got := openBus(t)
 	// A spike up and back down, then a ramp; the clock leaps over the spike
 	// as if the process had stalled, and lands before the ramp.
-	p := Pattern{Stages: []Stage{
-		{0, 3}, {100 * ms, 3}, {0, 9}, {time.Millisecond, 9}, {0, 3}, {100 * ms, 3}, {100 * ms, 8},
+	p := pattern.Pattern{Stages: []pattern.Stage{
+		{Duration: 0, Target: 3}, {Duration: 100 * ms, Target: 3}, {Duration: 0, Target: 9}, {Duration: time.Millisecond, Target: 9}, {Duration: 0, Target: 3}, {Duration: 100 * ms, Target: 3}, {Duration: 100 * ms, Target: 8},
 	}}
 	const stall = 100 * ms
 	t0 := time.Now()
@@ -263,7 +266,7 @@ func TestRunStallCollapsesChanges(t *testing.T) {
 
 func TestRunStartAfterEndSendsDoneOnly(t *testing.T) {
 	conn, got := openBus(t)
-	p := Constant(3, time.Second)
+	p := pattern.Constant(3, time.Second)
 	t0 := time.Now().Add(-time.Hour)
 	ctx, cancel := context.WithTimeout(context.Background(), waitLong)
 	defer cancel()
@@ -280,7 +283,7 @@ func TestRunStartAfterEndSendsDoneOnly(t *testing.T) {
 func TestRunCancelStops(t *testing.T) {
 	conn, got := openBus(t)
 	// Changes every few milliseconds for an hour: only cancellation ends it.
-	p := Ramp(0, 1_000_000, time.Hour)
+	p := pattern.Ramp(0, 1_000_000, time.Hour)
 	t0 := time.Now()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -315,9 +318,9 @@ func TestRunRejectsBadConfig(t *testing.T) {
 		cfg  Config
 		want string
 	}{
-		{"bad pattern", Config{RunID: testRunID, Pattern: Ramp(0, -1, time.Second)}, "stage 2: target -1 is negative"},
+		{"bad pattern", Config{RunID: testRunID, Pattern: pattern.Ramp(0, -1, time.Second)}, "stage 2: target -1 is negative"},
 		{"empty pattern", Config{RunID: testRunID}, "no stages"},
-		{"bad run id", Config{RunID: "a.b", Pattern: Constant(1, time.Second)}, `"a.b"`},
+		{"bad run id", Config{RunID: "a.b", Pattern: pattern.Constant(1, time.Second)}, `"a.b"`},
 	} {
 		err := New(tt.cfg, conn).Run(ctx)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {

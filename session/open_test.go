@@ -9,17 +9,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/loadforge/loadforge/scheduler"
+	"github.com/loadforge/loadforge/internal/pattern"
 	"github.com/loadforge/loadforge/schemas"
 )
 
-func openRun(t *testing.T, url string, r scheduler.RatePattern) (*schemas.Result, string) {
+func openRun(t *testing.T, url string, r pattern.RatePattern) (*schemas.Result, string) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
 	res, err := Run(context.Background(), Config{
 		Name:         "open",
 		Spec:         spec(url),
-		Pattern:      scheduler.Pattern{Rate: &r},
+		Pattern:      pattern.Pattern{Rate: &r},
 		GracefulStop: 5 * time.Second,
 		Stdout:       &stdout,
 		Stderr:       &stderr,
@@ -39,7 +39,7 @@ func TestOpenModelRunsTheSchedule(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 		w.Write([]byte("ok"))
 	})
-	r := scheduler.ConstantRate(100, 1500*time.Millisecond)
+	r := pattern.ConstantRate(100, 1500*time.Millisecond)
 	r.MaxVUs, r.PreAllocatedVUs = 100, 1
 	res, summary := openRun(t, srv.URL+"/", r)
 	if res.State != schemas.StateCompleted {
@@ -70,7 +70,7 @@ func TestStarvedOpenModelWarns(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 		w.Write([]byte("ok"))
 	})
-	r := scheduler.ConstantRate(100, time.Second)
+	r := pattern.ConstantRate(100, time.Second)
 	r.MaxVUs, r.PreAllocatedVUs = 2, 2
 	res, summary := openRun(t, srv.URL+"/", r)
 	tot := res.Totals

@@ -20,6 +20,7 @@ import (
 
 	"github.com/loadforge/loadforge/collector"
 	"github.com/loadforge/loadforge/internal/bus"
+	"github.com/loadforge/loadforge/internal/pattern"
 	"github.com/loadforge/loadforge/scheduler"
 	"github.com/loadforge/loadforge/schemas"
 	"github.com/loadforge/loadforge/worker"
@@ -30,7 +31,7 @@ type Config struct {
 	RunID   string // default: a fresh random id
 	Name    string // default: "loadforge"
 	Spec    schemas.RunSpec
-	Pattern scheduler.Pattern
+	Pattern pattern.Pattern
 	// GracefulStop: how long in-flight iterations may finish after the end or the
 	// first signal; zero means the default (30 s), negative means none.
 	GracefulStop time.Duration
@@ -52,7 +53,7 @@ type Config struct {
 	WorkersTimeout time.Duration
 	// External, when set, takes the target VUs from control commands on
 	// loadforge.<run>.control instead of following Pattern.
-	External *scheduler.ExternalLoad
+	External *pattern.ExternalLoad
 }
 
 // DefaultWorkersTimeout is how long a run waits for its remote workers.

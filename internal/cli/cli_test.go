@@ -17,8 +17,8 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/loadforge/loadforge/internal/pattern"
 	"github.com/loadforge/loadforge/internal/plan"
-	"github.com/loadforge/loadforge/scheduler"
 	"github.com/loadforge/loadforge/schemas"
 	"github.com/loadforge/loadforge/session"
 )
@@ -185,7 +185,7 @@ func TestPrecedencePlanEnvFlag(t *testing.T) {
 		t.Fatalf("exit %d: %s", inv.code, inv.stderr)
 	}
 	cfg := inv.cfg
-	if want := scheduler.Constant(3, 10*time.Second); !reflect.DeepEqual(cfg.Pattern, want) {
+	if want := pattern.Constant(3, 10*time.Second); !reflect.DeepEqual(cfg.Pattern, want) {
 		t.Errorf("pattern %+v, want %+v (--vus over LOADFORGE_VUS, duration from the plan)", cfg.Pattern, want)
 	}
 	if cfg.Spec.TimeoutNs != int64(4*time.Second) {
@@ -221,7 +221,7 @@ func TestEnvironmentListsAndOneRequestRuns(t *testing.T) {
 	if inv.code != ExitOK {
 		t.Fatalf("exit %d: %s", inv.code, inv.stderr)
 	}
-	want := scheduler.Pattern{Stages: []scheduler.Stage{{Duration: 2 * time.Second, Target: 4}, {Duration: time.Second, Target: 0}}}
+	want := pattern.Pattern{Stages: []pattern.Stage{{Duration: 2 * time.Second, Target: 4}, {Duration: time.Second, Target: 0}}}
 	if !reflect.DeepEqual(inv.cfg.Pattern, want) {
 		t.Errorf("pattern %+v, want %+v", inv.cfg.Pattern, want)
 	}
@@ -329,7 +329,7 @@ func TestTimelineStep(t *testing.T) {
 	}
 	for _, d := range []time.Duration{61 * time.Second, 90 * time.Second, 5 * time.Minute, time.Hour + time.Second, 36 * time.Hour, 400 * 24 * time.Hour} {
 		s := timelineStep(d)
-		rows := len(scheduler.Constant(1, d).Timeline(s))
+		rows := len(pattern.Constant(1, d).Timeline(s))
 		if rows > maxTimelineRows {
 			t.Errorf("%s: step %s gives %d rows", d, s, rows)
 		}

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/loadforge/loadforge/scheduler"
+	"github.com/loadforge/loadforge/internal/pattern"
 	"github.com/loadforge/loadforge/schemas"
 )
 
@@ -32,13 +32,13 @@ type Plan struct {
 	Name string
 	// Spec holds the scenario with full URLs, bodies read, and the per-VU settings.
 	Spec    schemas.RunSpec
-	Pattern scheduler.Pattern
+	Pattern pattern.Pattern
 	// GracefulStop is the effective graceful stop (DefaultGracefulStop when not given).
 	GracefulStop time.Duration
 	// Load describes the load form for people, e.g. "10 VUs for 30s".
 	Load string
 	// External is set (and Pattern empty) when the load comes from control commands.
-	External *scheduler.ExternalLoad
+	External *pattern.ExternalLoad
 }
 
 // Validate checks the plan; the error names the first bad field.
@@ -136,7 +136,7 @@ type endpoint struct{ method, url, path string }
 type builder struct {
 	r         *Raw
 	endpoints map[string]endpoint // request name -> the endpoint it names
-	external  *scheduler.ExternalLoad
+	external  *pattern.ExternalLoad
 }
 
 func (b *builder) checkURL(path, s string) (*url.URL, error) {
@@ -398,10 +398,10 @@ func (l *Load) forms() []string {
 	return f
 }
 
-func (b *builder) load() (scheduler.Pattern, string, error) {
+func (b *builder) load() (pattern.Pattern, string, error) {
 	l := b.r.Load
 	var (
-		p    scheduler.Pattern
+		p    pattern.Pattern
 		desc string
 		err  error
 	)
@@ -445,26 +445,26 @@ func (b *builder) load() (scheduler.Pattern, string, error) {
 	return p, desc, nil
 }
 
-func (b *builder) constant(l Load) (scheduler.Pattern, string, error) {
+func (b *builder) constant(l Load) (pattern.Pattern, string, error) {
 	if l.VUs != nil && l.Duration == nil {
-		return scheduler.Pattern{}, "", b.r.errorAt("load.vus", "needs a duration too (load.duration, --duration)")
+		return pattern.Pattern{}, "", b.r.errorAt("load.vus", "needs a duration too (load.duration, --duration)")
 	}
 	vus, err := b.vus("load.vus", l.VUs, ptr(1))
 	if err != nil {
-		return scheduler.Pattern{}, "", err
+		return pattern.Pattern{}, "", err
 	}
 	d, err := b.duration("load.duration", l.Duration, durOpt{positive: true})
 	if err != nil {
-		return scheduler.Pattern{}, "", err
+		return pattern.Pattern{}, "", err
 	}
-	return scheduler.Constant(vus, d), fmt.Sprintf("%d VUs for %s", vus, d), nil
+	return pattern.Constant(vus, d), fmt.Sprintf("%d VUs for %s", vus, d), nil
 }
 
-func (b *builder) stages(ss []Stage) (scheduler.Pattern, string, error) {
+func (b *builder) stages(ss []Stage) (pattern.Pattern, string, error) {
 	if len(ss) == 0 {
-		return scheduler.Pattern{}, "", b.r.errorAt("load.stages", "needs at least one stage {duration, target}")
+		return pattern.Pattern{}, "", b.r.errorAt("load.stages", "needs at least one stage {duration, target}")
 	}
-	var p scheduler.Pattern
+	var p pattern.Pattern
 	var parts []string
 	moves := false
 	for i, s := range ss {
@@ -478,7 +478,7 @@ func (b *builder) stages(ss []Stage) (scheduler.Pattern, string, error) {
 			return p, "", err
 		}
 		moves = moves || d > 0
-		p.Stages = append(p.Stages, scheduler.Stage{Duration: d, Target: n})
+		p.Stages = append(p.Stages, pattern.Stage{Duration: d, Target: n})
 		parts = append(parts, fmt.Sprintf("%s→%d", d, n))
 	}
 	if !moves {
@@ -487,78 +487,78 @@ func (b *builder) stages(ss []Stage) (scheduler.Pattern, string, error) {
 	return p, "stages " + strings.Join(parts, ", "), nil
 }
 
-func (b *builder) ramp(rl *RampLoad) (scheduler.Pattern, string, error) {
+func (b *builder) ramp(rl *RampLoad) (pattern.Pattern, string, error) {
 	from, err := b.vus("load.ramp.from", rl.From, ptr(0))
 	if err != nil {
-		return scheduler.Pattern{}, "", err
+		return pattern.Pattern{}, "", err
 	}
 	to, err := b.vus("load.ramp.to", rl.To, nil)
 	if err != nil {
-		return scheduler.Pattern{}, "", err
+		return pattern.Pattern{}, "", err
 	}
 	d, err := b.duration("load.ramp.duration", rl.Duration, durOpt{positive: true})
 	if err != nil {
-		return scheduler.Pattern{}, "", err
+		return pattern.Pattern{}, "", err
 	}
-	return scheduler.Ramp(from, to, d), fmt.Sprintf("ramp %d→%d VUs over %s", from, to, d), nil
+	return pattern.Ramp(from, to, d), fmt.Sprintf("ramp %d→%d VUs over %s", from, to, d), nil
 }
 
-func (b *builder) step(sl *StepLoad) (scheduler.Pattern, string, error) {
+func (b *builder) step(sl *StepLoad) (pattern.Pattern, string, error) {
 	start, err := b.vus("load.step.start", sl.Start, ptr(0))
 	if err != nil {
-		return scheduler.Pattern{}, "", err
+		return pattern.Pattern{}, "", err
 	}
 	if sl.Step == nil {
-		return scheduler.Pattern{}, "", b.r.errorAt("load.step.step", "required")
+		return pattern.Pattern{}, "", b.r.errorAt("load.step.step", "required")
 	}
 	step := *sl.Step
 	if step < -MaxVUs || step > MaxVUs {
-		return scheduler.Pattern{}, "", b.r.errorAt("load.step.step", fmt.Sprintf("must be between %d and %d, got %d", -MaxVUs, MaxVUs, step))
+		return pattern.Pattern{}, "", b.r.errorAt("load.step.step", fmt.Sprintf("must be between %d and %d, got %d", -MaxVUs, MaxVUs, step))
 	}
 	every, err := b.duration("load.step.every", sl.Every, durOpt{positive: true})
 	if err != nil {
-		return scheduler.Pattern{}, "", err
+		return pattern.Pattern{}, "", err
 	}
 	if sl.Steps == nil {
-		return scheduler.Pattern{}, "", b.r.errorAt("load.step.steps", "required")
+		return pattern.Pattern{}, "", b.r.errorAt("load.step.steps", "required")
 	}
 	steps := *sl.Steps
 	if steps < 0 || steps > MaxSteps {
-		return scheduler.Pattern{}, "", b.r.errorAt("load.step.steps", fmt.Sprintf("must be 0 to %d, got %d", MaxSteps, steps))
+		return pattern.Pattern{}, "", b.r.errorAt("load.step.steps", fmt.Sprintf("must be 0 to %d, got %d", MaxSteps, steps))
 	}
 	// The bounds above keep this product far from overflowing an int.
 	if last := start + steps*step; last < 0 || last > MaxVUs {
-		return scheduler.Pattern{}, "", b.r.errorAt("load.step", fmt.Sprintf("the last step has %d VUs; it must be 0 to %d", last, MaxVUs))
+		return pattern.Pattern{}, "", b.r.errorAt("load.step", fmt.Sprintf("the last step has %d VUs; it must be 0 to %d", last, MaxVUs))
 	}
-	return scheduler.Step(start, step, every, steps),
+	return pattern.Step(start, step, every, steps),
 		fmt.Sprintf("step from %d VUs by %+d every %s, %d times", start, step, every, steps), nil
 }
 
-func (b *builder) spike(sl *SpikeLoad) (scheduler.Pattern, string, error) {
+func (b *builder) spike(sl *SpikeLoad) (pattern.Pattern, string, error) {
 	base, err := b.vus("load.spike.base", sl.Base, ptr(0))
 	if err != nil {
-		return scheduler.Pattern{}, "", err
+		return pattern.Pattern{}, "", err
 	}
 	peak, err := b.vus("load.spike.peak", sl.Peak, nil)
 	if err != nil {
-		return scheduler.Pattern{}, "", err
+		return pattern.Pattern{}, "", err
 	}
 	at, err := b.duration("load.spike.at", sl.At, durOpt{})
 	if err != nil {
-		return scheduler.Pattern{}, "", err
+		return pattern.Pattern{}, "", err
 	}
 	hold, err := b.duration("load.spike.hold", sl.Hold, durOpt{positive: true})
 	if err != nil {
-		return scheduler.Pattern{}, "", err
+		return pattern.Pattern{}, "", err
 	}
 	total, err := b.duration("load.spike.duration", sl.Duration, durOpt{positive: true})
 	if err != nil {
-		return scheduler.Pattern{}, "", err
+		return pattern.Pattern{}, "", err
 	}
 	if at > total || hold > total-at {
-		return scheduler.Pattern{}, "", b.r.errorAt("load.spike.duration", fmt.Sprintf("%s is shorter than at + hold", total))
+		return pattern.Pattern{}, "", b.r.errorAt("load.spike.duration", fmt.Sprintf("%s is shorter than at + hold", total))
 	}
-	return scheduler.Spike(base, peak, at, hold, total),
+	return pattern.Spike(base, peak, at, hold, total),
 		fmt.Sprintf("spike %d→%d VUs at %s for %s", base, peak, at, hold), nil
 }
 
@@ -584,7 +584,7 @@ func (b *builder) externalLoad(el *ExternalLoad) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	b.external = &scheduler.ExternalLoad{InitialVUs: vus, MaxVUs: maxVUs, Duration: d}
+	b.external = &pattern.ExternalLoad{InitialVUs: vus, MaxVUs: maxVUs, Duration: d}
 	until := "until told done or stopped"
 	if d > 0 {
 		until = "for " + d.String()
