@@ -10,7 +10,7 @@ TARGET_ADDR ?= 127.0.0.1:8080
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME ?= 20s
 
-.PHONY: build run test lint validate bench fuzz clean
+.PHONY: build run test test-loaded lint validate bench fuzz clean
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/loadforge
@@ -25,6 +25,22 @@ run: build
 # Every test: unit, integration and end-to-end, under the race detector.
 test:
 	$(GO) test -race -count=1 -timeout 10m ./...
+
+# `make test` LOADED_RUNS times (default 10) while stress-ng keeps two cores
+# busy, as on a shared CI machine; each run's output goes to
+# $(LOADED_LOGS)/N.log. It fails unless every run passed.
+LOADED_RUNS ?= 10
+LOADED_LOGS ?= test-loaded
+test-loaded:
+	@command -v stress-ng >/dev/null || { echo "test-loaded needs stress-ng (apt-get install stress-ng, or .ci/run test-loaded)"; exit 2; }
+	@mkdir -p $(LOADED_LOGS); \
+	stress-ng --cpu 2 --timeout 0 >/dev/null 2>&1 & sp=$$!; trap 'kill $$sp 2>/dev/null' EXIT; \
+	pass=0; for i in $$(seq $(LOADED_RUNS)); do \
+	  start=$$(date +%s); \
+	  if $(MAKE) --no-print-directory test >$(LOADED_LOGS)/$$i.log 2>&1; then pass=$$((pass+1)); r=ok; else r=FAIL; fi; \
+	  echo "run $$i: $$r in $$(( $$(date +%s) - start )) s, load $$(cut -d' ' -f1-3 /proc/loadavg) ($(LOADED_LOGS)/$$i.log)"; \
+	done; \
+	echo "$$pass of $(LOADED_RUNS) loaded runs passed"; [ $$pass -eq $(LOADED_RUNS) ]
 
 lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -48,4 +64,4 @@ fuzz:
 	  done; done
 
 clean:
-	rm -rf bin bench.out
+	rm -rf bin bench.out test-loaded

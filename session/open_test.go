@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/loadforge/loadforge/collector"
 	"github.com/loadforge/loadforge/internal/pattern"
 	"github.com/loadforge/loadforge/schemas"
 )
@@ -58,8 +59,15 @@ func TestOpenModelRunsTheSchedule(t *testing.T) {
 			t.Errorf("summary lacks %q:\n%s", want, summary)
 		}
 	}
-	if strings.Contains(summary, "WARNING") {
-		t.Errorf("a run that kept its schedule warns:\n%s", summary)
+	// Nothing was dropped, so the only warning the summary may carry is the
+	// schedule lag's, and exactly when its p99 passed the bar: a busy machine
+	// may delay arrivals, which the run must then say.
+	if strings.Contains(summary, "could not keep the rate") {
+		t.Errorf("a run that dropped nothing warns of drops:\n%s", summary)
+	}
+	lagging := tot.ScheduleLagMs != nil && tot.ScheduleLagMs.P99 > float64(collector.LagWarning.Microseconds())/1000
+	if warned := strings.Contains(summary, "fell behind its schedule"); warned != lagging {
+		t.Errorf("schedule lag %+v, warned %v:\n%s", tot.ScheduleLagMs, warned, summary)
 	}
 }
 

@@ -62,8 +62,10 @@ func TestOpenModelAgainstADelayingServer(t *testing.T) {
 
 func testOpenModelAgainstADelayingServer(t *testing.T, client string) {
 	tg := newTarget(t)
+	// A cap as large as the schedule: whatever the machine's load, every
+	// arrival finds a VU, so none may be dropped.
 	a := schemas.ArrivalRate{Stages: []schemas.RateStage{{DurationNs: 0, Rate: 100}, {DurationNs: int64(time.Second), Rate: 100}},
-		MaxVUs: 50, PreAllocatedVUs: 1}
+		MaxVUs: 100, PreAllocatedVUs: 1}
 	s, evs := runOpenOnBus(t, client, tg.URL+"/delay?ms=20", a, func() bool { return tg.total() >= 100 })
 	var dropped uint64
 	lag := latency.New()
@@ -166,7 +168,31 @@ func TestOpenModelSeesAStallAClosedModelHides(t *testing.T) {
 	closed := sumEvents(h.events()).endpoint("t")
 	closedHist := latency.New()
 	latency.AddSparse(closedHist, closed.LatencyUs)
-	if p99 := closedHist.ValueAtQuantile(99); p99 >= 100_000 || closed.Requests < 1000 || len(closed.ServiceTimeUs) != 0 {
-		t.Errorf("closed model: p99 %d µs over %d requests, service time sent %v", p99, closed.Requests, closed.ServiceTimeUs)
+	if closed.Requests == 0 || len(closed.ServiceTimeUs) != 0 {
+		t.Fatalf("closed model: %d requests, service time sent %v", closed.Requests, closed.ServiceTimeUs)
 	}
+	// Each of the two VUs waits out a stall with one request, so at most two
+	// requests per stall window (three windows at most in the run) see it,
+	// however slow the machine; the open model's arrivals keep coming during
+	// each stall, so a large share of its requests see it.
+	const stalledUs = 150_000
+	closedStalled, openStalled := countAtLeast(closedHist, stalledUs), countAtLeast(openHist, stalledUs)
+	if closedStalled > 2*3 {
+		t.Errorf("closed model: %d of %d requests saw the stall; two VUs can see it at most twice per window", closedStalled, closed.Requests)
+	}
+	if float64(closedStalled)/float64(closed.Requests) >= float64(openStalled)/float64(open.requests)/2 {
+		t.Errorf("closed model: %d of %d requests saw the stall, open model %d of %d: the closed model should hide it",
+			closedStalled, closed.Requests, openStalled, open.requests)
+	}
+}
+
+// countAtLeast is how many values of h are at least v (to h's precision).
+func countAtLeast(h *hdrhistogram.Histogram, v int64) int64 {
+	var n int64
+	for _, bar := range h.Distribution() {
+		if bar.From >= v {
+			n += bar.Count
+		}
+	}
+	return n
 }
