@@ -21,6 +21,44 @@ type Config struct {
 	Start time.Time
 }
 
+// commandGap coalesces a steep ramp's changes: the changes due within this
+// long after a command wait for the last of them, which carries the newest
+// target. A ramp's command count then depends on its length, not its height
+// (0 → 10,000 VUs over 10 s: about a thousand commands, not ten thousand),
+// and a worker's target trails the pattern by at most this much.
+const commandGap = 10 * time.Millisecond
+
+// nextCommand is when the command after one at `at` is due and its target:
+// the last change of the pattern within commandGap after the first change
+// following at (each command still falls on a change of the target, exactly
+// stamped). Between two commands at least commandGap passes, or no change
+// falls in between, so a pattern of length d yields at most 2·d/commandGap
+// commands plus one per change spaced further apart.
+func nextCommand(p pattern.Pattern, at time.Duration) (time.Duration, int, bool) {
+	first, vus, ok := p.NextChange(at)
+	if !ok {
+		return 0, 0, false
+	}
+	limit := first + commandGap
+	if next, _, more := p.NextChange(first); !more || next > limit {
+		return first, vus, true // a lone change: no need to wait
+	}
+	// The last change in (first, limit] is the least t with no change in
+	// (t, limit]: a predicate monotone in t, so bisect it.
+	lo, hi := first, limit // no change in (hi, limit]; some in (lo, limit]
+	for hi-lo > 1 {
+		mid := lo + (hi-lo)/2
+		if next, _, more := p.NextChange(mid); !more || next > limit {
+			hi = mid
+		} else {
+			lo = mid
+		}
+	}
+	// hi is the last change itself: a change at hi lies in (hi-1, limit].
+	last, _ := p.Target(hi)
+	return hi, last, true
+}
+
 // flushTimeout bounds the wait for the last command to reach the server.
 const flushTimeout = 5 * time.Second
 
@@ -132,7 +170,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			}
 			published, lastVUs = true, vus
 		}
-		next, nextVUs, ok := p.NextChange(at)
+		next, nextVUs, ok := nextCommand(p, at)
 		if !ok {
 			break
 		}

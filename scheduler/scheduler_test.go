@@ -331,3 +331,45 @@ func TestRunRejectsBadConfig(t *testing.T) {
 		t.Errorf("rejected configs published %d commands", len(cmds))
 	}
 }
+
+// A steep ramp costs commands by its length, not its height: 0 → 10,000 VUs
+// over a second takes at most two commands per commandGap, each at a change
+// of the target and carrying the pattern's value then.
+func TestRunCoalescesASteepRamp(t *testing.T) {
+	conn, got := openBus(t)
+	p := pattern.Ramp(0, 10_000, time.Second)
+	t0 := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), waitLong)
+	defer cancel()
+	if err := New(Config{RunID: testRunID, Pattern: p, Start: t0}, conn).Run(ctx); err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	cmds := collectUntil(t, got, func(c schemas.ScaleCommand) bool { return c.Done })
+	checkCommands(t, p, t0, cmds)
+	if limit := int(2*p.Duration()/commandGap) + 2; len(cmds) > limit {
+		t.Errorf("%d commands for a 1 s ramp, want at most %d", len(cmds), limit)
+	}
+	if last := cmds[len(cmds)-1].cmd; last.TargetVUs != 10_000 {
+		t.Errorf("last command %+v, want the ramp's top", last)
+	}
+}
+
+// nextCommand lands on the last change within commandGap of the first, and
+// on a lone change at once.
+func TestNextCommand(t *testing.T) {
+	ramp := pattern.Ramp(0, 10_000, 10*time.Second) // a change every ms
+	at, vus, ok := nextCommand(ramp, 0)
+	if want, _ := ramp.Target(at); !ok || vus != want || at <= commandGap-2*ms || at > commandGap+ms {
+		t.Errorf("ramp: next command at %v with %d (ok %v)", at, vus, ok)
+	}
+	if before, _ := ramp.Target(at - 1); before == vus {
+		t.Errorf("ramp: command at %v is not at a change", at)
+	}
+	steps := pattern.Step(1, 1, time.Second, 3) // changes a second apart
+	if at, vus, ok := nextCommand(steps, 0); !ok || at != time.Second || vus != 2 {
+		t.Errorf("steps: next command at %v with %d (ok %v), want 1s with 2", at, vus, ok)
+	}
+	if _, _, ok := nextCommand(pattern.Constant(3, time.Second), 0); ok {
+		t.Error("a constant pattern has a next command")
+	}
+}
