@@ -51,7 +51,7 @@ func BenchmarkRampTo10000(b *testing.B) {
 	var cpu time.Duration
 	for b.Loop() {
 		before := cpuTime(b)
-		if err := New(Config{RunID: testRunID, Pattern: p}, conn).Run(context.Background()); err != nil {
+		if err := mustNew(b, Config{RunID: testRunID, Pattern: p}, conn).Run(context.Background()); err != nil {
 			b.Fatal(err)
 		}
 		cpu += cpuTime(b) - before

@@ -18,8 +18,15 @@ import (
 func externalBus(t *testing.T, load pattern.ExternalLoad) (*External, <-chan received, *nats.Conn, func() error) {
 	t.Helper()
 	conn, got := openBus(t)
-	e := NewExternal(ExternalConfig{RunID: testRunID, Load: load}, conn)
-	<-e.Ready()
+	e, err := NewExternal(ExternalConfig{RunID: testRunID, Load: load}, conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-e.Ready():
+		t.Fatal("ready before Run: the constructor subscribed")
+	default:
+	}
 	outside := conn.NATS() // any other client of the bus would do
 	ctx, cancel := context.WithCancel(context.Background())
 	finished := make(chan struct{})
@@ -28,6 +35,11 @@ func externalBus(t *testing.T, load pattern.ExternalLoad) (*External, <-chan rec
 		runErr = e.Run(ctx)
 		close(finished)
 	}()
+	select {
+	case <-e.Ready():
+	case <-finished:
+		t.Fatalf("Run ended before it was ready: %v", runErr)
+	}
 	wait := func() error {
 		select {
 		case <-finished:
@@ -129,9 +141,11 @@ func TestExternalEndsAfterItsDuration(t *testing.T) {
 
 func TestExternalRejectsAnInvalidLoad(t *testing.T) {
 	conn, _ := openBus(t)
-	e := NewExternal(ExternalConfig{RunID: testRunID, Load: pattern.ExternalLoad{}}, conn)
-	if err := e.Run(context.Background()); err == nil {
-		t.Error("Run with an invalid load returned nil")
+	if e, err := NewExternal(ExternalConfig{RunID: testRunID, Load: pattern.ExternalLoad{}}, conn); err == nil {
+		t.Errorf("NewExternal with an invalid load = %v, nil", e)
+	}
+	if e, err := NewExternal(ExternalConfig{RunID: "a.b", Load: pattern.ExternalLoad{MaxVUs: 1}}, conn); err == nil {
+		t.Errorf("NewExternal with a bad run id = %v, nil", e)
 	}
 }
 

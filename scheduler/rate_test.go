@@ -16,7 +16,7 @@ func TestRunOpenPublishesThePattern(t *testing.T) {
 	r := pattern.RampingRate(pattern.RateStage{Duration: 0, Rate: 50}, pattern.RateStage{Duration: 150 * time.Millisecond, Rate: 50}, pattern.RateStage{Duration: 150 * time.Millisecond, Rate: 200})
 	r.MaxVUs, r.PreAllocatedVUs = 40, 4
 	t0 := time.Now()
-	s := New(Config{RunID: testRunID, Pattern: pattern.Pattern{Rate: &r}, Start: t0}, conn)
+	s := mustNew(t, Config{RunID: testRunID, Pattern: pattern.Pattern{Rate: &r}, Start: t0}, conn)
 	if err := s.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +53,7 @@ func TestRunClosedStampsTheEnd(t *testing.T) {
 	conn, got := openBus(t)
 	t0 := time.Now()
 	p := pattern.Ramp(0, 3, 60*time.Millisecond)
-	if err := New(Config{RunID: testRunID, Pattern: p, Start: t0}, conn).Run(context.Background()); err != nil {
+	if err := mustNew(t, Config{RunID: testRunID, Pattern: p, Start: t0}, conn).Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	cmds := publishMarker(t, conn, got)

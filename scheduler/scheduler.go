@@ -5,6 +5,7 @@ package scheduler
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -76,9 +77,19 @@ type Scheduler struct {
 	now func() time.Time
 }
 
-// New returns a scheduler that publishes on conn.
-func New(cfg Config, conn *bus.Conn) *Scheduler {
-	return &Scheduler{cfg: cfg, conn: conn}
+// New returns a scheduler that publishes on conn. It checks the config and
+// does no I/O; the scheduler subscribes to nothing, so it has no Ready.
+func New(cfg Config, conn *bus.Conn) (*Scheduler, error) {
+	if err := cfg.Pattern.Validate(); err != nil {
+		return nil, fmt.Errorf("scheduler: %w", err)
+	}
+	if !schemas.ValidToken(cfg.RunID) {
+		return nil, fmt.Errorf("scheduler: run id %q must be one subject token", cfg.RunID)
+	}
+	if conn == nil {
+		return nil, errors.New("scheduler: no bus connection")
+	}
+	return &Scheduler{cfg: cfg, conn: conn}, nil
 }
 
 // Run follows the pattern, publishing on loadforge.<run>.scale, until the pattern
@@ -92,12 +103,6 @@ func New(cfg Config, conn *bus.Conn) *Scheduler {
 // that ends where the last command left it is not repeated.
 func (s *Scheduler) Run(ctx context.Context) error {
 	p := s.cfg.Pattern
-	if err := p.Validate(); err != nil {
-		return fmt.Errorf("scheduler: %w", err)
-	}
-	if !schemas.ValidToken(s.cfg.RunID) {
-		return fmt.Errorf("scheduler: run id %q must be one subject token", s.cfg.RunID)
-	}
 	clock := s.now
 	if clock == nil {
 		clock = time.Now

@@ -154,7 +154,7 @@ func TestRunFollowsPattern(t *testing.T) {
 	t0 := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), waitLong)
 	defer cancel()
-	if err := New(Config{RunID: testRunID, Pattern: p, Start: t0}, conn).Run(ctx); err != nil {
+	if err := mustNew(t, Config{RunID: testRunID, Pattern: p, Start: t0}, conn).Run(ctx); err != nil {
 		t.Fatalf("Run = %v", err)
 	}
 	cmds := collectUntil(t, got, func(c schemas.ScaleCommand) bool { return c.Done })
@@ -178,7 +178,7 @@ func TestRunDefaultStartIsNow(t *testing.T) {
 	before := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), waitLong)
 	defer cancel()
-	if err := New(Config{RunID: testRunID, Pattern: p}, conn).Run(ctx); err != nil {
+	if err := mustNew(t, Config{RunID: testRunID, Pattern: p}, conn).Run(ctx); err != nil {
 		t.Fatalf("Run = %v", err)
 	}
 	cmds := collectUntil(t, got, func(c schemas.ScaleCommand) bool { return c.Done })
@@ -202,7 +202,7 @@ func TestRunLateStartSkipsDueChanges(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), waitLong)
 	defer cancel()
 	runBegan := time.Since(t0)
-	if err := New(Config{RunID: testRunID, Pattern: p, Start: t0}, conn).Run(ctx); err != nil {
+	if err := mustNew(t, Config{RunID: testRunID, Pattern: p, Start: t0}, conn).Run(ctx); err != nil {
 		t.Fatalf("Run = %v", err)
 	}
 	cmds := collectUntil(t, got, func(c schemas.ScaleCommand) bool { return c.Done })
@@ -230,7 +230,7 @@ func TestRunStallCollapsesChanges(t *testing.T) {
 	const stall = 100 * ms
 	t0 := time.Now()
 	stallAt := t0.Add(50 * ms)
-	s := New(Config{RunID: testRunID, Pattern: p, Start: t0}, conn)
+	s := mustNew(t, Config{RunID: testRunID, Pattern: p, Start: t0}, conn)
 	s.now = func() time.Time {
 		if now := time.Now(); now.Before(stallAt) {
 			return now
@@ -270,7 +270,7 @@ func TestRunStartAfterEndSendsDoneOnly(t *testing.T) {
 	t0 := time.Now().Add(-time.Hour)
 	ctx, cancel := context.WithTimeout(context.Background(), waitLong)
 	defer cancel()
-	if err := New(Config{RunID: testRunID, Pattern: p, Start: t0}, conn).Run(ctx); err != nil {
+	if err := mustNew(t, Config{RunID: testRunID, Pattern: p, Start: t0}, conn).Run(ctx); err != nil {
 		t.Fatalf("Run = %v", err)
 	}
 	cmds := collectUntil(t, got, func(c schemas.ScaleCommand) bool { return c.Done })
@@ -289,7 +289,7 @@ func TestRunCancelStops(t *testing.T) {
 	defer cancel()
 	runErr := make(chan error, 1)
 	go func() {
-		runErr <- New(Config{RunID: testRunID, Pattern: p, Start: t0}, conn).Run(ctx)
+		runErr <- mustNew(t, Config{RunID: testRunID, Pattern: p, Start: t0}, conn).Run(ctx)
 	}()
 	const seen = 3
 	collectUntil(t, got, func(c schemas.ScaleCommand) bool { return c.Seq == seen })
@@ -309,10 +309,8 @@ func TestRunCancelStops(t *testing.T) {
 	}
 }
 
-func TestRunRejectsBadConfig(t *testing.T) {
-	conn, got := openBus(t)
-	ctx, cancel := context.WithTimeout(context.Background(), waitLong)
-	defer cancel()
+func TestNewRejectsBadConfig(t *testing.T) {
+	conn, _ := openBus(t)
 	for _, tt := range []struct {
 		name string
 		cfg  Config
@@ -322,14 +320,24 @@ func TestRunRejectsBadConfig(t *testing.T) {
 		{"empty pattern", Config{RunID: testRunID}, "no stages"},
 		{"bad run id", Config{RunID: "a.b", Pattern: pattern.Constant(1, time.Second)}, `"a.b"`},
 	} {
-		err := New(tt.cfg, conn).Run(ctx)
-		if err == nil || !strings.Contains(err.Error(), tt.want) {
-			t.Errorf("%s: Run = %v, want an error with %q", tt.name, err, tt.want)
+		s, err := New(tt.cfg, conn)
+		if s != nil || err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: New = %v, %v; want an error with %q", tt.name, s, err, tt.want)
 		}
 	}
-	if cmds := publishMarker(t, conn, got); len(cmds) != 0 {
-		t.Errorf("rejected configs published %d commands", len(cmds))
+	if _, err := New(Config{RunID: testRunID, Pattern: pattern.Constant(1, time.Second)}, nil); err == nil {
+		t.Error("no connection was accepted")
 	}
+}
+
+// mustNew is New for a config the test knows to be good.
+func mustNew(tb testing.TB, cfg Config, conn *bus.Conn) *Scheduler {
+	tb.Helper()
+	s, err := New(cfg, conn)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return s
 }
 
 // A steep ramp costs commands by its length, not its height: 0 → 10,000 VUs
@@ -341,7 +349,7 @@ func TestRunCoalescesASteepRamp(t *testing.T) {
 	t0 := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), waitLong)
 	defer cancel()
-	if err := New(Config{RunID: testRunID, Pattern: p, Start: t0}, conn).Run(ctx); err != nil {
+	if err := mustNew(t, Config{RunID: testRunID, Pattern: p, Start: t0}, conn).Run(ctx); err != nil {
 		t.Fatalf("Run = %v", err)
 	}
 	cmds := collectUntil(t, got, func(c schemas.ScaleCommand) bool { return c.Done })

@@ -48,12 +48,16 @@ func serveWorker(t *testing.T, b *bus.Bus, id string) <-chan runOutcome {
 	}
 	outcomes := make(chan runOutcome, 8)
 	ctx, cancel := context.WithCancel(context.Background())
+	srv, err := worker.NewServer(worker.ServeConfig{WorkerID: id, Name: "n-" + id, Logger: quiet,
+		OnRun: func(run string, err error) { outcomes <- runOutcome{run, err} }}, conn)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		_ = worker.Serve(ctx, conn, worker.ServeConfig{WorkerID: id, Name: "n-" + id, Logger: quiet,
-			OnRun: func(run string, err error) { outcomes <- runOutcome{run, err} }})
+		_ = srv.Run(ctx)
 	}()
 	t.Cleanup(func() {
 		cancel()

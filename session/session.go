@@ -222,7 +222,10 @@ func (s *session) run(ctx context.Context, b *bus.Bus, signals <-chan os.Signal)
 	if err != nil {
 		return nil, err
 	}
-	col := collector.New(collector.Config{RunID: cfg.RunID, Name: cfg.Name, Logger: cfg.Logger}, colConn)
+	col, err := collector.New(collector.Config{RunID: cfg.RunID, Name: cfg.Name, Logger: cfg.Logger}, colConn)
+	if err != nil {
+		return nil, err
+	}
 	colStage := start(&wg, stageCtx, "collector", col.Run)
 	if err := s.await(ctx, col.Ready(), colStage, "collector"); err != nil {
 		return nil, err
@@ -260,15 +263,27 @@ func (s *session) run(ctx context.Context, b *bus.Bus, signals <-chan os.Signal)
 	// t0 lies a little ahead, so that the workers hold the first command
 	// when it comes: an open model's first arrivals are due at t0 itself.
 	t0 := time.Now().Add(startLead)
-	var runLoad func(context.Context) error
-	if cfg.External != nil {
-		// Subscribed before the run starts: no early command is missed.
-		ext := scheduler.NewExternal(scheduler.ExternalConfig{RunID: cfg.RunID, Load: *cfg.External, Start: t0}, schedConn)
-		<-ext.Ready()
-		runLoad = ext.Run
-		progress.note(fmt.Sprintf("external load: target VUs from control commands on %s", schemas.Subject(cfg.RunID, schemas.KindControl)))
+	schedCtx, cancelSched := context.WithCancel(stageCtx)
+	defer cancelSched()
+	var (
+		schedStage stage
+		sched      *scheduler.Scheduler
+	)
+	if cfg.External == nil {
+		if sched, err = scheduler.New(scheduler.Config{RunID: cfg.RunID, Pattern: cfg.Pattern, Start: t0}, schedConn); err != nil {
+			return nil, err
+		}
 	} else {
-		runLoad = scheduler.New(scheduler.Config{RunID: cfg.RunID, Pattern: cfg.Pattern, Start: t0}, schedConn).Run
+		ext, err := scheduler.NewExternal(scheduler.ExternalConfig{RunID: cfg.RunID, Load: *cfg.External, Start: t0}, schedConn)
+		if err != nil {
+			return nil, err
+		}
+		// Subscribed before the run starts: no early command is missed.
+		schedStage = start(&wg, schedCtx, "scheduler", ext.Run)
+		if err := s.await(ctx, ext.Ready(), schedStage, "scheduler"); err != nil {
+			return nil, err
+		}
+		progress.note(fmt.Sprintf("external load: target VUs from control commands on %s", schemas.Subject(cfg.RunID, schemas.KindControl)))
 	}
 	progress.begin(t0)
 	s.log.Info("run started", "name", cfg.Name, "duration", cfg.loadDuration(), "workers", max(cfg.Workers, 1))
@@ -278,9 +293,9 @@ func (s *session) run(ctx context.Context, b *bus.Bus, signals <-chan os.Signal)
 	if rost != nil {
 		rost.start() // from now on a lost worker's share goes to the others
 	}
-	schedCtx, cancelSched := context.WithCancel(stageCtx)
-	defer cancelSched()
-	schedStage := start(&wg, schedCtx, "scheduler", runLoad)
+	if sched != nil {
+		schedStage = start(&wg, schedCtx, "scheduler", sched.Run)
+	}
 
 	stopping := schemas.SessionState{
 		State: schemas.StateStopping, StartedAtNs: t0.UnixNano(),

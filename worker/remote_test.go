@@ -337,9 +337,13 @@ func TestServeCarriesOneRunAfterAnother(t *testing.T) {
 	outcomes := make(chan [2]any, 4)
 	ctx, cancel := context.WithCancel(context.Background())
 	served := &result{done: make(chan struct{})}
+	srv, err := NewServer(ServeConfig{WorkerID: "sw", FlushInterval: 50 * time.Millisecond, Logger: quietLog,
+		OnRun: func(run string, err error) { outcomes <- [2]any{run, err} }}, conn)
+	if err != nil {
+		t.Fatal(err)
+	}
 	go func() {
-		served.err = Serve(ctx, conn, ServeConfig{WorkerID: "sw", FlushInterval: 50 * time.Millisecond, Logger: quietLog,
-			OnRun: func(run string, err error) { outcomes <- [2]any{run, err} }})
+		served.err = srv.Run(ctx)
 		close(served.done)
 	}()
 	defer func() {

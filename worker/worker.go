@@ -601,7 +601,7 @@ func (w *Worker) finish(st *runState) {
 	if err := w.conn.Publish(schemas.Subject(w.cfg.RunID, schemas.KindBye), bye); err != nil {
 		w.log.Error("bye not published", "err", err)
 	}
-	if !w.conn.NATS().IsConnected() {
+	if !w.conn.Connected() {
 		// The messages wait in the reconnect buffer; waiting here would only
 		// keep a remote worker from its next run.
 		w.log.Warn("bus disconnected; the final event and bye go out on reconnect")

@@ -113,7 +113,11 @@ Exit codes: 0 stopped by a signal, 1 the bus refused or closed the connection,
 			defer cancelClose()
 			_ = conn.Close(closeCtx)
 		}()
-		err = worker.Serve(ctx, conn, worker.ServeConfig{Name: name, Logger: log})
+		srv, err := worker.NewServer(worker.ServeConfig{Name: name, Logger: log}, conn)
+		if err != nil {
+			return fmt.Errorf("worker: %w", err) // a bad --name: usage
+		}
+		err = srv.Run(ctx)
 		if err == nil && errors.Is(context.Cause(ctx), errBusClosed) {
 			err = errBusClosed
 			if lastErr := nc.LastError(); lastErr != nil {
