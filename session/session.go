@@ -137,12 +137,22 @@ func Run(ctx context.Context, cfg Config) (*schemas.Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	closeCtx, cancelClose := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancelClose()
-	defer b.Close(closeCtx)
-
 	s := &session{cfg: cfg, log: cfg.Logger.With("run_id", cfg.RunID)}
+	defer s.closeBus(ctx, b)
 	return s.run(ctx, b, signals)
+}
+
+// busCloseTimeout bounds the bus's drain at the end of the run.
+var busCloseTimeout = 5 * time.Second
+
+// closeBus drains the bus once the run is over: its deadline starts now, not
+// when the run started.
+func (s *session) closeBus(ctx context.Context, b *bus.Bus) {
+	closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), busCloseTimeout)
+	defer cancel()
+	if err := b.Close(closeCtx); err != nil {
+		s.log.Warn("bus closed before it drained", "err", err)
+	}
 }
 
 type session struct {
