@@ -16,11 +16,19 @@ build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/loadforge
 
 # The quickstart: start the built-in demo target, run configs/quickstart.yaml against it (~10 s).
-run: build
-	@$(BIN) target --addr $(TARGET_ADDR) & pid=$$!; trap 'kill $$pid 2>/dev/null' EXIT; \
-	host=$${TARGET_ADDR%:*}; port=$${TARGET_ADDR##*:}; \
-	for _ in $$(seq 100); do (exec 3<>/dev/tcp/$$host/$$port) 2>/dev/null && break; sleep 0.05; done; \
-	$(BIN) run configs/quickstart.yaml --base-url http://$(TARGET_ADDR)
+# TARGET_ADDR's port taken by another program: the target takes a free port instead.
+run:
+	@[ -x $(BIN) ] || echo "building loadforge; the first build takes about a minute"
+	@$(MAKE) --no-print-directory build
+	@host=$${TARGET_ADDR%:*}; port=$${TARGET_ADDR##*:}; \
+	if (exec 3<>/dev/tcp/$$host/$$port) 2>/dev/null; then \
+	  echo "$(TARGET_ADDR) is taken; the demo target takes a free port"; port=0; fi; \
+	log=$$(mktemp); $(BIN) target --addr $$host:$$port >$$log 2>&1 & pid=$$!; trap 'kill $$pid 2>/dev/null; rm -f $$log' EXIT; \
+	addr=; for _ in $$(seq 200); do \
+	  addr=$$(grep -oE '[0-9.]+:[0-9]+' $$log | head -1); [ -n "$$addr" ] && (exec 3<>/dev/tcp/$${addr%:*}/$${addr##*:}) 2>/dev/null && break; \
+	  addr=; kill -0 $$pid 2>/dev/null || break; sleep 0.05; done; \
+	if [ -z "$$addr" ]; then echo "the demo target did not start:"; cat $$log; exit 1; fi; \
+	$(BIN) run configs/quickstart.yaml --base-url http://$$addr
 
 # Every test: unit, integration and end-to-end, under the race detector.
 test:

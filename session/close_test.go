@@ -58,3 +58,17 @@ func TestLongRunClosesTheBusByDraining(t *testing.T) {
 		t.Errorf("the bus did not drain:\n%s", logs.String())
 	}
 }
+
+// The summary's URL lines name their endpoints: three requests to one URL
+// (a checkout posting to /echo three times) stay apart.
+func TestSummaryURLLinesNameEndpoints(t *testing.T) {
+	var b bytes.Buffer
+	printSummary(&b, &schemas.Result{Name: "s", Totals: schemas.Totals{Requests: 2}, Endpoints: []schemas.EndpointResult{
+		{Name: "add to cart", Method: "POST", URL: "http://h/echo", Requests: 1},
+		{Name: "GET http://h/", Method: "GET", URL: "http://h/", Requests: 1},
+	}})
+	out := b.String()
+	if !strings.Contains(out, "  add to cart: POST http://h/echo: status") || !strings.Contains(out, "  GET http://h/: status") {
+		t.Errorf("summary:\n%s", out)
+	}
+}

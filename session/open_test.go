@@ -41,13 +41,16 @@ func TestOpenModelRunsTheSchedule(t *testing.T) {
 		w.Write([]byte("ok"))
 	})
 	r := pattern.ConstantRate(100, 1500*time.Millisecond)
-	r.MaxVUs, r.PreAllocatedVUs = 100, 1
+	r.MaxVUs, r.PreAllocatedVUs = 150, 1
 	res, summary := openRun(t, srv.URL+"/", r)
 	if res.State != schemas.StateCompleted {
 		t.Fatalf("state %q", res.State)
 	}
-	if got := res.Totals.Requests; got != 150 || got != srv.hits.Load() || res.Totals.DroppedIterations != 0 {
-		t.Errorf("%d requests, server saw %d, dropped %d; want 150", got, srv.hits.Load(), res.Totals.DroppedIterations)
+	// Every arrival is run or dropped. A pool as large as the schedule drops
+	// none for want of a VU, but a dispatcher behind its schedule on a busy
+	// machine when the run stops drops what it had not handed over yet.
+	if got := res.Totals.Requests; got+res.Totals.DroppedIterations != 150 || got != srv.hits.Load() || got < 75 {
+		t.Errorf("%d requests, server saw %d, dropped %d; want 150 in all", got, srv.hits.Load(), res.Totals.DroppedIterations)
 	}
 	checkSums(t, res)
 	tot := res.Totals
@@ -59,11 +62,11 @@ func TestOpenModelRunsTheSchedule(t *testing.T) {
 			t.Errorf("summary lacks %q:\n%s", want, summary)
 		}
 	}
-	// Nothing was dropped, so the only warning the summary may carry is the
-	// schedule lag's, and exactly when its p99 passed the bar: a busy machine
-	// may delay arrivals, which the run must then say.
-	if strings.Contains(summary, "could not keep the rate") {
-		t.Errorf("a run that dropped nothing warns of drops:\n%s", summary)
+	// The summary warns of drops exactly when there were some, and of the
+	// schedule lag exactly when its p99 passed the bar: a busy machine may
+	// delay arrivals, which the run must then say.
+	if warned, dropped := strings.Contains(summary, "could not keep the rate"), res.Totals.DroppedIterations > 0; warned != dropped {
+		t.Errorf("%d dropped, warned %v:\n%s", res.Totals.DroppedIterations, warned, summary)
 	}
 	lagging := tot.ScheduleLagMs != nil && tot.ScheduleLagMs.P99 > float64(collector.LagWarning.Microseconds())/1000
 	if warned := strings.Contains(summary, "fell behind its schedule"); warned != lagging {

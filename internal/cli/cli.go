@@ -126,5 +126,7 @@ Exit codes: 0 completed, 1 runtime failure, 2 bad usage, plan or flag,
 		a.targetCommand(),
 		a.versionCommand(),
 	)
+	a.versionFlag(root)
+	plainBoolUsage(root)
 	return root
 }

@@ -116,7 +116,7 @@ func TestBadInputExitsTwoWithOneLineNamingIt(t *testing.T) {
 		{"unknown flag", nil, []string{"run", "--vuz", "3"}, "unknown flag: --vuz"},
 		{"unknown command", nil, []string{"runn"}, `unknown command "runn" for "loadforge" (did you mean "run"?)`},
 		{"two plans", nil, []string{"run", "a.yaml", "b.yaml"}, "run takes one PLAN.yaml, got 2 arguments"},
-		{"no plan, no url", nil, []string{"run", "--vus", "1"}, "give a PLAN.yaml or --url"},
+		{"no plan, no url", nil, []string{"run", "--vus", "1"}, "give a PLAN.yaml, a URL or --url"},
 		{"env value", map[string]string{"LOADFORGE_VUS": "many"}, []string{"run", "--url", u, "--duration", "1s"}, `LOADFORGE_VUS: want a whole number, got "many"`},
 		{"env bool", map[string]string{"LOADFORGE_QUIET": "yes"}, []string{"run", "--url", u, "--duration", "1s"}, `LOADFORGE_QUIET: want true or false, got "yes"`},
 		{"flag bool", nil, []string{"run", "--url", u, "--duration", "1s", "--quiet=maybe"}, `invalid argument "maybe" for "--quiet"`},

@@ -30,7 +30,7 @@ func planArgs(cmd *cobra.Command, args []string) error {
 
 func (a *app) runCommand() *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "run [PLAN.yaml]",
+		Use:   "run [PLAN.yaml | URL]",
 		Short: "Run a load test: embedded bus, scheduler, local worker and collector",
 		Long: `Run a load test from a plan, from flags (--url with --vus/--duration or
 --stage, like wrk or hey), or from a plan with flags overriding it. Live
@@ -40,7 +40,8 @@ Exit codes: 0 completed, 1 runtime failure or aborted, 2 bad usage, plan or
 flag, 130 interrupted (the result is still written).`,
 		Example: `  loadforge run configs/quickstart.yaml
   loadforge run configs/checkout.yaml --vus 50 --duration 1m --out result.json
-  loadforge run --url http://127.0.0.1:8080/ --stage 30s:100 --stage 1m:100`,
+  loadforge run --url http://127.0.0.1:8080/ --stage 30s:100 --stage 1m:100
+  loadforge run http://127.0.0.1:8080/ --vus 10 --duration 30s`,
 		Args: planArgs,
 	}
 	fs := cmd.Flags()
@@ -102,20 +103,23 @@ func loadPlan(st *settings, args []string) (*plan.Raw, *plan.Plan, error) {
 		return nil, nil, err
 	}
 	raw := plan.New()
+	args, overrides, err := urlArgument(args, st.overrides())
+	if err != nil {
+		return nil, nil, err
+	}
 	if len(args) == 1 {
 		var err error
 		if raw, err = plan.ReadFile(args[0]); err != nil {
 			return nil, nil, err
 		}
 	}
-	overrides := st.overrides()
 	if len(args) == 0 {
 		hasURL := false
 		for _, o := range overrides {
 			hasURL = hasURL || o.Key == plan.KeyURL
 		}
 		if !hasURL {
-			return nil, nil, errors.New("give a PLAN.yaml or --url (see --help)")
+			return nil, nil, errNoPlan
 		}
 	}
 	if err := raw.Apply(overrides); err != nil {
@@ -204,6 +208,9 @@ func (a *app) loggerOf(st *settings, group []setting, quiet bool) (*slog.Logger,
 	_, levelOrigin, levelSet := st.lookup(levelSetting)
 	if !levelSet {
 		levelOrigin = "--log-level"
+		if levelText == "" {
+			levelText = "info"
+		}
 		if quiet {
 			levelText = "warn"
 		}

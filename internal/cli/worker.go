@@ -60,7 +60,7 @@ func (a *app) workerCommand() *cobra.Command {
 		Long: `Join runs on the bus at --nats as a remote worker: a run started with
 --workers N takes the first N workers that answer its call, gives each its
 share of the VUs (and of the rps limit), and collects their metrics. When the
-run ends, or its coordinator goes away (three seconds of silence), the worker
+run ends, or its coordinator goes away (five seconds of silence), the worker
 waits for the next run. A bus that is not up yet is retried every second.
 Stops on SIGINT or SIGTERM (a run it is in is cut short, its last metrics sent).
 
