@@ -142,8 +142,10 @@ func stallingServer(t *testing.T, every, stall time.Duration) (*httptest.Server,
 // (coordinated omission).
 func TestOpenModelSeesAStallAClosedModelHides(t *testing.T) {
 	srv, served := stallingServer(t, time.Second, 300*time.Millisecond)
+	// A cap as large as the schedule: no arrival is dropped for want of a VU,
+	// however long a busy machine holds them.
 	a := schemas.ArrivalRate{Stages: []schemas.RateStage{{DurationNs: 0, Rate: 100}, {DurationNs: int64(2 * time.Second), Rate: 100}},
-		MaxVUs: 100, PreAllocatedVUs: 1}
+		MaxVUs: 200, PreAllocatedVUs: 1}
 	open, _ := runOpenOnBus(t, "", srv.URL+"/", a, func() bool { return served.Load() >= 200 })
 	if open.requests != 200 {
 		t.Errorf("open model: %d requests, want 200", open.requests)

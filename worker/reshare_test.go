@@ -144,14 +144,14 @@ func TestRemoteOpenModelSurvivorTakesTheWholeRate(t *testing.T) {
 	if err := runErr(t, aDone); !errors.Is(err, ErrDropped) {
 		t.Fatalf("dropped worker's Run: %v, want ErrDropped", err)
 	}
-	if i, n := b.Segment(); i != 0 || n != 1 {
-		t.Errorf("survivor's segment %d of %d, want 0 of 1", i, n)
-	}
 	// Worker wb was index 1 of 2: the odd arrivals before the switch point,
 	// all of them from it on.
 	from := sched.Count(effective)
 	want := (from+1)/2 + (sched.Total() - from)
 	c.waitUntil("the survivor's arrivals", func() bool { return c.sent["wb"]+c.drops["wb"] >= want })
+	if i, n := b.Segment(); i != 0 || n != 1 {
+		t.Errorf("survivor's segment %d of %d, want 0 of 1", i, n)
+	}
 	c.stop()
 	if err := runErr(t, bDone); err != nil {
 		t.Errorf("survivor's Run: %v", err)
