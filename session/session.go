@@ -328,7 +328,7 @@ func (s *session) run(ctx context.Context, b *bus.Bus, signals <-chan os.Signal)
 	case <-allLost:
 		stopping.Outcome, stopping.Reason = schemas.StateAborted, "every remote worker was lost"
 	case err := <-colStage.done:
-		return nil, fmt.Errorf("collector ended early: %v", err)
+		return nil, fmt.Errorf("collector ended early: %w", err)
 	}
 	cancelSched()
 	s.log.Info("run stopping", "outcome", stopping.Outcome, "reason", stopping.Reason)
@@ -397,7 +397,7 @@ func (s *session) await(ctx context.Context, ready <-chan struct{}, st stage, wh
 	case <-ready:
 		return nil
 	case err := <-st.done:
-		return fmt.Errorf("%s ended before it was ready: %v", what, err)
+		return fmt.Errorf("%s ended before it was ready: %w", what, err)
 	case <-t.C:
 		return fmt.Errorf("%s not ready after %s", what, s.cfg.StartTimeout)
 	case <-ctx.Done():
@@ -460,7 +460,7 @@ func (s *session) awaitHello(ctx context.Context, hellos <-chan *schemas.WorkerH
 		s.log.Debug("worker joined", "worker_id", h.WorkerID, "name", h.Name)
 		return nil
 	case err := <-st.done:
-		return fmt.Errorf("worker ended before it joined: %v", err)
+		return fmt.Errorf("worker ended before it joined: %w", err)
 	case <-t.C:
 		return fmt.Errorf("worker did not join within %s", s.cfg.StartTimeout)
 	case <-ctx.Done():

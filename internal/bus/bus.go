@@ -115,7 +115,7 @@ func Open(cfg Config) (*Bus, error) {
 func splitListen(addr string) (string, int, error) {
 	host, p, err := net.SplitHostPort(addr)
 	if err != nil {
-		return "", 0, fmt.Errorf("--listen %q: %w", addr, err)
+		return "", 0, fmt.Errorf("--listen %q: want HOST:PORT: %w", addr, err)
 	}
 	port, err := strconv.Atoi(p)
 	if err != nil || port < 0 || port > 65535 {

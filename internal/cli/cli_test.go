@@ -31,7 +31,7 @@ func TestMain(m *testing.M) {
 // (viper reads an empty variable as unset).
 func clearEnv(t *testing.T) {
 	t.Helper()
-	for _, g := range [][]setting{planSettings, laterSettings, runSettings, tapSettings, targetSettings, workerSettings, clientSettings} {
+	for _, g := range [][]setting{planSettings, runSettings, tapSettings, targetSettings, workerSettings, clientSettings} {
 		for _, s := range g {
 			t.Setenv(s.env(), "")
 		}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -48,10 +47,9 @@ flag, 130 interrupted (the result is still written).`,
 	fs.SortFlags = false
 	addFlags(fs, planSettings)
 	addFlags(fs, runSettings)
-	addFlags(fs, laterSettings)
 	addProfileFlags(fs)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		st, err := newSettings(cmd.Flags(), planSettings, runSettings, laterSettings)
+		st, err := newSettings(cmd.Flags(), planSettings, runSettings)
 		if err != nil {
 			return failure(err)
 		}
@@ -99,9 +97,6 @@ func runOutcome(res *schemas.Result, err error) error {
 // loadPlan reads the plan file (if any), lays the flags and variables over it
 // and builds it.
 func loadPlan(st *settings, args []string) (*plan.Raw, *plan.Plan, error) {
-	if err := st.notYet(laterSettings); err != nil {
-		return nil, nil, err
-	}
 	raw := plan.New()
 	args, overrides, err := urlArgument(args, st.overrides())
 	if err != nil {
@@ -234,15 +229,7 @@ func (a *app) loggerOf(st *settings, group []setting, quiet bool) (*slog.Logger,
 
 // checkBus refuses bus settings that cannot work, before a run starts.
 func checkBus(c bus.Config) error {
-	if c.Listen != "" && c.URL == "" {
-		_, port, err := net.SplitHostPort(c.Listen)
-		if err != nil {
-			return fmt.Errorf("--listen %q: want HOST:PORT", c.Listen)
-		}
-		if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
-			return fmt.Errorf("--listen %q: bad port %q", c.Listen, port)
-		}
-	}
+	// Check refuses a --listen that is not HOST:PORT, too.
 	if err := c.Check(); err != nil {
 		if errors.Is(err, bus.ErrNoToken) {
 			return fmt.Errorf("--listen %s: %w", c.Listen, err)
@@ -288,9 +275,8 @@ is valid, 2 (with the reason on stderr) when it is not.`,
 	fs := cmd.Flags()
 	fs.SortFlags = false
 	addFlags(fs, planSettings)
-	addFlags(fs, laterSettings)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		st, err := newSettings(cmd.Flags(), planSettings, laterSettings)
+		st, err := newSettings(cmd.Flags(), planSettings)
 		if err != nil {
 			return failure(err)
 		}

@@ -22,8 +22,6 @@ type setting struct {
 	usage string
 	// sep splits a list setting's environment value (a flag is repeated instead).
 	sep string
-	// notYet makes the flag exist but fail with this message, until its feature lands.
-	notYet string
 }
 
 type kind int
@@ -64,10 +62,6 @@ var planSettings = []setting{
 	{flag: "pre-vus", key: plan.KeyPreAllocatedVUs, usage: "open model: VUs started at once (`N`, default 1)"},
 }
 
-// Flags of features still to come: they exist, so that scripts get a clear
-// message instead of "unknown flag". Enabling one means removing its notYet.
-var laterSettings = []setting{}
-
 // runSettings are run's own settings, outside the plan.
 var runSettings = []setting{
 	{flag: "out", key: "out", usage: "write the result document (JSON) to `FILE`"},
@@ -92,9 +86,6 @@ var runSettings = []setting{
 func addFlags(fs *pflag.FlagSet, settings []setting) {
 	for _, s := range settings {
 		usage := s.usage
-		if s.notYet != "" {
-			usage += " (" + s.notYet + ")"
-		}
 		switch s.kind {
 		case kindBool:
 			fs.Bool(s.flag, s.def == "true", usage)
@@ -187,18 +178,6 @@ func (st *settings) bool(s setting) (bool, error) {
 		return false, fmt.Errorf("%s: want true or false, got %q", origin, vals[len(vals)-1])
 	}
 	return b, nil
-}
-
-// notYet fails when a setting of a feature still to come is given.
-func (st *settings) notYet(groups ...[]setting) error {
-	for _, g := range groups {
-		for _, s := range g {
-			if _, origin, ok := st.lookup(s); ok && s.notYet != "" {
-				return fmt.Errorf("%s: %s", origin, s.notYet)
-			}
-		}
-	}
-	return nil
 }
 
 // overrides collects the plan settings that are set.
