@@ -480,6 +480,9 @@ func (d *decoder) tasks(dst *[]Task) func(*yaml.Node, string) error {
 				if gotList {
 					return d.r.errorAt(p+".request", "give request or requests, not both")
 				}
+				if one.Name == "" {
+					one.Name = t.Name // a task's name names its one request
+				}
 				t.Requests = []Request{*one}
 			}
 			*dst = append(*dst, t)

@@ -22,3 +22,24 @@ func TestYAMLSyntaxErrorLines(t *testing.T) {
 		}
 	}
 }
+
+// A task's name names its one `request:`, so two tasks that hit the same
+// path on different hosts are two endpoints, not a clash of names.
+func TestTaskNameNamesItsRequest(t *testing.T) {
+	src := "load: {vus: 1, duration: 1s}\nscenario:\n  tasks:\n" +
+		"    - name: a\n      request: {url: 'http://127.0.0.1:9/'}\n" +
+		"    - name: b\n      request: {url: 'http://127.0.0.2:9/'}\n"
+	raw, err := Parse([]byte(src), "p.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := raw.Build()
+	if err != nil {
+		t.Fatalf("two tasks on / of two hosts: %v", err)
+	}
+	for i, want := range []string{"a", "b"} {
+		if got := p.Spec.Scenario.Tasks[i].Requests[0].Name; got != want {
+			t.Errorf("task %d's request is named %q, want %q", i+1, got, want)
+		}
+	}
+}
