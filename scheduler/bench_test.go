@@ -27,6 +27,16 @@ func cpuTime(tb testing.TB) time.Duration {
 //
 //	go test -run '^$' -bench RampTo10000 -benchtime 1x ./scheduler/
 func BenchmarkRampTo10000(b *testing.B) {
+	benchmarkPattern(b, pattern.Ramp(0, 10_000, 10*time.Second))
+}
+
+// BenchmarkFlat10s is the same for a flat pattern of the same length: the
+// process's cost of ten seconds with the bus up, for comparison.
+func BenchmarkFlat10s(b *testing.B) {
+	benchmarkPattern(b, pattern.Constant(10_000, 10*time.Second))
+}
+
+func benchmarkPattern(b *testing.B, p pattern.Pattern) {
 	bb, err := bus.Open(bus.Config{})
 	if err != nil {
 		b.Fatal(err)
@@ -47,7 +57,6 @@ func BenchmarkRampTo10000(b *testing.B) {
 	if err := sub.Flush(context.Background()); err != nil {
 		b.Fatal(err)
 	}
-	p := pattern.Ramp(0, 10_000, 10*time.Second)
 	var cpu time.Duration
 	for b.Loop() {
 		before := cpuTime(b)

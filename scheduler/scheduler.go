@@ -25,9 +25,9 @@ type Config struct {
 // commandGap coalesces a steep ramp's changes: the changes due within this
 // long after a command wait for the last of them, which carries the newest
 // target. A ramp's command count then depends on its length, not its height
-// (0 → 10,000 VUs over 10 s: about a thousand commands, not ten thousand),
+// (0 → 10,000 VUs over 10 s: about five hundred commands, not ten thousand),
 // and a worker's target trails the pattern by at most this much.
-const commandGap = 10 * time.Millisecond
+const commandGap = 20 * time.Millisecond
 
 // nextCommand is when the command after one at `at` is due and its target:
 // the last change of the pattern within commandGap after the first change
