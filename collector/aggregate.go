@@ -645,7 +645,7 @@ func (a *aggregator) finalize(now time.Time, state string) *schemas.Result {
 				t0 = min(t0, ev.StartNs)
 			}
 		}
-		a.cfg.log.Warn("the run's time zero never came; inferring it", "t0_ns", t0)
+		a.cfg.log.Info("the run's time zero never came; inferring it", "t0_ns", t0)
 		a.setT0(t0, now)
 	}
 	end := a.maxEnd

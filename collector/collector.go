@@ -36,8 +36,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/nats-io/nats.go"
-
 	"github.com/loadforge/loadforge/internal/bus"
 	"github.com/loadforge/loadforge/internal/threshold"
 	"github.com/loadforge/loadforge/schemas"
@@ -76,9 +74,8 @@ type Collector struct {
 	conn *bus.Conn
 	log  *slog.Logger
 
-	ready   chan struct{}
-	initErr error // why New could not subscribe; Run returns it
-	subs    []*nats.Subscription
+	ready chan struct{}
+	subs  []*bus.Subscription
 
 	queue inbox
 	// rawMalformed counts the run's messages that did not decode.
@@ -90,9 +87,14 @@ type Collector struct {
 }
 
 // New returns a collector for cfg.RunID reading from and publishing on conn.
-// It subscribes at once, so that nothing published after Ready is missed even
-// if Run starts later; what arrives before Run waits in a queue.
-func New(cfg Config, conn *bus.Conn) *Collector {
+// It checks the config and does no I/O: Run subscribes, then closes Ready.
+func New(cfg Config, conn *bus.Conn) (*Collector, error) {
+	if !schemas.ValidToken(cfg.RunID) {
+		return nil, fmt.Errorf("collector: invalid run id %q", cfg.RunID)
+	}
+	if conn == nil {
+		return nil, errors.New("collector: no bus connection")
+	}
 	if cfg.FinalizeGrace <= 0 {
 		cfg.FinalizeGrace = DefaultFinalizeGrace
 	}
@@ -110,17 +112,12 @@ func New(cfg Config, conn *bus.Conn) *Collector {
 		ready: make(chan struct{}),
 		queue: inbox{notify: make(chan struct{}, 1)},
 	}
-	c.initErr = c.subscribe()
-	if c.initErr != nil {
-		c.unsubscribe()
-	}
-	close(c.ready)
-	return c
+	return c, nil
 }
 
-// Ready is closed once the collector's subscriptions are in place and
-// confirmed by the server. (It is also closed when New failed to subscribe;
-// Run then returns that error at once.)
+// Ready is closed once Run's subscriptions are in place and confirmed by the
+// server: nothing published after it is missed. It stays open when Run
+// fails to subscribe (Run then returns the error).
 func (c *Collector) Ready() <-chan struct{} { return c.ready }
 
 // Result is the result the collector published, once Run has returned; nil before.
@@ -130,13 +127,7 @@ func (c *Collector) Result() *schemas.Result {
 	return c.result
 }
 
-func (c *Collector) subscribe() error {
-	if !schemas.ValidToken(c.cfg.RunID) {
-		return fmt.Errorf("collector: invalid run id %q", c.cfg.RunID)
-	}
-	if c.conn == nil {
-		return errors.New("collector: no bus connection")
-	}
+func (c *Collector) subscribe(ctx context.Context) error {
 	run := c.cfg.RunID
 	// One subscription for everything of the run: the server delivers it in
 	// the order it took the messages in, so a worker's hello (which the
@@ -182,7 +173,7 @@ func (c *Collector) subscribe() error {
 	}
 	c.subs = append(c.subs, runSub)
 
-	ctx, cancel := context.WithTimeout(context.Background(), flushTimeout)
+	ctx, cancel := context.WithTimeout(ctx, flushTimeout)
 	defer cancel()
 	if err := c.conn.Flush(ctx); err != nil {
 		return fmt.Errorf("collector: confirm subscriptions: %w", err)
@@ -204,9 +195,10 @@ func (c *Collector) Run(ctx context.Context) error {
 		return errors.New("collector: Run called more than once")
 	}
 	defer c.unsubscribe()
-	if c.initErr != nil {
-		return c.initErr
+	if err := c.subscribe(ctx); err != nil {
+		return err
 	}
+	close(c.ready)
 	agg := newAggregator(aggregatorConfig{
 		runID:         c.cfg.RunID,
 		snapshotGrace: c.cfg.SnapshotGrace,

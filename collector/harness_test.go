@@ -76,11 +76,8 @@ func newHarness(t *testing.T, cfg Config) *harness {
 	if err := pub.Flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	h.col = New(cfg, colConn)
-	select {
-	case <-h.col.Ready():
-	case <-time.After(waitTimeout):
-		t.Fatal("collector not ready")
+	if h.col, err = New(cfg, colConn); err != nil {
+		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel = cancel
@@ -89,6 +86,14 @@ func newHarness(t *testing.T, cfg Config) *harness {
 		cancel()
 		h.wait()
 	})
+	select {
+	case <-h.col.Ready():
+	case err := <-h.done:
+		h.done <- err
+		t.Fatalf("collector ended before it was ready: %v", err)
+	case <-time.After(waitTimeout):
+		t.Fatal("collector not ready")
+	}
 	return h
 }
 

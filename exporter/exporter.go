@@ -22,7 +22,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -148,13 +147,13 @@ func (e *Exporter) Run(ctx context.Context) error {
 		run = "*"
 	}
 	subj := subjects(run)
-	var subs []*nats.Subscription
+	var subs []*bus.Subscription
 	defer func() {
 		for _, s := range subs {
 			_ = s.Unsubscribe()
 		}
 	}()
-	add := func(s *nats.Subscription, err error) error {
+	add := func(s *bus.Subscription, err error) error {
 		if err != nil {
 			return fmt.Errorf("exporter: %w", err)
 		}

@@ -20,7 +20,7 @@ import (
 
 	"github.com/loadforge/loadforge/exporter"
 	"github.com/loadforge/loadforge/internal/bus"
-	"github.com/loadforge/loadforge/scheduler"
+	"github.com/loadforge/loadforge/internal/pattern"
 	"github.com/loadforge/loadforge/schemas"
 	"github.com/loadforge/loadforge/session"
 )
@@ -165,7 +165,7 @@ func TestExporterFollowsTwoRunsOnOneBus(t *testing.T) {
 			defer wg.Done()
 			results[i], errs[i] = session.Run(context.Background(), session.Config{
 				RunID: id, Name: id, Spec: twoEndpoints(tg.URL),
-				Pattern:      scheduler.Constant(2+i, 1500*time.Millisecond),
+				Pattern:      pattern.Constant(2+i, 1500*time.Millisecond),
 				GracefulStop: 2 * time.Second,
 				Bus:          bus.Config{URL: url},
 				Quiet:        true, Stdout: io.Discard, Stderr: io.Discard,

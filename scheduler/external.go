@@ -9,41 +9,15 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/nats-io/nats.go"
-
 	"github.com/loadforge/loadforge/internal/bus"
+	"github.com/loadforge/loadforge/internal/pattern"
 	"github.com/loadforge/loadforge/schemas"
 )
-
-// ExternalLoad is a load driven from outside the run (k6 once called it the
-// externally-controlled executor): its target VUs come from control commands
-// that another program publishes on loadforge.<run>.control.
-type ExternalLoad struct {
-	// InitialVUs run from the start until the first command.
-	InitialVUs int
-	// MaxVUs caps every command; a command above it runs MaxVUs.
-	MaxVUs int
-	// Duration ends the run; zero lasts until a command with done, or a signal.
-	Duration time.Duration
-}
-
-// Validate reports what makes the load unusable.
-func (l ExternalLoad) Validate() error {
-	switch {
-	case l.MaxVUs <= 0:
-		return fmt.Errorf("external load: max VUs %d must be positive", l.MaxVUs)
-	case l.InitialVUs < 0 || l.InitialVUs > l.MaxVUs:
-		return fmt.Errorf("external load: initial VUs %d must be 0 to max VUs %d", l.InitialVUs, l.MaxVUs)
-	case l.Duration < 0:
-		return fmt.Errorf("external load: duration %s is negative", l.Duration)
-	}
-	return nil
-}
 
 // ExternalConfig configures an External stage.
 type ExternalConfig struct {
 	RunID string
-	Load  ExternalLoad
+	Load  pattern.ExternalLoad
 	// Start is the run's time zero; zero means when Run starts.
 	Start time.Time
 }
@@ -54,48 +28,31 @@ type ExternalConfig struct {
 type External struct {
 	cfg       ExternalConfig
 	conn      *bus.Conn
-	sub       *nats.Subscription
-	initErr   error
 	ready     chan struct{}
-	commands  chan *nats.Msg
+	commands  chan bus.Msg
 	quit      chan struct{}
 	ran       atomic.Bool
 	malformed atomic.Uint64
 }
 
-// NewExternal returns the stage and subscribes to the control subject at
-// once, so that commands sent before Run are applied when it starts.
-func NewExternal(cfg ExternalConfig, conn *bus.Conn) *External {
-	e := &External{cfg: cfg, conn: conn, ready: make(chan struct{}),
-		commands: make(chan *nats.Msg, 256), quit: make(chan struct{})}
-	defer close(e.ready)
+// NewExternal returns the stage. It checks the config and does no I/O: Run
+// subscribes to the control subject, then closes Ready.
+func NewExternal(cfg ExternalConfig, conn *bus.Conn) (*External, error) {
 	if err := cfg.Load.Validate(); err != nil {
-		e.initErr = fmt.Errorf("scheduler: %w", err)
-		return e
+		return nil, fmt.Errorf("scheduler: %w", err)
 	}
 	if !schemas.ValidToken(cfg.RunID) {
-		e.initErr = fmt.Errorf("scheduler: run id %q must be one subject token", cfg.RunID)
-		return e
+		return nil, fmt.Errorf("scheduler: run id %q must be one subject token", cfg.RunID)
 	}
-	sub, err := conn.NATS().Subscribe(schemas.Subject(cfg.RunID, schemas.KindControl), func(m *nats.Msg) {
-		select {
-		case e.commands <- m:
-		case <-e.quit:
-		}
-	})
-	if err == nil {
-		e.sub = sub
-		ctx, cancel := context.WithTimeout(context.Background(), flushTimeout)
-		defer cancel()
-		err = conn.Flush(ctx)
+	if conn == nil {
+		return nil, errors.New("scheduler: no bus connection")
 	}
-	if err != nil {
-		e.initErr = fmt.Errorf("scheduler: subscribe to control commands: %w", err)
-	}
-	return e
+	return &External{cfg: cfg, conn: conn, ready: make(chan struct{}),
+		commands: make(chan bus.Msg, 256), quit: make(chan struct{})}, nil
 }
 
-// Ready is closed once the control subscription is in place.
+// Ready is closed once Run's control subscription is in place: commands sent
+// after it are applied.
 func (e *External) Ready() <-chan struct{} { return e.ready }
 
 // Malformed is how many control messages were refused.
@@ -110,12 +67,23 @@ func (e *External) Run(ctx context.Context) error {
 		return errors.New("scheduler: Run called twice")
 	}
 	defer close(e.quit)
-	if e.sub != nil {
-		defer func() { _ = e.sub.Unsubscribe() }()
+	sub, err := e.conn.SubscribeMsgs(schemas.Subject(e.cfg.RunID, schemas.KindControl), func(m bus.Msg) {
+		select {
+		case e.commands <- m:
+		case <-e.quit:
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("scheduler: subscribe to control commands: %w", err)
 	}
-	if e.initErr != nil {
-		return e.initErr
+	defer func() { _ = sub.Unsubscribe() }()
+	flushCtx, cancel := context.WithTimeout(ctx, flushTimeout)
+	err = e.conn.Flush(flushCtx)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("scheduler: subscribe to control commands: %w", err)
 	}
+	close(e.ready)
 	t0 := e.cfg.Start
 	if t0.IsZero() {
 		t0 = time.Now()
@@ -184,7 +152,7 @@ func (e *External) Run(ctx context.Context) error {
 }
 
 // reply answers a request in the encoding it came in; a plain publish gets nothing.
-func (e *External) reply(m *nats.Msg, isJSON bool, r schemas.ControlReply) {
+func (e *External) reply(m bus.Msg, isJSON bool, r schemas.ControlReply) {
 	if m.Reply == "" {
 		return
 	}
@@ -199,7 +167,7 @@ func (e *External) reply(m *nats.Msg, isJSON bool, r schemas.ControlReply) {
 		data, err = schemas.Encode(&r)
 	}
 	if err == nil {
-		err = e.conn.NATS().Publish(m.Reply, data)
+		err = e.conn.PublishRaw(m.Reply, data)
 	}
 	_ = err // a requester that went away misses its answer; the command stands
 }

@@ -9,16 +9,24 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/vmihailenco/msgpack/v5"
 
+	"github.com/loadforge/loadforge/internal/pattern"
 	"github.com/loadforge/loadforge/schemas"
 )
 
 // externalBus starts an External stage for testRunID and returns it, a
 // channel of the scale commands it publishes, and an outside connection.
-func externalBus(t *testing.T, load ExternalLoad) (*External, <-chan received, *nats.Conn, func() error) {
+func externalBus(t *testing.T, load pattern.ExternalLoad) (*External, <-chan received, *nats.Conn, func() error) {
 	t.Helper()
 	conn, got := openBus(t)
-	e := NewExternal(ExternalConfig{RunID: testRunID, Load: load}, conn)
-	<-e.Ready()
+	e, err := NewExternal(ExternalConfig{RunID: testRunID, Load: load}, conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-e.Ready():
+		t.Fatal("ready before Run: the constructor subscribed")
+	default:
+	}
 	outside := conn.NATS() // any other client of the bus would do
 	ctx, cancel := context.WithCancel(context.Background())
 	finished := make(chan struct{})
@@ -27,6 +35,11 @@ func externalBus(t *testing.T, load ExternalLoad) (*External, <-chan received, *
 		runErr = e.Run(ctx)
 		close(finished)
 	}()
+	select {
+	case <-e.Ready():
+	case <-finished:
+		t.Fatalf("Run ended before it was ready: %v", runErr)
+	}
 	wait := func() error {
 		select {
 		case <-finished:
@@ -64,7 +77,7 @@ func control(t *testing.T, nc *nats.Conn, data []byte) []byte {
 }
 
 func TestExternalRelaysControlCommands(t *testing.T) {
-	e, got, nc, wait := externalBus(t, ExternalLoad{InitialVUs: 2, MaxVUs: 50})
+	e, got, nc, wait := externalBus(t, pattern.ExternalLoad{InitialVUs: 2, MaxVUs: 50})
 	if c := nextScale(t, got); c.Seq != 1 || c.TargetVUs != 2 || c.Done {
 		t.Fatalf("first scale command %+v, want the initial 2 VUs", c)
 	}
@@ -115,7 +128,7 @@ func TestExternalRelaysControlCommands(t *testing.T) {
 }
 
 func TestExternalEndsAfterItsDuration(t *testing.T) {
-	_, got, _, wait := externalBus(t, ExternalLoad{InitialVUs: 1, MaxVUs: 5, Duration: 300 * time.Millisecond})
+	_, got, _, wait := externalBus(t, pattern.ExternalLoad{InitialVUs: 1, MaxVUs: 5, Duration: 300 * time.Millisecond})
 	first := nextScale(t, got)
 	last := nextScale(t, got)
 	if !last.Done || last.ElapsedNs != int64(300*time.Millisecond) || last.AtNs-first.AtNs != int64(300*time.Millisecond) {
@@ -126,16 +139,13 @@ func TestExternalEndsAfterItsDuration(t *testing.T) {
 	}
 }
 
-func TestExternalLoadValidate(t *testing.T) {
-	for _, l := range []ExternalLoad{{MaxVUs: 0}, {InitialVUs: 3, MaxVUs: 2}, {InitialVUs: -1, MaxVUs: 2}, {MaxVUs: 1, Duration: -1}} {
-		if l.Validate() == nil {
-			t.Errorf("%+v accepted", l)
-		}
-	}
+func TestExternalRejectsAnInvalidLoad(t *testing.T) {
 	conn, _ := openBus(t)
-	e := NewExternal(ExternalConfig{RunID: testRunID, Load: ExternalLoad{}}, conn)
-	if err := e.Run(context.Background()); err == nil {
-		t.Error("Run with an invalid load returned nil")
+	if e, err := NewExternal(ExternalConfig{RunID: testRunID, Load: pattern.ExternalLoad{}}, conn); err == nil {
+		t.Errorf("NewExternal with an invalid load = %v, nil", e)
+	}
+	if e, err := NewExternal(ExternalConfig{RunID: "a.b", Load: pattern.ExternalLoad{MaxVUs: 1}}, conn); err == nil {
+		t.Errorf("NewExternal with a bad run id = %v, nil", e)
 	}
 }
 

@@ -1,45 +1,63 @@
-// Package scheduler turns a load pattern into timestamped scale commands on the bus.
-// A closed-model pattern sets the number of VUs; an open-model one (a
-// RatePattern) sets the rate at which iterations start.
-// Patterns are pure functions of elapsed time: `loadforge validate` prints the
-// same code's timeline that the scheduler follows.
-//
-// # Patterns
-//
-// A Pattern is a list of stages, as with k6's --stage: each stage goes linearly
-// from the previous stage's target (0 before the first) to its own target over
-// its duration; a stage of zero duration is an instant jump. The named patterns
-// compile to stages:
-//
-//	Constant(10, 30s)              {0,10} {30s,10}
-//	Ramp(0, 100, 1m)               {0,0} {1m,100}
-//	Step(10, 5, 10s, 3)            {0,10} {10s,10} {0,15} {10s,15} … {0,25} {10s,25}
-//	Spike(5, 50, 10s, 5s, 30s)     {0,5} {10s,5} {0,50} {5s,50} {0,5} {15s,5}
-//
-// Target(elapsed) is the line's value rounded half up, and at a boundary the
-// later stage applies, so a jump at t holds from t on. NextChange(elapsed)
-// solves the lines for the next time the rounded target moves, so the
-// scheduler sleeps from change to change instead of polling: a ramp from 0 to
-// 10000 VUs over 10 s yields exactly 10000 changes, one per integer. No clock
-// is involved, so the timeline printed by `loadforge validate` is the one a run
-// follows.
+// Package scheduler turns a load pattern (package pattern) into timestamped
+// scale commands on the bus. A closed-model pattern sets the number of VUs;
+// an open-model one (a RatePattern) sets the rate at which iterations start.
 package scheduler
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/loadforge/loadforge/internal/bus"
+	"github.com/loadforge/loadforge/internal/pattern"
 	"github.com/loadforge/loadforge/schemas"
 )
 
 // Config configures a Scheduler. The zero value of each field means its default.
 type Config struct {
 	RunID   string
-	Pattern Pattern
+	Pattern pattern.Pattern
 	// Start is the run's time zero (the session's StartedAt); zero means when Run starts.
 	Start time.Time
+}
+
+// commandGap coalesces a steep ramp's changes: the changes due within this
+// long after a command wait for the last of them, which carries the newest
+// target. A ramp's command count then depends on its length, not its height
+// (0 → 10,000 VUs over 10 s: about five hundred commands, not ten thousand),
+// and a worker's target trails the pattern by at most this much.
+const commandGap = 20 * time.Millisecond
+
+// nextCommand is when the command after one at `at` is due and its target:
+// the last change of the pattern within commandGap after the first change
+// following at (each command still falls on a change of the target, exactly
+// stamped). Between two commands at least commandGap passes, or no change
+// falls in between, so a pattern of length d yields at most 2·d/commandGap
+// commands plus one per change spaced further apart.
+func nextCommand(p pattern.Pattern, at time.Duration) (time.Duration, int, bool) {
+	first, vus, ok := p.NextChange(at)
+	if !ok {
+		return 0, 0, false
+	}
+	limit := first + commandGap
+	if next, _, more := p.NextChange(first); !more || next > limit {
+		return first, vus, true // a lone change: no need to wait
+	}
+	// The last change in (first, limit] is the least t with no change in
+	// (t, limit]: a predicate monotone in t, so bisect it.
+	lo, hi := first, limit // no change in (hi, limit]; some in (lo, limit]
+	for hi-lo > 1 {
+		mid := lo + (hi-lo)/2
+		if next, _, more := p.NextChange(mid); !more || next > limit {
+			hi = mid
+		} else {
+			lo = mid
+		}
+	}
+	// hi is the last change itself: a change at hi lies in (hi-1, limit].
+	last, _ := p.Target(hi)
+	return hi, last, true
 }
 
 // flushTimeout bounds the wait for the last command to reach the server.
@@ -59,9 +77,19 @@ type Scheduler struct {
 	now func() time.Time
 }
 
-// New returns a scheduler that publishes on conn.
-func New(cfg Config, conn *bus.Conn) *Scheduler {
-	return &Scheduler{cfg: cfg, conn: conn}
+// New returns a scheduler that publishes on conn. It checks the config and
+// does no I/O; the scheduler subscribes to nothing, so it has no Ready.
+func New(cfg Config, conn *bus.Conn) (*Scheduler, error) {
+	if err := cfg.Pattern.Validate(); err != nil {
+		return nil, fmt.Errorf("scheduler: %w", err)
+	}
+	if !schemas.ValidToken(cfg.RunID) {
+		return nil, fmt.Errorf("scheduler: run id %q must be one subject token", cfg.RunID)
+	}
+	if conn == nil {
+		return nil, errors.New("scheduler: no bus connection")
+	}
+	return &Scheduler{cfg: cfg, conn: conn}, nil
 }
 
 // Run follows the pattern, publishing on loadforge.<run>.scale, until the pattern
@@ -75,12 +103,6 @@ func New(cfg Config, conn *bus.Conn) *Scheduler {
 // that ends where the last command left it is not repeated.
 func (s *Scheduler) Run(ctx context.Context) error {
 	p := s.cfg.Pattern
-	if err := p.Validate(); err != nil {
-		return fmt.Errorf("scheduler: %w", err)
-	}
-	if !schemas.ValidToken(s.cfg.RunID) {
-		return fmt.Errorf("scheduler: run id %q must be one subject token", s.cfg.RunID)
-	}
 	clock := s.now
 	if clock == nil {
 		clock = time.Now
@@ -153,7 +175,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			}
 			published, lastVUs = true, vus
 		}
-		next, nextVUs, ok := p.NextChange(at)
+		next, nextVUs, ok := nextCommand(p, at)
 		if !ok {
 			break
 		}
@@ -185,20 +207,20 @@ func (s *Scheduler) flush(ctx context.Context) error {
 // pattern is all they need; a command at each stage boundary tells taps the
 // rate, and the last, at the end, is done. Every command carries the whole
 // pattern, so a worker that missed the first loses nothing.
-func (s *Scheduler) followRate(r RatePattern, waitUntil func(time.Duration) error,
+func (s *Scheduler) followRate(r pattern.RatePattern, waitUntil func(time.Duration) error,
 	send func(time.Duration, schemas.ScaleCommand) error) error {
-	sched, err := r.schedule()
+	sched, err := r.Schedule()
 	if err != nil {
 		return fmt.Errorf("scheduler: %w", err)
 	}
-	wire := r.wire()
+	wire := wire(r)
 	command := func(at time.Duration, done bool) schemas.ScaleCommand {
 		return schemas.ScaleCommand{TargetVUs: r.PreAllocatedVUs, Arrivals: wire, Rate: sched.Rate(at), Done: done}
 	}
 	if err := send(0, command(0, false)); err != nil {
 		return err
 	}
-	for _, at := range r.boundaries() {
+	for _, at := range r.Boundaries() {
 		if err := waitUntil(at); err != nil {
 			return err
 		}
@@ -211,4 +233,13 @@ func (s *Scheduler) followRate(r RatePattern, waitUntil func(time.Duration) erro
 		return err
 	}
 	return send(end, command(end, true))
+}
+
+// wire is the rate pattern as carried by the scale commands.
+func wire(r pattern.RatePattern) *schemas.ArrivalRate {
+	w := &schemas.ArrivalRate{MaxVUs: r.MaxVUs, PreAllocatedVUs: r.PreAllocatedVUs}
+	for _, s := range r.Stages {
+		w.Stages = append(w.Stages, schemas.RateStage{DurationNs: int64(s.Duration), Rate: s.Rate})
+	}
+	return w
 }

@@ -10,8 +10,11 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/loadforge/loadforge/internal/bus"
+	"github.com/loadforge/loadforge/internal/pattern"
 	"github.com/loadforge/loadforge/schemas"
 )
+
+const ms = time.Millisecond
 
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
@@ -102,7 +105,7 @@ func publishMarker(t *testing.T, conn *bus.Conn, got <-chan received) []received
 }
 
 // checkCommands checks what every sequence of commands from one run must satisfy.
-func checkCommands(t *testing.T, p Pattern, t0 time.Time, cmds []received) {
+func checkCommands(t *testing.T, p pattern.Pattern, t0 time.Time, cmds []received) {
 	t.Helper()
 	for i, r := range cmds {
 		c := r.cmd
@@ -147,11 +150,11 @@ func checkCommands(t *testing.T, p Pattern, t0 time.Time, cmds []received) {
 
 func TestRunFollowsPattern(t *testing.T) {
 	conn, got := openBus(t)
-	p := Pattern{Stages: []Stage{{300 * ms, 6}, {200 * ms, 6}}}
+	p := pattern.Pattern{Stages: []pattern.Stage{{Duration: 300 * ms, Target: 6}, {Duration: 200 * ms, Target: 6}}}
 	t0 := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), waitLong)
 	defer cancel()
-	if err := New(Config{RunID: testRunID, Pattern: p, Start: t0}, conn).Run(ctx); err != nil {
+	if err := mustNew(t, Config{RunID: testRunID, Pattern: p, Start: t0}, conn).Run(ctx); err != nil {
 		t.Fatalf("Run = %v", err)
 	}
 	cmds := collectUntil(t, got, func(c schemas.ScaleCommand) bool { return c.Done })
@@ -171,11 +174,11 @@ func TestRunFollowsPattern(t *testing.T) {
 
 func TestRunDefaultStartIsNow(t *testing.T) {
 	conn, got := openBus(t)
-	p := Constant(0, 50*ms)
+	p := pattern.Constant(0, 50*ms)
 	before := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), waitLong)
 	defer cancel()
-	if err := New(Config{RunID: testRunID, Pattern: p}, conn).Run(ctx); err != nil {
+	if err := mustNew(t, Config{RunID: testRunID, Pattern: p}, conn).Run(ctx); err != nil {
 		t.Fatalf("Run = %v", err)
 	}
 	cmds := collectUntil(t, got, func(c schemas.ScaleCommand) bool { return c.Done })
@@ -194,12 +197,12 @@ func TestRunDefaultStartIsNow(t *testing.T) {
 func TestRunLateStartSkipsDueChanges(t *testing.T) {
 	conn, got := openBus(t)
 	// A target moving every 20 ms whose first two seconds are over before Run begins.
-	p := Ramp(0, 120, 2400*ms)
+	p := pattern.Ramp(0, 120, 2400*ms)
 	t0 := time.Now().Add(-2 * time.Second)
 	ctx, cancel := context.WithTimeout(context.Background(), waitLong)
 	defer cancel()
 	runBegan := time.Since(t0)
-	if err := New(Config{RunID: testRunID, Pattern: p, Start: t0}, conn).Run(ctx); err != nil {
+	if err := mustNew(t, Config{RunID: testRunID, Pattern: p, Start: t0}, conn).Run(ctx); err != nil {
 		t.Fatalf("Run = %v", err)
 	}
 	cmds := collectUntil(t, got, func(c schemas.ScaleCommand) bool { return c.Done })
@@ -221,13 +224,13 @@ func TestRunStallCollapsesChanges(t *testing.T) {
 	conn, got := openBus(t)
 	// A spike up and back down, then a ramp; the clock leaps over the spike
 	// as if the process had stalled, and lands before the ramp.
-	p := Pattern{Stages: []Stage{
-		{0, 3}, {100 * ms, 3}, {0, 9}, {time.Millisecond, 9}, {0, 3}, {100 * ms, 3}, {100 * ms, 8},
+	p := pattern.Pattern{Stages: []pattern.Stage{
+		{Duration: 0, Target: 3}, {Duration: 100 * ms, Target: 3}, {Duration: 0, Target: 9}, {Duration: time.Millisecond, Target: 9}, {Duration: 0, Target: 3}, {Duration: 100 * ms, Target: 3}, {Duration: 100 * ms, Target: 8},
 	}}
 	const stall = 100 * ms
 	t0 := time.Now()
 	stallAt := t0.Add(50 * ms)
-	s := New(Config{RunID: testRunID, Pattern: p, Start: t0}, conn)
+	s := mustNew(t, Config{RunID: testRunID, Pattern: p, Start: t0}, conn)
 	s.now = func() time.Time {
 		if now := time.Now(); now.Before(stallAt) {
 			return now
@@ -263,11 +266,11 @@ func TestRunStallCollapsesChanges(t *testing.T) {
 
 func TestRunStartAfterEndSendsDoneOnly(t *testing.T) {
 	conn, got := openBus(t)
-	p := Constant(3, time.Second)
+	p := pattern.Constant(3, time.Second)
 	t0 := time.Now().Add(-time.Hour)
 	ctx, cancel := context.WithTimeout(context.Background(), waitLong)
 	defer cancel()
-	if err := New(Config{RunID: testRunID, Pattern: p, Start: t0}, conn).Run(ctx); err != nil {
+	if err := mustNew(t, Config{RunID: testRunID, Pattern: p, Start: t0}, conn).Run(ctx); err != nil {
 		t.Fatalf("Run = %v", err)
 	}
 	cmds := collectUntil(t, got, func(c schemas.ScaleCommand) bool { return c.Done })
@@ -280,13 +283,13 @@ func TestRunStartAfterEndSendsDoneOnly(t *testing.T) {
 func TestRunCancelStops(t *testing.T) {
 	conn, got := openBus(t)
 	// Changes every few milliseconds for an hour: only cancellation ends it.
-	p := Ramp(0, 1_000_000, time.Hour)
+	p := pattern.Ramp(0, 1_000_000, time.Hour)
 	t0 := time.Now()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	runErr := make(chan error, 1)
 	go func() {
-		runErr <- New(Config{RunID: testRunID, Pattern: p, Start: t0}, conn).Run(ctx)
+		runErr <- mustNew(t, Config{RunID: testRunID, Pattern: p, Start: t0}, conn).Run(ctx)
 	}()
 	const seen = 3
 	collectUntil(t, got, func(c schemas.ScaleCommand) bool { return c.Seq == seen })
@@ -306,25 +309,75 @@ func TestRunCancelStops(t *testing.T) {
 	}
 }
 
-func TestRunRejectsBadConfig(t *testing.T) {
-	conn, got := openBus(t)
-	ctx, cancel := context.WithTimeout(context.Background(), waitLong)
-	defer cancel()
+func TestNewRejectsBadConfig(t *testing.T) {
+	conn, _ := openBus(t)
 	for _, tt := range []struct {
 		name string
 		cfg  Config
 		want string
 	}{
-		{"bad pattern", Config{RunID: testRunID, Pattern: Ramp(0, -1, time.Second)}, "stage 2: target -1 is negative"},
+		{"bad pattern", Config{RunID: testRunID, Pattern: pattern.Ramp(0, -1, time.Second)}, "stage 2: target -1 is negative"},
 		{"empty pattern", Config{RunID: testRunID}, "no stages"},
-		{"bad run id", Config{RunID: "a.b", Pattern: Constant(1, time.Second)}, `"a.b"`},
+		{"bad run id", Config{RunID: "a.b", Pattern: pattern.Constant(1, time.Second)}, `"a.b"`},
 	} {
-		err := New(tt.cfg, conn).Run(ctx)
-		if err == nil || !strings.Contains(err.Error(), tt.want) {
-			t.Errorf("%s: Run = %v, want an error with %q", tt.name, err, tt.want)
+		s, err := New(tt.cfg, conn)
+		if s != nil || err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: New = %v, %v; want an error with %q", tt.name, s, err, tt.want)
 		}
 	}
-	if cmds := publishMarker(t, conn, got); len(cmds) != 0 {
-		t.Errorf("rejected configs published %d commands", len(cmds))
+	if _, err := New(Config{RunID: testRunID, Pattern: pattern.Constant(1, time.Second)}, nil); err == nil {
+		t.Error("no connection was accepted")
+	}
+}
+
+// mustNew is New for a config the test knows to be good.
+func mustNew(tb testing.TB, cfg Config, conn *bus.Conn) *Scheduler {
+	tb.Helper()
+	s, err := New(cfg, conn)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return s
+}
+
+// A steep ramp costs commands by its length, not its height: 0 → 10,000 VUs
+// over a second takes at most two commands per commandGap, each at a change
+// of the target and carrying the pattern's value then.
+func TestRunCoalescesASteepRamp(t *testing.T) {
+	conn, got := openBus(t)
+	p := pattern.Ramp(0, 10_000, time.Second)
+	t0 := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), waitLong)
+	defer cancel()
+	if err := mustNew(t, Config{RunID: testRunID, Pattern: p, Start: t0}, conn).Run(ctx); err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	cmds := collectUntil(t, got, func(c schemas.ScaleCommand) bool { return c.Done })
+	checkCommands(t, p, t0, cmds)
+	if limit := int(2*p.Duration()/commandGap) + 2; len(cmds) > limit {
+		t.Errorf("%d commands for a 1 s ramp, want at most %d", len(cmds), limit)
+	}
+	if last := cmds[len(cmds)-1].cmd; last.TargetVUs != 10_000 {
+		t.Errorf("last command %+v, want the ramp's top", last)
+	}
+}
+
+// nextCommand lands on the last change within commandGap of the first, and
+// on a lone change at once.
+func TestNextCommand(t *testing.T) {
+	ramp := pattern.Ramp(0, 10_000, 10*time.Second) // a change every ms
+	at, vus, ok := nextCommand(ramp, 0)
+	if want, _ := ramp.Target(at); !ok || vus != want || at <= commandGap-2*ms || at > commandGap+ms {
+		t.Errorf("ramp: next command at %v with %d (ok %v)", at, vus, ok)
+	}
+	if before, _ := ramp.Target(at - 1); before == vus {
+		t.Errorf("ramp: command at %v is not at a change", at)
+	}
+	steps := pattern.Step(1, 1, time.Second, 3) // changes a second apart
+	if at, vus, ok := nextCommand(steps, 0); !ok || at != time.Second || vus != 2 {
+		t.Errorf("steps: next command at %v with %d (ok %v), want 1s with 2", at, vus, ok)
+	}
+	if _, _, ok := nextCommand(pattern.Constant(3, time.Second), 0); ok {
+		t.Error("a constant pattern has a next command")
 	}
 }

@@ -3,8 +3,6 @@ package session
 import (
 	"sync"
 
-	"github.com/nats-io/nats.go"
-
 	"github.com/loadforge/loadforge/internal/bus"
 	"github.com/loadforge/loadforge/schemas"
 )
@@ -13,7 +11,7 @@ import (
 // wanted distinct workers have said they are done (MetricEvent.Done): their
 // share of a run of shared iterations is made, or their data rows ran out.
 // The run then ends, completed, without waiting for the load pattern's end.
-func (s *session) workDone(wanted int) (<-chan struct{}, *nats.Subscription, error) {
+func (s *session) workDone(wanted int) (<-chan struct{}, *bus.Subscription, error) {
 	done := make(chan struct{})
 	var (
 		mu   sync.Mutex

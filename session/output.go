@@ -102,7 +102,11 @@ func printSummary(w io.Writer, r *schemas.Result) {
 	}
 	tw.Flush()
 	for _, e := range r.Endpoints {
-		fmt.Fprintf(w, "  %s %s: status %s; errors %s\n", e.Method, e.URL, fmtCounts(e.StatusCodes), fmtCounts(e.ErrorsByKind))
+		where := e.Method + " " + e.URL
+		if e.Name != where {
+			where = e.Name + ": " + where // several endpoints may share a URL
+		}
+		fmt.Fprintf(w, "  %s: status %s; errors %s\n", where, fmtCounts(e.StatusCodes), fmtCounts(e.ErrorsByKind))
 	}
 	for _, wk := range r.Workers {
 		if wk.Lost {

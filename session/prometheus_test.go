@@ -13,11 +13,11 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
-	"github.com/loadforge/loadforge/scheduler"
+	"github.com/loadforge/loadforge/internal/pattern"
 )
 
-// syncBuffer is a writer the test can read while the run writes to it.
-type syncBuffer struct {
+// urlWatcher is a writer that hands over the metrics URL once the run logs it.
+type urlWatcher struct {
 	mu  sync.Mutex
 	buf []byte
 	url chan string
@@ -25,7 +25,7 @@ type syncBuffer struct {
 
 var metricsURL = regexp.MustCompile(`metrics for Prometheus on (http://\S+/metrics)`)
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
+func (b *urlWatcher) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.buf = append(b.buf, p...)
@@ -40,11 +40,11 @@ func (b *syncBuffer) Write(p []byte) (int, error) {
 func TestRunServesPrometheusMetrics(t *testing.T) {
 	srv := slowServer(t)
 	urls := make(chan string, 1)
-	stderr := &syncBuffer{url: urls}
+	stderr := &urlWatcher{url: urls}
 	done := make(chan error, 1)
 	go func() {
 		_, err := Run(context.Background(), Config{
-			RunID: "promrun", Spec: spec(srv.URL + "/"), Pattern: scheduler.Constant(2, 3*time.Second),
+			RunID: "promrun", Spec: spec(srv.URL + "/"), Pattern: pattern.Constant(2, 3*time.Second),
 			GracefulStop: time.Second, Prometheus: "127.0.0.1:0", Quiet: true,
 			Stdout: io.Discard, Stderr: stderr, Signals: make(chan os.Signal),
 		})

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/loadforge/loadforge/internal/latency"
-	"github.com/loadforge/loadforge/scheduler"
+	"github.com/loadforge/loadforge/internal/pattern"
 	"github.com/loadforge/loadforge/schemas"
 	"github.com/loadforge/loadforge/worker"
 )
@@ -26,7 +26,7 @@ func TestRawRecordsMatchTheResult(t *testing.T) {
 	srv := slowServer(t)
 	path := filepath.Join(t.TempDir(), "raw.csv.gz")
 	res, err := Run(context.Background(), Config{
-		Spec: spec(srv.URL + "/"), Pattern: scheduler.Constant(4, 1500*time.Millisecond),
+		Spec: spec(srv.URL + "/"), Pattern: pattern.Constant(4, 1500*time.Millisecond),
 		GracefulStop: 2 * time.Second, RawPath: path, Quiet: true,
 		Stdout: io.Discard, Stderr: io.Discard, Signals: make(chan os.Signal),
 	})
@@ -110,7 +110,7 @@ func TestRemoteWorkersWriteTheirOwnRawRecords(t *testing.T) {
 			<-done
 		})
 	}
-	cfg := remoteConfig(b, srv.URL+"/", 2, scheduler.Constant(4, 1500*time.Millisecond))
+	cfg := remoteConfig(b, srv.URL+"/", 2, pattern.Constant(4, 1500*time.Millisecond))
 	cfg.RunID = "rawrun"
 	res, err := Run(context.Background(), cfg)
 	if err != nil {

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/loadforge/loadforge/internal/bus"
-	"github.com/loadforge/loadforge/scheduler"
+	"github.com/loadforge/loadforge/internal/pattern"
 	"github.com/loadforge/loadforge/schemas"
 	"github.com/loadforge/loadforge/worker"
 )
@@ -48,12 +48,16 @@ func serveWorker(t *testing.T, b *bus.Bus, id string) <-chan runOutcome {
 	}
 	outcomes := make(chan runOutcome, 8)
 	ctx, cancel := context.WithCancel(context.Background())
+	srv, err := worker.NewServer(worker.ServeConfig{WorkerID: id, Name: "n-" + id, Logger: quiet,
+		OnRun: func(run string, err error) { outcomes <- runOutcome{run, err} }}, conn)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		_ = worker.Serve(ctx, conn, worker.ServeConfig{WorkerID: id, Name: "n-" + id, Logger: quiet,
-			OnRun: func(run string, err error) { outcomes <- runOutcome{run, err} }})
+		_ = srv.Run(ctx)
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -62,7 +66,7 @@ func serveWorker(t *testing.T, b *bus.Bus, id string) <-chan runOutcome {
 	return outcomes
 }
 
-func remoteConfig(b *bus.Bus, url string, workers int, p scheduler.Pattern) Config {
+func remoteConfig(b *bus.Bus, url string, workers int, p pattern.Pattern) Config {
 	return Config{
 		Spec: spec(url), Pattern: p, GracefulStop: 5 * time.Second,
 		Bus: bus.Config{URL: b.ClientURL()}, Workers: workers, WorkersTimeout: 30 * time.Second,
@@ -75,7 +79,7 @@ func TestRemoteWorkersShareTheRun(t *testing.T) {
 	b := sharedBus(t)
 	serveWorker(t, b, "one")
 	serveWorker(t, b, "two")
-	res, err := Run(context.Background(), remoteConfig(b, srv.URL+"/", 2, scheduler.Constant(4, 2*time.Second)))
+	res, err := Run(context.Background(), remoteConfig(b, srv.URL+"/", 2, pattern.Constant(4, 2*time.Second)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +103,7 @@ func TestTooFewWorkersTimesOutNamingHowManyCame(t *testing.T) {
 	srv := newCountingServer(t, func(w http.ResponseWriter, r *http.Request) {})
 	b := sharedBus(t)
 	outcomes := serveWorker(t, b, "only")
-	cfg := remoteConfig(b, srv.URL+"/", 2, scheduler.Constant(1, time.Second))
+	cfg := remoteConfig(b, srv.URL+"/", 2, pattern.Constant(1, time.Second))
 	cfg.WorkersTimeout = 2 * time.Second
 	_, err := Run(context.Background(), cfg)
 	if err == nil || !strings.Contains(err.Error(), "1 of 2 came") || !strings.Contains(err.Error(), "only") {
@@ -186,7 +190,7 @@ func TestLostWorkersShareMovesToTheSurvivor(t *testing.T) {
 	b := sharedBus(t)
 	silentWorker(t, b, "ghost")
 	serveWorker(t, b, "survivor")
-	res, err := Run(context.Background(), remoteConfig(b, srv.URL+"/", 2, scheduler.Constant(4, 6*time.Second)))
+	res, err := Run(context.Background(), remoteConfig(b, srv.URL+"/", 2, pattern.Constant(4, 6*time.Second)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,7 +228,7 @@ func TestEveryWorkerLostAbortsTheRun(t *testing.T) {
 	srv := newCountingServer(t, func(w http.ResponseWriter, r *http.Request) {})
 	b := sharedBus(t)
 	silentWorker(t, b, "ghost")
-	cfg := remoteConfig(b, srv.URL+"/", 1, scheduler.Constant(1, time.Minute))
+	cfg := remoteConfig(b, srv.URL+"/", 1, pattern.Constant(1, time.Minute))
 	began := time.Now()
 	res, err := Run(context.Background(), cfg)
 	if err != nil {
@@ -277,8 +281,8 @@ func TestExternalLoadFollowsControlCommands(t *testing.T) {
 			}
 		}
 	}()
-	cfg := remoteConfig(b, srv.URL+"/", 0, scheduler.Pattern{})
-	cfg.External = &scheduler.ExternalLoad{InitialVUs: 1, MaxVUs: 10}
+	cfg := remoteConfig(b, srv.URL+"/", 0, pattern.Pattern{})
+	cfg.External = &pattern.ExternalLoad{InitialVUs: 1, MaxVUs: 10}
 	res, err := Run(context.Background(), cfg)
 	wg.Wait()
 	if err != nil {
@@ -297,13 +301,13 @@ func TestExternalLoadFollowsControlCommands(t *testing.T) {
 }
 
 func TestWorkersSettingIsChecked(t *testing.T) {
-	_, err := Run(context.Background(), Config{Spec: spec("http://127.0.0.1:1/"), Pattern: scheduler.Constant(1, time.Second),
+	_, err := Run(context.Background(), Config{Spec: spec("http://127.0.0.1:1/"), Pattern: pattern.Constant(1, time.Second),
 		Workers: -1, Signals: make(chan os.Signal), Stdout: &bytes.Buffer{}, Stderr: &bytes.Buffer{}})
 	if err == nil {
 		t.Error("negative workers accepted")
 	}
 	_, err = Run(context.Background(), Config{Spec: spec("http://127.0.0.1:1/"),
-		External: &scheduler.ExternalLoad{MaxVUs: 0}, Signals: make(chan os.Signal), Stdout: &bytes.Buffer{}, Stderr: &bytes.Buffer{}})
+		External: &pattern.ExternalLoad{MaxVUs: 0}, Signals: make(chan os.Signal), Stdout: &bytes.Buffer{}, Stderr: &bytes.Buffer{}})
 	if err == nil {
 		t.Error("an external load without max VUs accepted")
 	}
@@ -311,7 +315,7 @@ func TestWorkersSettingIsChecked(t *testing.T) {
 
 func TestSignalWhileWaitingForWorkers(t *testing.T) {
 	b := sharedBus(t)
-	cfg := remoteConfig(b, "http://127.0.0.1:1/", 1, scheduler.Constant(1, time.Second))
+	cfg := remoteConfig(b, "http://127.0.0.1:1/", 1, pattern.Constant(1, time.Second))
 	signals := make(chan os.Signal, 1)
 	signals <- os.Interrupt
 	cfg.Signals = signals

@@ -20,6 +20,7 @@ import (
 
 	"github.com/loadforge/loadforge/collector"
 	"github.com/loadforge/loadforge/internal/bus"
+	"github.com/loadforge/loadforge/internal/pattern"
 	"github.com/loadforge/loadforge/internal/threshold"
 	"github.com/loadforge/loadforge/scheduler"
 	"github.com/loadforge/loadforge/schemas"
@@ -31,7 +32,7 @@ type Config struct {
 	RunID   string // default: a fresh random id
 	Name    string // default: "loadforge"
 	Spec    schemas.RunSpec
-	Pattern scheduler.Pattern
+	Pattern pattern.Pattern
 	// GracefulStop: how long in-flight iterations may finish after the end or the
 	// first signal; zero means the default (30 s), negative means none.
 	GracefulStop time.Duration
@@ -55,7 +56,7 @@ type Config struct {
 	WorkersTimeout time.Duration
 	// External, when set, takes the target VUs from control commands on
 	// loadforge.<run>.control instead of following Pattern.
-	External *scheduler.ExternalLoad
+	External *pattern.ExternalLoad
 
 	// Thresholds go to the collector, which judges them live; one that fails
 	// with abort_on_fail stops the run (state aborted).
@@ -153,12 +154,22 @@ func Run(ctx context.Context, cfg Config) (*schemas.Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	closeCtx, cancelClose := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancelClose()
-	defer b.Close(closeCtx)
-
 	s := &session{cfg: cfg, log: cfg.Logger.With("run_id", cfg.RunID)}
+	defer s.closeBus(ctx, b)
 	return s.run(ctx, b, signals)
+}
+
+// busCloseTimeout bounds the bus's drain at the end of the run.
+var busCloseTimeout = 5 * time.Second
+
+// closeBus drains the bus once the run is over: its deadline starts now, not
+// when the run started.
+func (s *session) closeBus(ctx context.Context, b *bus.Bus) {
+	closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), busCloseTimeout)
+	defer cancel()
+	if err := b.Close(closeCtx); err != nil {
+		s.log.Warn("bus closed before it drained", "err", err)
+	}
 }
 
 type session struct {
@@ -252,7 +263,10 @@ func (s *session) run(ctx context.Context, b *bus.Bus, signals <-chan os.Signal)
 	if err != nil {
 		return nil, err
 	}
-	col := collector.New(collector.Config{RunID: cfg.RunID, Name: cfg.Name, Logger: cfg.Logger, Thresholds: cfg.Thresholds}, colConn)
+	col, err := collector.New(collector.Config{RunID: cfg.RunID, Name: cfg.Name, Logger: cfg.Logger, Thresholds: cfg.Thresholds}, colConn)
+	if err != nil {
+		return nil, err
+	}
 	colStage := start(&wg, stageCtx, "collector", col.Run)
 	if err := s.await(ctx, col.Ready(), colStage, "collector"); err != nil {
 		return nil, err
@@ -290,15 +304,27 @@ func (s *session) run(ctx context.Context, b *bus.Bus, signals <-chan os.Signal)
 	// t0 lies a little ahead, so that the workers hold the first command
 	// when it comes: an open model's first arrivals are due at t0 itself.
 	t0 := time.Now().Add(startLead)
-	var runLoad func(context.Context) error
-	if cfg.External != nil {
-		// Subscribed before the run starts: no early command is missed.
-		ext := scheduler.NewExternal(scheduler.ExternalConfig{RunID: cfg.RunID, Load: *cfg.External, Start: t0}, schedConn)
-		<-ext.Ready()
-		runLoad = ext.Run
-		progress.note(fmt.Sprintf("external load: target VUs from control commands on %s", schemas.Subject(cfg.RunID, schemas.KindControl)))
+	schedCtx, cancelSched := context.WithCancel(stageCtx)
+	defer cancelSched()
+	var (
+		schedStage stage
+		sched      *scheduler.Scheduler
+	)
+	if cfg.External == nil {
+		if sched, err = scheduler.New(scheduler.Config{RunID: cfg.RunID, Pattern: cfg.Pattern, Start: t0}, schedConn); err != nil {
+			return nil, err
+		}
 	} else {
-		runLoad = scheduler.New(scheduler.Config{RunID: cfg.RunID, Pattern: cfg.Pattern, Start: t0}, schedConn).Run
+		ext, err := scheduler.NewExternal(scheduler.ExternalConfig{RunID: cfg.RunID, Load: *cfg.External, Start: t0}, schedConn)
+		if err != nil {
+			return nil, err
+		}
+		// Subscribed before the run starts: no early command is missed.
+		schedStage = start(&wg, schedCtx, "scheduler", ext.Run)
+		if err := s.await(ctx, ext.Ready(), schedStage, "scheduler"); err != nil {
+			return nil, err
+		}
+		progress.note(fmt.Sprintf("external load: target VUs from control commands on %s", schemas.Subject(cfg.RunID, schemas.KindControl)))
 	}
 	progress.begin(t0, cfg.loadDuration())
 	s.log.Info("run started", "name", cfg.Name, "duration", cfg.loadDuration(), "workers", max(cfg.Workers, 1))
@@ -308,9 +334,9 @@ func (s *session) run(ctx context.Context, b *bus.Bus, signals <-chan os.Signal)
 	if rost != nil {
 		rost.start() // from now on a lost worker's share goes to the others
 	}
-	schedCtx, cancelSched := context.WithCancel(stageCtx)
-	defer cancelSched()
-	schedStage := start(&wg, schedCtx, "scheduler", runLoad)
+	if sched != nil {
+		schedStage = start(&wg, schedCtx, "scheduler", sched.Run)
+	}
 
 	stopping := schemas.SessionState{
 		State: schemas.StateStopping, StartedAtNs: t0.UnixNano(),
@@ -338,7 +364,7 @@ func (s *session) run(ctx context.Context, b *bus.Bus, signals <-chan os.Signal)
 		stopping.Outcome, stopping.Reason = schemas.StateAborted, reason
 		progress.note(reason + ": aborting the run (abort_on_fail)")
 	case err := <-colStage.done:
-		return nil, fmt.Errorf("collector ended early: %v", err)
+		return nil, fmt.Errorf("collector ended early: %w", err)
 	}
 	cancelSched()
 	s.log.Info("run stopping", "outcome", stopping.Outcome, "reason", stopping.Reason)
@@ -408,7 +434,7 @@ func (s *session) await(ctx context.Context, ready <-chan struct{}, st stage, wh
 	case <-ready:
 		return nil
 	case err := <-st.done:
-		return fmt.Errorf("%s ended before it was ready: %v", what, err)
+		return fmt.Errorf("%s ended before it was ready: %w", what, err)
 	case <-t.C:
 		return fmt.Errorf("%s not ready after %s", what, s.cfg.StartTimeout)
 	case <-ctx.Done():
@@ -471,7 +497,7 @@ func (s *session) awaitHello(ctx context.Context, hellos <-chan *schemas.WorkerH
 		s.log.Debug("worker joined", "worker_id", h.WorkerID, "name", h.Name)
 		return nil
 	case err := <-st.done:
-		return fmt.Errorf("worker ended before it joined: %v", err)
+		return fmt.Errorf("worker ended before it joined: %w", err)
 	case <-t.C:
 		return fmt.Errorf("worker did not join within %s", s.cfg.StartTimeout)
 	case <-ctx.Done():

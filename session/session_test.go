@@ -15,7 +15,7 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/loadforge/loadforge/scheduler"
+	"github.com/loadforge/loadforge/internal/pattern"
 	"github.com/loadforge/loadforge/schemas"
 )
 
@@ -95,7 +95,7 @@ func TestRunCompletesAndCountsEveryRequest(t *testing.T) {
 	res, err := Run(context.Background(), Config{
 		Name:         "complete",
 		Spec:         spec(srv.URL + "/"),
-		Pattern:      scheduler.Constant(3, 1500*time.Millisecond),
+		Pattern:      pattern.Constant(3, 1500*time.Millisecond),
 		GracefulStop: 2 * time.Second,
 		OutPath:      out,
 		Stdout:       &stdout,
@@ -144,7 +144,7 @@ func TestFirstSignalDrainsGracefully(t *testing.T) {
 	began := time.Now()
 	res, err := Run(context.Background(), Config{
 		Spec:         spec(srv.URL + "/"),
-		Pattern:      scheduler.Constant(4, time.Minute),
+		Pattern:      pattern.Constant(4, time.Minute),
 		GracefulStop: 5 * time.Second,
 		OutPath:      out,
 		Quiet:        true,
@@ -183,7 +183,7 @@ func TestSecondSignalStopsAtOnce(t *testing.T) {
 	began := time.Now()
 	res, err := Run(context.Background(), Config{
 		Spec:         spec(srv.URL + "/"),
-		Pattern:      scheduler.Constant(3, time.Minute),
+		Pattern:      pattern.Constant(3, time.Minute),
 		GracefulStop: time.Minute,
 		Quiet:        true,
 		Stdout:       &bytes.Buffer{},
@@ -211,7 +211,7 @@ func TestUnreachableTargetIsCountedNotFatal(t *testing.T) {
 	srv.Close() // nothing listens there now
 	res, err := Run(context.Background(), Config{
 		Spec:         spec(url),
-		Pattern:      scheduler.Constant(2, 500*time.Millisecond),
+		Pattern:      pattern.Constant(2, 500*time.Millisecond),
 		GracefulStop: time.Second,
 		Quiet:        true,
 		Stdout:       &bytes.Buffer{},

@@ -168,6 +168,7 @@ func (om *openModel) dispatch() {
 	for {
 		due, more := om.handDue()
 		if !more {
+			om.dropOverdue()
 			return
 		}
 		now := time.Now()
@@ -184,6 +185,7 @@ func (om *openModel) dispatch() {
 			due = wake
 		}
 		if !om.sleepUntil(due, timer) {
+			om.dropOverdue()
 			return
 		}
 	}
@@ -221,6 +223,23 @@ func (om *openModel) peekLocked() (time.Time, bool) {
 	om.next, om.cur, om.switches = advance(om.sched, om.next, om.cur, om.switches)
 	off, ok := om.sched.At(om.next)
 	return om.origin.Add(off), ok
+}
+
+// dropOverdue counts as dropped the arrivals of the worker's share that fell
+// due before the dispatcher was stopped but were not handed over yet (a
+// dispatcher behind its schedule on a busy machine): every arrival due in
+// the run is either run or dropped. Arrivals not yet due are not counted.
+func (om *openModel) dropOverdue() {
+	om.mu.Lock()
+	defer om.mu.Unlock()
+	om.next, om.cur, om.switches = advance(om.sched, om.next, om.cur, om.switches)
+	due := om.sched.Count(time.Since(om.origin))
+	if due <= om.next || om.cur.of == 0 {
+		return
+	}
+	n := (due - om.next + om.cur.of - 1) / om.cur.of
+	om.dropped.Add(n)
+	om.next += n * om.cur.of
 }
 
 // newSleeper is the dispatcher's precise timer: a Go timer may wake a

@@ -12,6 +12,7 @@ import (
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 
+	"github.com/loadforge/loadforge/internal/arrival"
 	"github.com/loadforge/loadforge/internal/latency"
 	"github.com/loadforge/loadforge/schemas"
 )
@@ -230,5 +231,27 @@ func TestLateArrivalsCountFromTheirIntendedTime(t *testing.T) {
 	want := sparseOf(map[time.Duration]int64{5 * ms: 15, 10 * ms: 1, 20 * ms: 1, 30 * ms: 1, 40 * ms: 1, 50 * ms: 1})
 	if !slices.Equal(got, want) {
 		t.Errorf("latency %v, want %v", got, want)
+	}
+}
+
+// A dispatcher stopped behind its schedule counts the arrivals of its share
+// that fell due but were never handed over as dropped, and no others.
+func TestDropOverdueCountsTheShareDueBeforeTheStop(t *testing.T) {
+	sched, err := arrival.New([]arrival.Stage{{Duration: 0, Rate: 100}, {Duration: time.Hour, Rate: 100}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	om := &openModel{sched: sched, origin: time.Now().Add(-time.Second)}
+	// Worker 1 of 2, next arrival 11: the odd arrivals 11 … 99 were due.
+	om.next, om.cur = 11, arrivalShare{index: 1, of: 2}
+	om.dropOverdue()
+	if got := om.dropped.Load(); got < 45 || got > 46 {
+		t.Errorf("dropped %d, want the 45 odd arrivals from 11 due in the first second (46 if the clock moved on)", got)
+	}
+	om.dropped.Store(0)
+	om.next, om.cur = sched.Total(), arrivalShare{index: 0, of: 1}
+	om.dropOverdue()
+	if got := om.dropped.Load(); got != 0 {
+		t.Errorf("dropped %d past the schedule's end", got)
 	}
 }

@@ -46,6 +46,8 @@ type coordinator struct {
 	hellos map[string]bool
 	vus    map[string]int // each worker's VUs in its latest metric event
 	byes   map[string]*schemas.WorkerBye
+	drops  map[string]uint64 // each worker's dropped iterations, summed over its events
+	sent   map[string]uint64 // each worker's requests, summed over its events
 	notify chan struct{}
 	seq    uint64
 	scales uint64
@@ -59,7 +61,7 @@ func newCoordinator(t *testing.T, run string) *coordinator {
 	}
 	t.Cleanup(func() { _ = b.Close(context.Background()) })
 	c := &coordinator{t: t, run: run, bus: b, joins: make(chan string, 16), hellos: map[string]bool{},
-		vus: map[string]int{}, byes: map[string]*schemas.WorkerBye{}, notify: make(chan struct{}, 1)}
+		vus: map[string]int{}, byes: map[string]*schemas.WorkerBye{}, drops: map[string]uint64{}, sent: map[string]uint64{}, notify: make(chan struct{}, 1)}
 	if c.ctl, err = b.Connect("coordinator"); err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +80,13 @@ func (c *coordinator) watch(run string) {
 	})
 	subs = append(subs, err)
 	_, err = bus.Subscribe(c.ctl, schemas.AllMetrics(run), func(_ string, m *schemas.MetricEvent) {
-		c.update(func() { c.vus[m.WorkerID] = m.VUs })
+		c.update(func() {
+			c.vus[m.WorkerID] = m.VUs
+			c.drops[m.WorkerID] += m.DroppedIterations
+			for _, e := range m.Endpoints {
+				c.sent[m.WorkerID] += e.Requests
+			}
+		})
 	})
 	subs = append(subs, err)
 	_, err = bus.Subscribe(c.ctl, schemas.Subject(run, schemas.KindBye), func(_ string, m *schemas.WorkerBye) {
@@ -137,9 +145,15 @@ func (c *coordinator) publish(kind string, m any) {
 }
 
 func (c *coordinator) assign(wanted int, workers []string, lost ...string) {
+	c.assignAt(0, wanted, workers, lost...)
+}
+
+// assignAt publishes an assignment whose change applies to the open model's
+// arrivals from effective (Unix ns) on; zero means the default lead.
+func (c *coordinator) assignAt(effective int64, wanted int, workers []string, lost ...string) {
 	c.seq++
 	c.publish(schemas.KindAssign, &schemas.WorkerAssignment{SchemaVersion: schemas.Version, RunID: c.run,
-		Seq: c.seq, AtNs: time.Now().UnixNano(), Wanted: wanted, Workers: workers, Lost: lost})
+		Seq: c.seq, AtNs: time.Now().UnixNano(), EffectiveNs: effective, Wanted: wanted, Workers: workers, Lost: lost})
 }
 
 func (c *coordinator) running() {
@@ -323,9 +337,13 @@ func TestServeCarriesOneRunAfterAnother(t *testing.T) {
 	outcomes := make(chan [2]any, 4)
 	ctx, cancel := context.WithCancel(context.Background())
 	served := &result{done: make(chan struct{})}
+	srv, err := NewServer(ServeConfig{WorkerID: "sw", FlushInterval: 50 * time.Millisecond, Logger: quietLog,
+		OnRun: func(run string, err error) { outcomes <- [2]any{run, err} }}, conn)
+	if err != nil {
+		t.Fatal(err)
+	}
 	go func() {
-		served.err = Serve(ctx, conn, ServeConfig{WorkerID: "sw", FlushInterval: 50 * time.Millisecond, Logger: quietLog,
-			OnRun: func(run string, err error) { outcomes <- [2]any{run, err} }})
+		served.err = srv.Run(ctx)
 		close(served.done)
 	}()
 	defer func() {

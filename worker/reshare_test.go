@@ -107,7 +107,9 @@ func TestShareSwitchesCoverEveryArrivalOnce(t *testing.T) {
 }
 
 // A survivor of two remote workers takes the lost worker's arrivals too:
-// after the reassignment it alone sends at the whole rate.
+// from the assignment's switch point on it alone runs the whole schedule.
+// What it sends is what the schedule decides, arrival by arrival: its old
+// share before the switch point, every arrival from it on.
 func TestRemoteOpenModelSurvivorTakesTheWholeRate(t *testing.T) {
 	tg := newTarget(t)
 	c := newCoordinator(t, "r-open")
@@ -119,34 +121,47 @@ func TestRemoteOpenModelSurvivorTakesTheWholeRate(t *testing.T) {
 	c.waitUntil("both hellos", func() bool { return c.hellos["wa"] && c.hellos["wb"] })
 	c.running()
 
-	const rate = 200.0
-	a := schemas.ArrivalRate{Stages: []schemas.RateStage{{DurationNs: 0, Rate: rate}, {DurationNs: int64(time.Minute), Rate: rate}},
+	const rate, length = 200.0, 3 * time.Second
+	a := schemas.ArrivalRate{Stages: []schemas.RateStage{{DurationNs: 0, Rate: rate}, {DurationNs: int64(length), Rate: rate}},
 		MaxVUs: 100, PreAllocatedVUs: 10}
+	sched, err := arrival.New([]arrival.Stage{{Duration: 0, Rate: rate}, {Duration: length, Rate: rate}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	t0 := time.Now()
 	c.scales++
 	c.publish(schemas.KindScale, &schemas.ScaleCommand{SchemaVersion: schemas.Version, RunID: c.run, Seq: c.scales,
-		AtNs: t0.UnixNano(), TargetVUs: a.PreAllocatedVUs, Arrivals: &a, EndNs: t0.Add(time.Minute).UnixNano()})
+		AtNs: t0.UnixNano(), TargetVUs: a.PreAllocatedVUs, Arrivals: &a, EndNs: t0.Add(length).UnixNano()})
 	c.waitUntil("both workers sending", func() bool { return c.vus["wa"] > 0 && c.vus["wb"] > 0 })
 
-	c.assign(2, []string{"wb"}, "wa")
+	// The switch lies well ahead of the assignment, so that the survivor
+	// hears it before it is due even on a busy machine.
+	effective := max(time.Since(t0)+time.Second, length/2)
+	if effective >= length-reshareLead {
+		t.Skipf("the workers took %v to start; no room left for a switch", time.Since(t0))
+	}
+	c.assignAt(t0.Add(effective).UnixNano(), 2, []string{"wb"}, "wa")
 	if err := runErr(t, aDone); !errors.Is(err, ErrDropped) {
 		t.Fatalf("dropped worker's Run: %v, want ErrDropped", err)
 	}
-	// The switch is due reshareLead after the assignment; measure from well
-	// past it, over a window long enough to hold hundreds of arrivals.
-	time.Sleep(2 * reshareLead)
-	const window = 2 * time.Second
-	before := tg.total()
-	time.Sleep(window)
-	got := tg.total() - before
-	want := rate * window.Seconds()
-	// Half the rate (the old share alone) would be want/2.
-	if float64(got) < 0.75*want || float64(got) > 1.25*want {
-		t.Errorf("the survivor sent %d requests in %v, want about %.0f (the whole rate)", got, window, want)
+	// Worker wb was index 1 of 2: the odd arrivals before the switch point,
+	// all of them from it on.
+	from := sched.Count(effective)
+	want := (from+1)/2 + (sched.Total() - from)
+	c.waitUntil("the survivor's arrivals", func() bool { return c.sent["wb"]+c.drops["wb"] >= want })
+	if i, n := b.Segment(); i != 0 || n != 1 {
+		t.Errorf("survivor's segment %d of %d, want 0 of 1", i, n)
 	}
-
 	c.stop()
 	if err := runErr(t, bDone); err != nil {
 		t.Errorf("survivor's Run: %v", err)
+	}
+	c.waitUntil("the survivor's bye", func() bool { return c.byes["wb"] != nil })
+	c.mu.Lock()
+	sent, dropped := c.byes["wb"].Requests, c.drops["wb"]
+	c.mu.Unlock()
+	if sent+dropped != want {
+		t.Errorf("the survivor sent %d and dropped %d arrivals, want %d in all (%d of the %d arrivals due from the switch at %v)",
+			sent, dropped, want, sched.Total()-from, sched.Total(), effective)
 	}
 }

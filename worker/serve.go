@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"time"
@@ -11,7 +12,7 @@ import (
 	"github.com/loadforge/loadforge/schemas"
 )
 
-// ServeConfig configures Serve. The zero value of each field means its default.
+// ServeConfig configures a Server. The zero value of each field means its default.
 type ServeConfig struct {
 	// WorkerID is this process's id in every run it joins; default random.
 	WorkerID string
@@ -25,7 +26,7 @@ type ServeConfig struct {
 	FlushInterval time.Duration
 	Shards        int
 	// OnRun, when set, is told how each run this worker tried ended (nil: it
-	// carried the run to its end). It is called from Serve's goroutine.
+	// carried the run to its end). It is called from Run's goroutine.
 	OnRun func(runID string, err error)
 	// RawPath, when set, makes each run write raw request records to this
 	// path with "-NAME-RUNID" inserted before the extension (RawPathFor).
@@ -37,7 +38,7 @@ type ServeConfig struct {
 // run that has started or gone.
 const offerMaxAge = 2 * time.Second
 
-// rememberedRuns bounds the run ids Serve remembers so as not to join twice.
+// rememberedRuns bounds the run ids a Server remembers so as not to join twice.
 const rememberedRuns = 256
 
 type offer struct {
@@ -45,20 +46,31 @@ type offer struct {
 	at   time.Time
 }
 
-// Serve makes this process a remote worker: it waits for a run's spec on
+// Server makes this process a remote worker: it waits for a run's spec on
 // loadforge.*.spec, asks to join, carries the share it is given, and when the
 // run ends (or its coordinator goes, or it was not needed) waits for the next
-// one, until ctx is done. It returns nil then, or an error if it cannot
-// listen for runs at all.
+// one, until its Run's ctx is done.
 //
 // A worker joins each run at most once: a run that dropped it or did not need
 // it is not offered again.
-func Serve(ctx context.Context, conn *bus.Conn, cfg ServeConfig) error {
+type Server struct {
+	cfg   ServeConfig
+	conn  *bus.Conn
+	log   *slog.Logger
+	ready chan struct{}
+}
+
+// NewServer returns a server taking runs from conn. It checks the config and
+// does no I/O: Run subscribes, then closes Ready.
+func NewServer(cfg ServeConfig, conn *bus.Conn) (*Server, error) {
+	if conn == nil {
+		return nil, errors.New("worker: no bus connection")
+	}
 	if cfg.WorkerID == "" {
 		cfg.WorkerID = randomID()
 	}
 	if !schemas.ValidToken(cfg.WorkerID) {
-		return errors.New("worker: worker id " + cfg.WorkerID + " is not a valid subject token")
+		return nil, fmt.Errorf("worker: worker id %q is not a valid subject token", cfg.WorkerID)
 	}
 	if cfg.Name == "" {
 		cfg.Name = hostName()
@@ -66,7 +78,16 @@ func Serve(ctx context.Context, conn *bus.Conn, cfg ServeConfig) error {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	log := cfg.Logger.With("worker_id", cfg.WorkerID)
+	return &Server{cfg: cfg, conn: conn, log: cfg.Logger.With("worker_id", cfg.WorkerID), ready: make(chan struct{})}, nil
+}
+
+// Ready is closed once Run listens for runs.
+func (s *Server) Ready() <-chan struct{} { return s.ready }
+
+// Run serves runs one after another until ctx is done. It returns nil then,
+// or an error if it cannot listen for runs at all.
+func (s *Server) Run(ctx context.Context) error {
+	cfg, conn, log := s.cfg, s.conn, s.log
 
 	quit := make(chan struct{})
 	defer close(quit)
@@ -94,6 +115,7 @@ func Serve(ctx context.Context, conn *bus.Conn, cfg ServeConfig) error {
 		}
 		return err
 	}
+	close(s.ready)
 	log.Info("waiting for a run", "name", cfg.Name)
 
 	tried := map[string]bool{}

@@ -7,8 +7,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/nats-io/nats.go"
-
 	"github.com/loadforge/loadforge/internal/bus"
 	"github.com/loadforge/loadforge/schemas"
 )
@@ -87,7 +85,7 @@ const (
 // remoteState is the Run loop's view of the assignments. Its methods work on
 // a nil receiver (a local worker): no channels, always admitted.
 type remoteState struct {
-	sub       *nats.Subscription
+	sub       *bus.Subscription
 	ch        chan *schemas.WorkerAssignment
 	quit      chan struct{}
 	join      *time.Timer

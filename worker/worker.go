@@ -319,6 +319,9 @@ func (w *Worker) Run(ctx context.Context) error {
 	w.stopCtx = stopCtx
 	// net/http requests watch stopCtx themselves; the fast client's are cut off here.
 	defer context.AfterFunc(stopCtx, w.fast.CutOff)()
+	// The one way out, whichever return is taken: nothing this Run started
+	// outlives it.
+	defer w.shutdown(cancelInFlight)
 
 	// Bus callbacks only forward to the loop; they never block past Run's end.
 	stateSub, err := bus.Subscribe(w.conn, schemas.Subject(w.cfg.RunID, schemas.KindState),
@@ -425,6 +428,31 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 	done := ctx.Done()
 	var exited <-chan struct{}
+	// applyScale applies a scale command to the run (a remote worker's only
+	// once admitted: before that it holds the latest, as it has no share).
+	var pending *schemas.ScaleCommand
+	applyScale := func(m *schemas.ScaleCommand) {
+		if st.stopping || (st.scaled && m.Seq <= st.scaleSeq) {
+			return // stale, or the run is stopping
+		}
+		if !remote.isAdmitted() {
+			if pending == nil || m.Seq > pending.Seq {
+				pending = m
+			}
+			return
+		}
+		st.scaled, st.scaleSeq = true, m.Seq
+		setT0(m.AtNs - m.ElapsedNs)
+		if w.followPattern(m) {
+			return // an open model: the dispatcher runs the pattern
+		}
+		// The end of the pattern is carried out by the session's stopping
+		// state, which brings the graceful stop with it.
+		if !m.Done {
+			st.target = m.TargetVUs
+			w.pool.resize(w.localTarget(st.target), w.startVU)
+		}
+	}
 	// rescale applies the share to the run's target (after a scale command or
 	// a new assignment).
 	rescale := func() {
@@ -462,6 +490,10 @@ func (w *Worker) Run(ctx context.Context) error {
 				close(w.ready)
 				w.publishHeartbeat(st)
 				rescale()
+				if pending != nil {
+					applyScale(pending)
+					pending = nil
+				}
 			case reshared:
 				w.log.Info("share changed", "index", w.share.index(), "workers", w.share.count())
 				rescale()
@@ -512,20 +544,7 @@ func (w *Worker) Run(ctx context.Context) error {
 			}
 
 		case m := <-w.scaleCh:
-			if st.stopping || (st.scaled && m.Seq <= st.scaleSeq) {
-				continue // stale, or the run is stopping
-			}
-			st.scaled, st.scaleSeq = true, m.Seq
-			setT0(m.AtNs - m.ElapsedNs)
-			if w.followPattern(m) {
-				continue // an open model: the dispatcher runs the pattern
-			}
-			// The end of the pattern is carried out by the session's stopping
-			// state, which brings the graceful stop with it.
-			if !m.Done {
-				st.target = m.TargetVUs
-				rescale()
-			}
+			applyScale(m)
 
 		case <-flushC:
 			start, end := st.iv.tick(time.Now().UnixNano())
@@ -607,16 +626,28 @@ func (w *Worker) publishEvent(st *runState, start, end int64, final bool) {
 	}
 	w.fillOpen(ev)
 	ev.IterationDurationUs = w.agg.iterationDurations(w.shards)
-	for _, e := range eps {
-		st.requests += e.Requests
-		st.errors += e.Errors
-	}
 	if err := w.conn.Publish(schemas.MetricsSubject(w.cfg.RunID, w.cfg.WorkerID), ev); err != nil {
-		// The connection is gone; keep the sequence gapless for what did go out.
+		// The connection is gone; keep the sequence gapless, and the bye's
+		// totals to what did go out.
 		w.log.Error("metric event not published", "seq", ev.Seq, "err", err)
 		return
 	}
 	st.seq = ev.Seq
+	for _, e := range eps {
+		st.requests += e.Requests
+		st.errors += e.Errors
+	}
+}
+
+// shutdown is Run's single exit path: it stops the pool and the open
+// model's dispatcher (which closes its timer), cuts off what is still in
+// flight, and waits for every VU and the dispatcher to exit. After a
+// graceful stop all of them have exited already and it returns at once.
+func (w *Worker) shutdown(cancelInFlight context.CancelFunc) {
+	w.pool.resize(0, nil)
+	w.stopOpen()
+	cancelInFlight()
+	w.vuWG.Wait()
 }
 
 // finish publishes the final event and the bye, and waits for the bus to take them.
@@ -630,7 +661,7 @@ func (w *Worker) finish(st *runState) {
 	if err := w.conn.Publish(schemas.Subject(w.cfg.RunID, schemas.KindBye), bye); err != nil {
 		w.log.Error("bye not published", "err", err)
 	}
-	if !w.conn.NATS().IsConnected() {
+	if !w.conn.Connected() {
 		// The messages wait in the reconnect buffer; waiting here would only
 		// keep a remote worker from its next run.
 		w.log.Warn("bus disconnected; the final event and bye go out on reconnect")

@@ -118,7 +118,7 @@ func (c Config) Check() error {
 	}
 	host, _, err := splitListen(c.Listen)
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrCredentials, err)
+		return fmt.Errorf("%w: %w", ErrCredentials, err)
 	}
 	if !c.hasCredential() {
 		if c.TapToken != "" || c.ControlToken != "" {

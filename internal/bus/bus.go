@@ -115,7 +115,7 @@ func Open(cfg Config) (*Bus, error) {
 func splitListen(addr string) (string, int, error) {
 	host, p, err := net.SplitHostPort(addr)
 	if err != nil {
-		return "", 0, fmt.Errorf("--listen %q: %w", addr, err)
+		return "", 0, fmt.Errorf("--listen %q: want HOST:PORT: %w", addr, err)
 	}
 	port, err := strconv.Atoi(p)
 	if err != nil || port < 0 || port > 65535 {
@@ -223,8 +223,36 @@ func DialWith(url, name string, cred Credentials, extra ...nats.Option) (*Conn, 
 	return &Conn{nc: nc}, nil
 }
 
-// NATS exposes the underlying connection for what this package does not wrap.
+// NATS exposes the underlying connection for what this package does not wrap
+// (tests and tools; the stages use only this package's surface).
 func (c *Conn) NATS() *nats.Conn { return c.nc }
+
+// Connected reports whether the connection is up (not reconnecting or closed).
+func (c *Conn) Connected() bool { return c.nc.IsConnected() }
+
+// Subscription is one subscription on the bus; Unsubscribe ends it.
+type Subscription struct{ sub *nats.Subscription }
+
+// Unsubscribe ends the subscription: no callback starts after it returns.
+// It fails only when the connection is already closed.
+func (s *Subscription) Unsubscribe() error { return s.sub.Unsubscribe() }
+
+// Msg is a raw message as received, with the subject a requester waits for
+// its answer on (empty for a plain publish).
+type Msg struct {
+	Subject string
+	Data    []byte
+	Reply   string
+}
+
+// PublishRaw publishes data as it is (an answer to a request, or a message
+// another encoding than msgpack).
+func (c *Conn) PublishRaw(subject string, data []byte) error {
+	if err := c.nc.Publish(subject, data); err != nil {
+		return fmt.Errorf("publish %s: %w", subject, err)
+	}
+	return nil
+}
 
 // Publish encodes m as msgpack and publishes it on subject.
 func (c *Conn) Publish(subject string, m any) error {
@@ -260,7 +288,7 @@ func (c *Conn) Malformed() uint64 { return c.malformed.Load() }
 func Subscribe[T any, PT interface {
 	*T
 	schemas.Versioned
-}](c *Conn, subject string, fn func(subject string, m PT)) (*nats.Subscription, error) {
+}](c *Conn, subject string, fn func(subject string, m PT)) (*Subscription, error) {
 	sub, err := c.nc.Subscribe(subject, func(msg *nats.Msg) {
 		m := PT(new(T))
 		if err := schemas.Decode(msg.Data, m); err != nil {
@@ -269,26 +297,35 @@ func Subscribe[T any, PT interface {
 		}
 		fn(msg.Subject, m)
 	})
+	return queueing(subject, sub, err)
+}
+
+// queueing raises a new subscription's limits: a collector under a burst
+// must queue rather than drop.
+func queueing(subject string, sub *nats.Subscription, err error) (*Subscription, error) {
 	if err != nil {
 		return nil, fmt.Errorf("subscribe %s: %w", subject, err)
 	}
-	// A collector under a burst must queue rather than drop: raise the limits.
 	if err := sub.SetPendingLimits(-1, 512<<20); err != nil {
+		_ = sub.Unsubscribe()
 		return nil, fmt.Errorf("subscribe %s: %w", subject, err)
 	}
-	return sub, nil
+	return &Subscription{sub: sub}, nil
 }
 
 // SubscribeRaw calls fn with every raw message on subject (taps use it).
-func (c *Conn) SubscribeRaw(subject string, fn func(subject string, data []byte)) (*nats.Subscription, error) {
+func (c *Conn) SubscribeRaw(subject string, fn func(subject string, data []byte)) (*Subscription, error) {
 	sub, err := c.nc.Subscribe(subject, func(msg *nats.Msg) { fn(msg.Subject, msg.Data) })
-	if err != nil {
-		return nil, fmt.Errorf("subscribe %s: %w", subject, err)
-	}
-	if err := sub.SetPendingLimits(-1, 512<<20); err != nil {
-		return nil, fmt.Errorf("subscribe %s: %w", subject, err)
-	}
-	return sub, nil
+	return queueing(subject, sub, err)
+}
+
+// SubscribeMsgs calls fn with every message on subject, its reply subject
+// included, one at a time (a stage that answers requests uses it).
+func (c *Conn) SubscribeMsgs(subject string, fn func(Msg)) (*Subscription, error) {
+	sub, err := c.nc.Subscribe(subject, func(msg *nats.Msg) {
+		fn(Msg{Subject: msg.Subject, Data: msg.Data, Reply: msg.Reply})
+	})
+	return queueing(subject, sub, err)
 }
 
 // Close drains the connection: pending messages are delivered to subscribers

@@ -138,5 +138,7 @@ Exit codes: 0 completed, 1 runtime failure, 2 bad usage, plan or flag,
 		a.compareCommand(),
 		a.reportCommand(),
 	)
+	a.versionFlag(root)
+	plainBoolUsage(root)
 	return root
 }

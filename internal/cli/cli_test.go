@@ -17,8 +17,8 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/loadforge/loadforge/internal/pattern"
 	"github.com/loadforge/loadforge/internal/plan"
-	"github.com/loadforge/loadforge/scheduler"
 	"github.com/loadforge/loadforge/schemas"
 	"github.com/loadforge/loadforge/session"
 )
@@ -31,7 +31,7 @@ func TestMain(m *testing.M) {
 // (viper reads an empty variable as unset).
 func clearEnv(t *testing.T) {
 	t.Helper()
-	for _, g := range [][]setting{planSettings, laterSettings, runSettings, tapSettings, targetSettings, workerSettings, clientSettings} {
+	for _, g := range [][]setting{planSettings, runSettings, tapSettings, targetSettings, workerSettings, clientSettings} {
 		for _, s := range g {
 			t.Setenv(s.env(), "")
 		}
@@ -116,7 +116,7 @@ func TestBadInputExitsTwoWithOneLineNamingIt(t *testing.T) {
 		{"unknown flag", nil, []string{"run", "--vuz", "3"}, "unknown flag: --vuz"},
 		{"unknown command", nil, []string{"runn"}, `unknown command "runn" for "loadforge" (did you mean "run"?)`},
 		{"two plans", nil, []string{"run", "a.yaml", "b.yaml"}, "run takes one PLAN.yaml, got 2 arguments"},
-		{"no plan, no url", nil, []string{"run", "--vus", "1"}, "give a PLAN.yaml or --url"},
+		{"no plan, no url", nil, []string{"run", "--vus", "1"}, "give a PLAN.yaml, a URL or --url"},
 		{"env value", map[string]string{"LOADFORGE_VUS": "many"}, []string{"run", "--url", u, "--duration", "1s"}, `LOADFORGE_VUS: want a whole number, got "many"`},
 		{"env bool", map[string]string{"LOADFORGE_QUIET": "yes"}, []string{"run", "--url", u, "--duration", "1s"}, `LOADFORGE_QUIET: want true or false, got "yes"`},
 		{"flag bool", nil, []string{"run", "--url", u, "--duration", "1s", "--quiet=maybe"}, `invalid argument "maybe" for "--quiet"`},
@@ -185,7 +185,7 @@ func TestPrecedencePlanEnvFlag(t *testing.T) {
 		t.Fatalf("exit %d: %s", inv.code, inv.stderr)
 	}
 	cfg := inv.cfg
-	if want := scheduler.Constant(3, 10*time.Second); !reflect.DeepEqual(cfg.Pattern, want) {
+	if want := pattern.Constant(3, 10*time.Second); !reflect.DeepEqual(cfg.Pattern, want) {
 		t.Errorf("pattern %+v, want %+v (--vus over LOADFORGE_VUS, duration from the plan)", cfg.Pattern, want)
 	}
 	if cfg.Spec.TimeoutNs != int64(4*time.Second) {
@@ -221,7 +221,7 @@ func TestEnvironmentListsAndOneRequestRuns(t *testing.T) {
 	if inv.code != ExitOK {
 		t.Fatalf("exit %d: %s", inv.code, inv.stderr)
 	}
-	want := scheduler.Pattern{Stages: []scheduler.Stage{{Duration: 2 * time.Second, Target: 4}, {Duration: time.Second, Target: 0}}}
+	want := pattern.Pattern{Stages: []pattern.Stage{{Duration: 2 * time.Second, Target: 4}, {Duration: time.Second, Target: 0}}}
 	if !reflect.DeepEqual(inv.cfg.Pattern, want) {
 		t.Errorf("pattern %+v, want %+v", inv.cfg.Pattern, want)
 	}
@@ -329,7 +329,7 @@ func TestTimelineStep(t *testing.T) {
 	}
 	for _, d := range []time.Duration{61 * time.Second, 90 * time.Second, 5 * time.Minute, time.Hour + time.Second, 36 * time.Hour, 400 * 24 * time.Hour} {
 		s := timelineStep(d)
-		rows := len(scheduler.Constant(1, d).Timeline(s))
+		rows := len(pattern.Constant(1, d).Timeline(s))
 		if rows > maxTimelineRows {
 			t.Errorf("%s: step %s gives %d rows", d, s, rows)
 		}

@@ -73,13 +73,18 @@ func (a *app) versionCommand() *cobra.Command {
 			if modified {
 				c += " (modified)"
 			}
-			_, err := fmt.Fprintf(a.stdout, "loadforge %s\ncommit    %s\ngo        %s %s/%s\n", v, c, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+			_, err := fmt.Fprint(a.stdout, versionText(v, c))
 			if err != nil {
 				return failure(err)
 			}
 			return nil
 		},
 	}
+}
+
+// versionText is what version and --version print.
+func versionText(version, commit string) string {
+	return fmt.Sprintf("loadforge %s\ncommit    %s\ngo        %s %s/%s\n", version, commit, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }
 
 // buildInfo gives the version and commit: the -ldflags values when set, else

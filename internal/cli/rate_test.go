@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/loadforge/loadforge/internal/pattern"
 	"github.com/loadforge/loadforge/internal/plan"
-	"github.com/loadforge/loadforge/scheduler"
 )
 
 // checkRateTimeline checks an open-model plan's printed timeline: rows
@@ -45,7 +45,7 @@ func TestOpenModelFlags(t *testing.T) {
 	if inv.code != ExitOK {
 		t.Fatalf("exit %d: %s", inv.code, inv.stderr)
 	}
-	want := scheduler.ConstantRate(250, 4*time.Second)
+	want := pattern.ConstantRate(250, 4*time.Second)
 	want.MaxVUs, want.PreAllocatedVUs = 60, 5
 	if got := inv.cfg.Pattern; !got.Open() || !reflect.DeepEqual(*got.Rate, want) {
 		t.Errorf("pattern %+v, want rate %+v", got, want)

@@ -29,7 +29,7 @@ func planArgs(cmd *cobra.Command, args []string) error {
 
 func (a *app) runCommand() *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "run [PLAN.yaml]",
+		Use:   "run [PLAN.yaml | URL]",
 		Short: "Run a load test: embedded bus, scheduler, local worker and collector",
 		Long: `Run a load test from a plan, from flags (--url with --vus/--duration or
 --stage, like wrk or hey), or from a plan with flags overriding it. Live
@@ -40,18 +40,18 @@ flag, 99 a threshold failed (aborted by it or not), 130 interrupted (the
 result is still written).`,
 		Example: `  loadforge run configs/quickstart.yaml
   loadforge run configs/checkout.yaml --vus 50 --duration 1m --out result.json
-  loadforge run --url http://127.0.0.1:8080/ --stage 30s:100 --stage 1m:100`,
+  loadforge run --url http://127.0.0.1:8080/ --stage 30s:100 --stage 1m:100
+  loadforge run http://127.0.0.1:8080/ --vus 10 --duration 30s`,
 		Args: planArgs,
 	}
 	fs := cmd.Flags()
 	fs.SortFlags = false
 	addFlags(fs, planSettings)
 	addFlags(fs, runSettings)
-	addFlags(fs, laterSettings)
 	addFlags(fs, outputSettings)
 	addProfileFlags(fs)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		st, err := newSettings(cmd.Flags(), planSettings, runSettings, laterSettings, outputSettings)
+		st, err := newSettings(cmd.Flags(), planSettings, runSettings, outputSettings)
 		if err != nil {
 			return failure(err)
 		}
@@ -123,24 +123,24 @@ func runOutcome(res *schemas.Result, err error) error {
 // loadPlan reads the plan file (if any), lays the flags and variables over it
 // and builds it.
 func loadPlan(st *settings, args []string) (*plan.Raw, *plan.Plan, error) {
-	if err := st.notYet(laterSettings); err != nil {
+	raw := plan.New()
+	args, overrides, err := urlArgument(args, st.overrides())
+	if err != nil {
 		return nil, nil, err
 	}
-	raw := plan.New()
 	if len(args) == 1 {
 		var err error
 		if raw, err = plan.ReadFile(args[0]); err != nil {
 			return nil, nil, err
 		}
 	}
-	overrides := st.overrides()
 	if len(args) == 0 {
 		hasURL := false
 		for _, o := range overrides {
 			hasURL = hasURL || o.Key == plan.KeyURL
 		}
 		if !hasURL {
-			return nil, nil, errors.New("give a PLAN.yaml or --url (see --help)")
+			return nil, nil, errNoPlan
 		}
 	}
 	if err := raw.Apply(overrides); err != nil {
@@ -262,6 +262,9 @@ func (a *app) loggerTo(w io.Writer, st *settings, group []setting, warnOnly bool
 	_, levelOrigin, levelSet := st.lookup(levelSetting)
 	if !levelSet {
 		levelOrigin = "--log-level"
+		if levelText == "" {
+			levelText = "info"
+		}
 		if warnOnly {
 			levelText = "warn"
 		}
@@ -285,15 +288,7 @@ func (a *app) loggerTo(w io.Writer, st *settings, group []setting, warnOnly bool
 
 // checkBus refuses bus settings that cannot work, before a run starts.
 func checkBus(c bus.Config) error {
-	if c.Listen != "" && c.URL == "" {
-		_, port, err := net.SplitHostPort(c.Listen)
-		if err != nil {
-			return fmt.Errorf("--listen %q: want HOST:PORT", c.Listen)
-		}
-		if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
-			return fmt.Errorf("--listen %q: bad port %q", c.Listen, port)
-		}
-	}
+	// Check refuses a --listen that is not HOST:PORT, too.
 	if err := c.Check(); err != nil {
 		if errors.Is(err, bus.ErrNoToken) {
 			return fmt.Errorf("--listen %s: %w", c.Listen, err)
@@ -339,9 +334,8 @@ is valid, 2 (with the reason on stderr) when it is not.`,
 	fs := cmd.Flags()
 	fs.SortFlags = false
 	addFlags(fs, planSettings)
-	addFlags(fs, laterSettings)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		st, err := newSettings(cmd.Flags(), planSettings, laterSettings)
+		st, err := newSettings(cmd.Flags(), planSettings)
 		if err != nil {
 			return failure(err)
 		}

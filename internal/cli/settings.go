@@ -22,8 +22,6 @@ type setting struct {
 	usage string
 	// sep splits a list setting's environment value (a flag is repeated instead).
 	sep string
-	// notYet makes the flag exist but fail with this message, until its feature lands.
-	notYet string
 }
 
 type kind int
@@ -49,7 +47,7 @@ var planSettings = []setting{
 		usage: "header `'Name: value'` for every request (repeatable; one per line in LOADFORGE_HEADER)"},
 	{flag: "body", key: plan.KeyBody, usage: "body of the --url request: `TEXT` or @FILE"},
 	{flag: "vus", key: plan.KeyVUs, usage: "closed model: run `N` virtual users (with --duration)"},
-	{flag: "duration", key: plan.KeyDuration, usage: "closed model: for `D`, e.g. 30s or 5m"},
+	{flag: "duration", key: plan.KeyDuration, usage: "run for `D`, e.g. 30s or 5m: the closed model's --vus or the open model's --rate"},
 	{flag: "stage", key: plan.KeyStages, kind: kindList, sep: ",",
 		usage: "ramping stage `D:N`: linearly to N VUs over D (repeatable; comma-separated in LOADFORGE_STAGE)"},
 	{flag: "think", key: plan.KeyThink, usage: "think time after each iteration: `MIN[-MAX]`, e.g. 1s-2s"},
@@ -73,17 +71,13 @@ var planSettings = []setting{
 		usage: "pass/fail criterion `'METRIC:EXPR'`, e.g. 'http_req_duration:p(95)<200' (repeatable; one per line in LOADFORGE_THRESHOLD); a failed one exits 99"},
 }
 
-// Flags of features still to come: they exist, so that scripts get a clear
-// message instead of "unknown flag". Enabling one means removing its notYet.
-var laterSettings = []setting{}
-
 // runSettings are run's own settings, outside the plan.
 var runSettings = []setting{
 	{flag: "out", key: "out", usage: "write the result document (JSON) to `FILE`"},
 	{flag: "junit", key: "junit", usage: "write the thresholds' and checks' verdicts as JUnit XML to `FILE` (for CI test reports)"},
 	{flag: "quiet", key: "quiet", kind: kindBool, def: "false", usage: "no live progress, summary only"},
 	{flag: "log-format", key: "log_format", def: "text", usage: "log `FORMAT` on stderr: text or json"},
-	{flag: "log-level", key: "log_level", def: "info", usage: "log `LEVEL`: debug, info, warn or error (warn by default with --quiet, or on a terminal with text logs)"},
+	{flag: "log-level", key: "log_level", usage: "log `LEVEL`: debug, info, warn or error (default info; warn with --quiet, or on a terminal with text logs)"},
 	{flag: "listen", key: "listen", usage: "let remote workers and consumers reach the embedded bus at `HOST:PORT`"},
 	{flag: "token", key: "token", usage: "bus credential `T` of workers (and taps); required for --listen beyond loopback"},
 	{flag: "nats", key: "nats", usage: "use the NATS server or cluster at `URL` instead of an embedded one"},
@@ -104,9 +98,6 @@ var runSettings = []setting{
 func addFlags(fs *pflag.FlagSet, settings []setting) {
 	for _, s := range settings {
 		usage := s.usage
-		if s.notYet != "" {
-			usage += " (" + s.notYet + ")"
-		}
 		switch s.kind {
 		case kindBool:
 			fs.Bool(s.flag, s.def == "true", usage)
@@ -199,18 +190,6 @@ func (st *settings) bool(s setting) (bool, error) {
 		return false, fmt.Errorf("%s: want true or false, got %q", origin, vals[len(vals)-1])
 	}
 	return b, nil
-}
-
-// notYet fails when a setting of a feature still to come is given.
-func (st *settings) notYet(groups ...[]setting) error {
-	for _, g := range groups {
-		for _, s := range g {
-			if _, origin, ok := st.lookup(s); ok && s.notYet != "" {
-				return fmt.Errorf("%s: %s", origin, s.notYet)
-			}
-		}
-	}
-	return nil
 }
 
 // overrides collects the plan settings that are set.

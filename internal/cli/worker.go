@@ -66,7 +66,7 @@ func (a *app) workerCommand() *cobra.Command {
 		Long: `Join runs on the bus at --nats as a remote worker: a run started with
 --workers N takes the first N workers that answer its call, gives each its
 share of the VUs (and of the rps limit), and collects their metrics. When the
-run ends, or its coordinator goes away (three seconds of silence), the worker
+run ends, or its coordinator goes away (five seconds of silence), the worker
 waits for the next run. A bus that is not up yet is retried every second.
 Stops on SIGINT or SIGTERM (a run it is in is cut short, its last metrics sent).
 
@@ -125,7 +125,11 @@ Exit codes: 0 stopped by a signal, 1 the bus refused or closed the connection,
 			defer cancelClose()
 			_ = conn.Close(closeCtx)
 		}()
-		err = worker.Serve(ctx, conn, worker.ServeConfig{Name: name, Logger: log, RawPath: raw})
+		srv, err := worker.NewServer(worker.ServeConfig{Name: name, Logger: log, RawPath: raw}, conn)
+		if err != nil {
+			return fmt.Errorf("worker: %w", err) // a bad --name: usage
+		}
+		err = srv.Run(ctx)
 		if err == nil && errors.Is(context.Cause(ctx), errBusClosed) {
 			err = errBusClosed
 			if lastErr := nc.LastError(); lastErr != nil {

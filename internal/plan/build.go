@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/loadforge/loadforge/internal/pattern"
 	"github.com/loadforge/loadforge/internal/threshold"
-	"github.com/loadforge/loadforge/scheduler"
 	"github.com/loadforge/loadforge/schemas"
 )
 
@@ -33,13 +33,13 @@ type Plan struct {
 	Name string
 	// Spec holds the scenario with full URLs, bodies read, and the per-VU settings.
 	Spec    schemas.RunSpec
-	Pattern scheduler.Pattern
+	Pattern pattern.Pattern
 	// GracefulStop is the effective graceful stop (DefaultGracefulStop when not given).
 	GracefulStop time.Duration
 	// Load describes the load form for people, e.g. "10 VUs for 30s".
 	Load string
 	// External is set (and Pattern empty) when the load comes from control commands.
-	External *scheduler.ExternalLoad
+	External *pattern.ExternalLoad
 	// Uses lists, per request with templates, the names they use and where each comes from.
 	Uses []RequestUses
 	// Thresholds are the run's pass/fail criteria, parsed.
@@ -137,7 +137,7 @@ type endpoint struct{ method, url, path string }
 type builder struct {
 	r         *Raw
 	endpoints map[string]endpoint // request name -> the endpoint it names
-	external  *scheduler.ExternalLoad
+	external  *pattern.ExternalLoad
 	scn       scenarioBuild
 }
 
@@ -412,10 +412,10 @@ func (l *Load) forms() []string {
 	return f
 }
 
-func (b *builder) load() (scheduler.Pattern, string, error) {
+func (b *builder) load() (pattern.Pattern, string, error) {
 	l := b.r.Load
 	var (
-		p    scheduler.Pattern
+		p    pattern.Pattern
 		desc string
 		err  error
 	)
@@ -461,26 +461,26 @@ func (b *builder) load() (scheduler.Pattern, string, error) {
 	return p, desc, nil
 }
 
-func (b *builder) constant(l Load) (scheduler.Pattern, string, error) {
+func (b *builder) constant(l Load) (pattern.Pattern, string, error) {
 	if l.VUs != nil && l.Duration == nil {
-		return scheduler.Pattern{}, "", b.r.errorAt("load.vus", "needs a duration too (load.duration, --duration)")
+		return pattern.Pattern{}, "", b.r.errorAt("load.vus", "needs a duration too (load.duration, --duration)")
 	}
 	vus, err := b.vus("load.vus", l.VUs, ptr(1))
 	if err != nil {
-		return scheduler.Pattern{}, "", err
+		return pattern.Pattern{}, "", err
 	}
 	d, err := b.duration("load.duration", l.Duration, durOpt{positive: true})
 	if err != nil {
-		return scheduler.Pattern{}, "", err
+		return pattern.Pattern{}, "", err
 	}
-	return scheduler.Constant(vus, d), fmt.Sprintf("%d VUs for %s", vus, d), nil
+	return pattern.Constant(vus, d), fmt.Sprintf("%d VUs for %s", vus, d), nil
 }
 
-func (b *builder) stages(ss []Stage) (scheduler.Pattern, string, error) {
+func (b *builder) stages(ss []Stage) (pattern.Pattern, string, error) {
 	if len(ss) == 0 {
-		return scheduler.Pattern{}, "", b.r.errorAt("load.stages", "needs at least one stage {duration, target}")
+		return pattern.Pattern{}, "", b.r.errorAt("load.stages", "needs at least one stage {duration, target}")
 	}
-	var p scheduler.Pattern
+	var p pattern.Pattern
 	var parts []string
 	moves := false
 	for i, s := range ss {
@@ -494,7 +494,7 @@ func (b *builder) stages(ss []Stage) (scheduler.Pattern, string, error) {
 			return p, "", err
 		}
 		moves = moves || d > 0
-		p.Stages = append(p.Stages, scheduler.Stage{Duration: d, Target: n})
+		p.Stages = append(p.Stages, pattern.Stage{Duration: d, Target: n})
 		parts = append(parts, fmt.Sprintf("%s→%d", d, n))
 	}
 	if !moves {
@@ -503,78 +503,78 @@ func (b *builder) stages(ss []Stage) (scheduler.Pattern, string, error) {
 	return p, "stages " + strings.Join(parts, ", "), nil
 }
 
-func (b *builder) ramp(rl *RampLoad) (scheduler.Pattern, string, error) {
+func (b *builder) ramp(rl *RampLoad) (pattern.Pattern, string, error) {
 	from, err := b.vus("load.ramp.from", rl.From, ptr(0))
 	if err != nil {
-		return scheduler.Pattern{}, "", err
+		return pattern.Pattern{}, "", err
 	}
 	to, err := b.vus("load.ramp.to", rl.To, nil)
 	if err != nil {
-		return scheduler.Pattern{}, "", err
+		return pattern.Pattern{}, "", err
 	}
 	d, err := b.duration("load.ramp.duration", rl.Duration, durOpt{positive: true})
 	if err != nil {
-		return scheduler.Pattern{}, "", err
+		return pattern.Pattern{}, "", err
 	}
-	return scheduler.Ramp(from, to, d), fmt.Sprintf("ramp %d→%d VUs over %s", from, to, d), nil
+	return pattern.Ramp(from, to, d), fmt.Sprintf("ramp %d→%d VUs over %s", from, to, d), nil
 }
 
-func (b *builder) step(sl *StepLoad) (scheduler.Pattern, string, error) {
+func (b *builder) step(sl *StepLoad) (pattern.Pattern, string, error) {
 	start, err := b.vus("load.step.start", sl.Start, ptr(0))
 	if err != nil {
-		return scheduler.Pattern{}, "", err
+		return pattern.Pattern{}, "", err
 	}
 	if sl.Step == nil {
-		return scheduler.Pattern{}, "", b.r.errorAt("load.step.step", "required")
+		return pattern.Pattern{}, "", b.r.errorAt("load.step.step", "required")
 	}
 	step := *sl.Step
 	if step < -MaxVUs || step > MaxVUs {
-		return scheduler.Pattern{}, "", b.r.errorAt("load.step.step", fmt.Sprintf("must be between %d and %d, got %d", -MaxVUs, MaxVUs, step))
+		return pattern.Pattern{}, "", b.r.errorAt("load.step.step", fmt.Sprintf("must be between %d and %d, got %d", -MaxVUs, MaxVUs, step))
 	}
 	every, err := b.duration("load.step.every", sl.Every, durOpt{positive: true})
 	if err != nil {
-		return scheduler.Pattern{}, "", err
+		return pattern.Pattern{}, "", err
 	}
 	if sl.Steps == nil {
-		return scheduler.Pattern{}, "", b.r.errorAt("load.step.steps", "required")
+		return pattern.Pattern{}, "", b.r.errorAt("load.step.steps", "required")
 	}
 	steps := *sl.Steps
 	if steps < 0 || steps > MaxSteps {
-		return scheduler.Pattern{}, "", b.r.errorAt("load.step.steps", fmt.Sprintf("must be 0 to %d, got %d", MaxSteps, steps))
+		return pattern.Pattern{}, "", b.r.errorAt("load.step.steps", fmt.Sprintf("must be 0 to %d, got %d", MaxSteps, steps))
 	}
 	// The bounds above keep this product far from overflowing an int.
 	if last := start + steps*step; last < 0 || last > MaxVUs {
-		return scheduler.Pattern{}, "", b.r.errorAt("load.step", fmt.Sprintf("the last step has %d VUs; it must be 0 to %d", last, MaxVUs))
+		return pattern.Pattern{}, "", b.r.errorAt("load.step", fmt.Sprintf("the last step has %d VUs; it must be 0 to %d", last, MaxVUs))
 	}
-	return scheduler.Step(start, step, every, steps),
+	return pattern.Step(start, step, every, steps),
 		fmt.Sprintf("step from %d VUs by %+d every %s, %d times", start, step, every, steps), nil
 }
 
-func (b *builder) spike(sl *SpikeLoad) (scheduler.Pattern, string, error) {
+func (b *builder) spike(sl *SpikeLoad) (pattern.Pattern, string, error) {
 	base, err := b.vus("load.spike.base", sl.Base, ptr(0))
 	if err != nil {
-		return scheduler.Pattern{}, "", err
+		return pattern.Pattern{}, "", err
 	}
 	peak, err := b.vus("load.spike.peak", sl.Peak, nil)
 	if err != nil {
-		return scheduler.Pattern{}, "", err
+		return pattern.Pattern{}, "", err
 	}
 	at, err := b.duration("load.spike.at", sl.At, durOpt{})
 	if err != nil {
-		return scheduler.Pattern{}, "", err
+		return pattern.Pattern{}, "", err
 	}
 	hold, err := b.duration("load.spike.hold", sl.Hold, durOpt{positive: true})
 	if err != nil {
-		return scheduler.Pattern{}, "", err
+		return pattern.Pattern{}, "", err
 	}
 	total, err := b.duration("load.spike.duration", sl.Duration, durOpt{positive: true})
 	if err != nil {
-		return scheduler.Pattern{}, "", err
+		return pattern.Pattern{}, "", err
 	}
 	if at > total || hold > total-at {
-		return scheduler.Pattern{}, "", b.r.errorAt("load.spike.duration", fmt.Sprintf("%s is shorter than at + hold", total))
+		return pattern.Pattern{}, "", b.r.errorAt("load.spike.duration", fmt.Sprintf("%s is shorter than at + hold", total))
 	}
-	return scheduler.Spike(base, peak, at, hold, total),
+	return pattern.Spike(base, peak, at, hold, total),
 		fmt.Sprintf("spike %d→%d VUs at %s for %s", base, peak, at, hold), nil
 }
 
@@ -600,7 +600,7 @@ func (b *builder) externalLoad(el *ExternalLoad) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	b.external = &scheduler.ExternalLoad{InitialVUs: vus, MaxVUs: maxVUs, Duration: d}
+	b.external = &pattern.ExternalLoad{InitialVUs: vus, MaxVUs: maxVUs, Duration: d}
 	until := "until told done or stopped"
 	if d > 0 {
 		until = "for " + d.String()
@@ -614,24 +614,24 @@ const DefaultMaxDuration = 10 * time.Minute
 // iterations is the shared-iterations load: VUs run until the plan's
 // iterations are made (each worker makes its share and says so), or until
 // max_duration.
-func (b *builder) iterations(l Load) (scheduler.Pattern, string, error) {
+func (b *builder) iterations(l Load) (pattern.Pattern, string, error) {
 	if l.Duration != nil {
-		return scheduler.Pattern{}, "", b.r.errorAt("load.duration", "with iterations, give max_duration (the most the run may last)")
+		return pattern.Pattern{}, "", b.r.errorAt("load.duration", "with iterations, give max_duration (the most the run may last)")
 	}
 	n := *l.Iterations
 	if n < 1 {
-		return scheduler.Pattern{}, "", b.r.errorAt("load.iterations", fmt.Sprintf("must be > 0, got %d", n))
+		return pattern.Pattern{}, "", b.r.errorAt("load.iterations", fmt.Sprintf("must be > 0, got %d", n))
 	}
 	vus, err := b.vus("load.vus", l.VUs, ptr(1))
 	if err != nil {
-		return scheduler.Pattern{}, "", err
+		return pattern.Pattern{}, "", err
 	}
 	if vus == 0 {
-		return scheduler.Pattern{}, "", b.r.errorAt("load.vus", "must be > 0 to make iterations")
+		return pattern.Pattern{}, "", b.r.errorAt("load.vus", "must be > 0 to make iterations")
 	}
 	d, err := b.duration("load.max_duration", l.MaxDuration, durOpt{def: ptr(DefaultMaxDuration), positive: true})
 	if err != nil {
-		return scheduler.Pattern{}, "", err
+		return pattern.Pattern{}, "", err
 	}
-	return scheduler.Constant(min(vus, n), d), fmtIterations(n, min(vus, n), d), nil
+	return pattern.Constant(min(vus, n), d), fmtIterations(n, min(vus, n), d), nil
 }

@@ -73,13 +73,14 @@ func yamlError(filename string, data []byte, err error) error {
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
 		msg = m[2]
 		line, _ := strconv.Atoi(m[1])
+		line = yamlErrorLine(line, msg)
 		// The YAML library refuses a '?' inside an unquoted value in {…} or […],
 		// as in {path: /delay?ms=20}; say how to write it.
 		// It may report the line before the value's.
 		if src := sourceLine(data, line) + sourceLine(data, line+1); strings.ContainsAny(src, "{[") && strings.Contains(src, "?") {
 			msg += " (inside {…} or […], quote a value that holds a '?': '/delay?ms=20')"
 		}
-		return &Error{Where: filename + ":" + m[1], Msg: msg}
+		return &Error{Where: filename + ":" + strconv.Itoa(line), Msg: msg}
 	}
 	return &Error{Where: filename, Msg: strings.TrimPrefix(msg, "yaml: ")}
 }
@@ -482,6 +483,9 @@ func (d *decoder) tasks(dst *[]Task) func(*yaml.Node, string) error {
 			if one != nil {
 				if gotList {
 					return d.r.errorAt(p+".request", "give request or requests, not both")
+				}
+				if one.Name == "" {
+					one.Name = t.Name // a task's name names its one request
 				}
 				t.Requests = []Request{*one}
 				t.single = true

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/loadforge/loadforge/scheduler"
+	"github.com/loadforge/loadforge/internal/pattern"
 )
 
 func TestExternalLoad(t *testing.T) {
@@ -14,10 +14,10 @@ func TestExternalLoad(t *testing.T) {
 	}
 	cases := []struct {
 		load string
-		want scheduler.ExternalLoad
+		want pattern.ExternalLoad
 	}{
-		{"  external: {}\n", scheduler.ExternalLoad{MaxVUs: DefaultExternalMaxVUs}},
-		{"  external: {vus: 5, max_vus: 50, duration: 2m}\n", scheduler.ExternalLoad{InitialVUs: 5, MaxVUs: 50, Duration: 2 * time.Minute}},
+		{"  external: {}\n", pattern.ExternalLoad{MaxVUs: DefaultExternalMaxVUs}},
+		{"  external: {vus: 5, max_vus: 50, duration: 2m}\n", pattern.ExternalLoad{InitialVUs: 5, MaxVUs: 50, Duration: 2 * time.Minute}},
 	}
 	for _, tc := range cases {
 		p, err := build(t, withLoad(tc.load))

@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/loadforge/loadforge/internal/arrival"
-	"github.com/loadforge/loadforge/scheduler"
+	"github.com/loadforge/loadforge/internal/pattern"
 )
 
 // Open-model defaults and bounds.
@@ -22,44 +22,44 @@ const (
 )
 
 // openModel builds an arrival-rate pattern: rate with duration, or rate_stages.
-func (b *builder) openModel(l Load) (scheduler.Pattern, string, error) {
+func (b *builder) openModel(l Load) (pattern.Pattern, string, error) {
 	var (
-		r    scheduler.RatePattern
+		r    pattern.RatePattern
 		desc string
 	)
 	if l.Rate != nil {
 		rate, err := b.rate("load.rate", l.Rate)
 		if err != nil {
-			return scheduler.Pattern{}, "", err
+			return pattern.Pattern{}, "", err
 		}
 		if rate == 0 {
-			return scheduler.Pattern{}, "", b.r.errorAt("load.rate", "must be > 0")
+			return pattern.Pattern{}, "", b.r.errorAt("load.rate", "must be > 0")
 		}
 		d, err := b.duration("load.duration", l.Duration, durOpt{positive: true})
 		if err != nil {
-			return scheduler.Pattern{}, "", err
+			return pattern.Pattern{}, "", err
 		}
-		r = scheduler.ConstantRate(rate, d)
+		r = pattern.ConstantRate(rate, d)
 		desc = fmt.Sprintf("rate %s/s for %s", fmtRate(rate), d)
 	} else {
 		if len(l.RateStages) == 0 {
-			return scheduler.Pattern{}, "", b.r.errorAt("load.rate_stages", "needs at least one stage {duration, target}")
+			return pattern.Pattern{}, "", b.r.errorAt("load.rate_stages", "needs at least one stage {duration, target}")
 		}
 		var parts []string
 		for i, s := range l.RateStages {
 			path := index("load.rate_stages", i)
 			d, err := b.duration(path+".duration", s.Duration, durOpt{})
 			if err != nil {
-				return scheduler.Pattern{}, "", err
+				return pattern.Pattern{}, "", err
 			}
 			if s.Target == nil {
-				return scheduler.Pattern{}, "", b.r.errorAt(path+".target", "required")
+				return pattern.Pattern{}, "", b.r.errorAt(path+".target", "required")
 			}
 			rate, err := b.rate(path+".target", s.Target)
 			if err != nil {
-				return scheduler.Pattern{}, "", err
+				return pattern.Pattern{}, "", err
 			}
-			r.Stages = append(r.Stages, scheduler.RateStage{Duration: d, Rate: rate})
+			r.Stages = append(r.Stages, pattern.RateStage{Duration: d, Rate: rate})
 			parts = append(parts, fmt.Sprintf("%s→%s/s", d, fmtRate(rate)))
 		}
 		desc = "rate stages " + strings.Join(parts, ", ")
@@ -69,19 +69,19 @@ func (b *builder) openModel(l Load) (scheduler.Pattern, string, error) {
 		pre, err = DefaultPreAllocatedVUs, nil
 	}
 	if err != nil {
-		return scheduler.Pattern{}, "", err
+		return pattern.Pattern{}, "", err
 	}
 	maxVUs, err := b.vus("load.max_vus", l.MaxVUs, ptr(max(DefaultMaxVUs, pre)))
 	if err != nil {
-		return scheduler.Pattern{}, "", err
+		return pattern.Pattern{}, "", err
 	}
 	if maxVUs < 1 {
-		return scheduler.Pattern{}, "", b.r.errorAt("load.max_vus", "must be ≥ 1")
+		return pattern.Pattern{}, "", b.r.errorAt("load.max_vus", "must be ≥ 1")
 	}
 	if l.PreAllocatedVUs == nil {
 		pre = min(pre, maxVUs)
 	} else if pre > maxVUs {
-		return scheduler.Pattern{}, "", b.r.errorAt("load.pre_allocated_vus", fmt.Sprintf("%d is more than max_vus (%d)", pre, maxVUs))
+		return pattern.Pattern{}, "", b.r.errorAt("load.pre_allocated_vus", fmt.Sprintf("%d is more than max_vus (%d)", pre, maxVUs))
 	}
 	r.MaxVUs, r.PreAllocatedVUs = maxVUs, pre
 	if err := r.Validate(); err != nil {
@@ -89,10 +89,10 @@ func (b *builder) openModel(l Load) (scheduler.Pattern, string, error) {
 		if l.Rate == nil {
 			path = "load.rate_stages"
 		}
-		return scheduler.Pattern{}, "", b.r.errorAt(path, err.Error())
+		return pattern.Pattern{}, "", b.r.errorAt(path, err.Error())
 	}
 	desc += fmt.Sprintf(", up to %d VUs (%d pre-allocated)", maxVUs, pre)
-	return scheduler.Pattern{Rate: &r}, desc, nil
+	return pattern.Pattern{Rate: &r}, desc, nil
 }
 
 // rate reads an arrival rate (per second).

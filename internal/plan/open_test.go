@@ -5,11 +5,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/loadforge/loadforge/scheduler"
+	"github.com/loadforge/loadforge/internal/pattern"
 )
 
-func rs(d time.Duration, rate float64) scheduler.RateStage {
-	return scheduler.RateStage{Duration: d, Rate: rate}
+func rs(d time.Duration, rate float64) pattern.RateStage {
+	return pattern.RateStage{Duration: d, Rate: rate}
 }
 
 func openPlan(load string) string {
@@ -19,20 +19,20 @@ func openPlan(load string) string {
 func TestOpenModelPlans(t *testing.T) {
 	cases := []struct {
 		name, src string
-		want      scheduler.RatePattern
+		want      pattern.RatePattern
 		desc      string
 	}{
 		{"constant rate, defaults", openPlan("  rate: 200\n  duration: 5s\n"),
-			scheduler.RatePattern{Stages: []scheduler.RateStage{rs(0, 200), rs(5*time.Second, 200)}, MaxVUs: DefaultMaxVUs, PreAllocatedVUs: 1},
+			pattern.RatePattern{Stages: []pattern.RateStage{rs(0, 200), rs(5*time.Second, 200)}, MaxVUs: DefaultMaxVUs, PreAllocatedVUs: 1},
 			"rate 200/s for 5s, up to 1000 VUs (1 pre-allocated)"},
 		{"rate stages, pool", openPlan("  rate_stages: [10s:100, {duration: 5s, target: 0.5}]\n  max_vus: 50\n  pre_allocated_vus: 10\n"),
-			scheduler.RatePattern{Stages: []scheduler.RateStage{rs(10*time.Second, 100), rs(5*time.Second, 0.5)}, MaxVUs: 50, PreAllocatedVUs: 10},
+			pattern.RatePattern{Stages: []pattern.RateStage{rs(10*time.Second, 100), rs(5*time.Second, 0.5)}, MaxVUs: 50, PreAllocatedVUs: 10},
 			"rate stages 10s→100/s, 5s→0.5/s"},
 		{"pre-allocated over the default cap", openPlan("  rate: 1\n  duration: 1s\n  pre_allocated_vus: 1500\n"),
-			scheduler.RatePattern{Stages: []scheduler.RateStage{rs(0, 1), rs(time.Second, 1)}, MaxVUs: 1500, PreAllocatedVUs: 1500},
+			pattern.RatePattern{Stages: []pattern.RateStage{rs(0, 1), rs(time.Second, 1)}, MaxVUs: 1500, PreAllocatedVUs: 1500},
 			"up to 1500 VUs"},
 		{"small cap", openPlan("  rate: 10\n  duration: 1s\n  max_vus: 1\n  pre_allocated_vus: 0\n"),
-			scheduler.RatePattern{Stages: []scheduler.RateStage{rs(0, 10), rs(time.Second, 10)}, MaxVUs: 1, PreAllocatedVUs: 0},
+			pattern.RatePattern{Stages: []pattern.RateStage{rs(0, 10), rs(time.Second, 10)}, MaxVUs: 1, PreAllocatedVUs: 0},
 			"up to 1 VUs (0 pre-allocated)"},
 	}
 	for _, c := range cases {

@@ -65,7 +65,8 @@ func (o Override) last() string {
 // Apply lays overrides over the plan. A load form given by override replaces
 // the plan's other load forms (--vus/--duration replace stages, --stage
 // replaces vus and duration, --rate and --rate-stage replace the closed
-// forms; --duration alone keeps a plan's rate), and a url replaces the plan's scenario with that
+// forms; --duration alone keeps a plan's load form and sets its length, see
+// stretchLoad), and a url replaces the plan's scenario with that
 // one request. Values are parsed here; errors name the override's origin.
 func (r *Raw) Apply(overrides []Override) error {
 	if r.lines == nil {
@@ -222,6 +223,15 @@ func (r *Raw) applyLoad(by map[string]Override) error {
 		l.Iterations, l.MaxDuration = nil, nil
 		r.forget(KeyIterations)
 		r.forget("load.max_duration")
+	}
+	if _, hasRate := by[KeyRate]; hasDur && !hasVUs && !hasRate {
+		d, err := parseDuration(dur.last())
+		if err != nil {
+			return &Error{Where: dur.Origin, Msg: err.Error()}
+		}
+		if stretched, err := r.stretchLoad(dur, d); err != nil || stretched {
+			return err
+		}
 	}
 	if hasVUs || (hasDur && !r.durationKeepsRate(by)) {
 		// vus and duration replace any other load form of the plan.

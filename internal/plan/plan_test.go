@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/loadforge/loadforge/scheduler"
+	"github.com/loadforge/loadforge/internal/pattern"
 	"github.com/loadforge/loadforge/schemas"
 )
 
@@ -197,7 +197,7 @@ rps_limit: 12.5
 	if p.Spec.RPSLimit != 12.5 || p.Spec.SchemaVersion != schemas.Version {
 		t.Errorf("rps limit %g, schema version %d", p.Spec.RPSLimit, p.Spec.SchemaVersion)
 	}
-	wantPattern := scheduler.Pattern{Stages: []scheduler.Stage{{Duration: 2 * time.Second, Target: 4}, {Duration: 3 * time.Second, Target: 4}}}
+	wantPattern := pattern.Pattern{Stages: []pattern.Stage{{Duration: 2 * time.Second, Target: 4}, {Duration: 3 * time.Second, Target: 4}}}
 	if !reflect.DeepEqual(p.Pattern, wantPattern) {
 		t.Errorf("pattern %+v, want %+v", p.Pattern, wantPattern)
 	}
@@ -206,14 +206,14 @@ rps_limit: 12.5
 func TestLoadFormsCompileToTheirPatterns(t *testing.T) {
 	cases := []struct {
 		load string
-		want scheduler.Pattern
+		want pattern.Pattern
 	}{
-		{"vus: 7\n  duration: 1m", scheduler.Constant(7, time.Minute)},
-		{"duration: 10s", scheduler.Constant(1, 10*time.Second)},
-		{"ramp: {to: 100, duration: 1m}", scheduler.Ramp(0, 100, time.Minute)},
-		{"ramp: {from: 5, to: 1, duration: 1m}", scheduler.Ramp(5, 1, time.Minute)},
-		{"step: {start: 10, step: 10, every: 10s, steps: 5}", scheduler.Step(10, 10, 10*time.Second, 5)},
-		{"spike: {base: 10, peak: 200, at: 10s, hold: 5s, duration: 30s}", scheduler.Spike(10, 200, 10*time.Second, 5*time.Second, 30*time.Second)},
+		{"vus: 7\n  duration: 1m", pattern.Constant(7, time.Minute)},
+		{"duration: 10s", pattern.Constant(1, 10*time.Second)},
+		{"ramp: {to: 100, duration: 1m}", pattern.Ramp(0, 100, time.Minute)},
+		{"ramp: {from: 5, to: 1, duration: 1m}", pattern.Ramp(5, 1, time.Minute)},
+		{"step: {start: 10, step: 10, every: 10s, steps: 5}", pattern.Step(10, 10, 10*time.Second, 5)},
+		{"spike: {base: 10, peak: 200, at: 10s, hold: 5s, duration: 30s}", pattern.Spike(10, 200, 10*time.Second, 5*time.Second, 30*time.Second)},
 	}
 	for _, tc := range cases {
 		src := "base_url: http://h\nscenario: {tasks: [{request: {path: /}}]}\nload:\n  " + tc.load + "\n"
@@ -254,17 +254,17 @@ func TestOverridesReplacePlanSettings(t *testing.T) {
 		check     func(t *testing.T, p *Plan)
 	}{
 		{"duration alone keeps the plan's vus", valid, []Override{ov(KeyDuration, "--duration", "9s")}, func(t *testing.T, p *Plan) {
-			if !reflect.DeepEqual(p.Pattern, scheduler.Constant(2, 9*time.Second)) {
+			if !reflect.DeepEqual(p.Pattern, pattern.Constant(2, 9*time.Second)) {
 				t.Errorf("pattern %+v", p.Pattern)
 			}
 		}},
 		{"vus and duration replace stages", stagesPlan, []Override{ov(KeyVUs, "--vus", "4"), ov(KeyDuration, "--duration", "3s")}, func(t *testing.T, p *Plan) {
-			if !reflect.DeepEqual(p.Pattern, scheduler.Constant(4, 3*time.Second)) {
+			if !reflect.DeepEqual(p.Pattern, pattern.Constant(4, 3*time.Second)) {
 				t.Errorf("pattern %+v", p.Pattern)
 			}
 		}},
 		{"stages replace vus and duration", valid, []Override{ov(KeyStages, "--stage", "2s:8", "1s:0")}, func(t *testing.T, p *Plan) {
-			want := scheduler.Pattern{Stages: []scheduler.Stage{{Duration: 2 * time.Second, Target: 8}, {Duration: time.Second, Target: 0}}}
+			want := pattern.Pattern{Stages: []pattern.Stage{{Duration: 2 * time.Second, Target: 8}, {Duration: time.Second, Target: 0}}}
 			if !reflect.DeepEqual(p.Pattern, want) {
 				t.Errorf("pattern %+v", p.Pattern)
 			}
@@ -366,7 +366,7 @@ func TestPlanFromOverridesAlone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Name != "" || !reflect.DeepEqual(p.Pattern, scheduler.Constant(3, 2*time.Second)) {
+	if p.Name != "" || !reflect.DeepEqual(p.Pattern, pattern.Constant(3, 2*time.Second)) {
 		t.Errorf("plan %+v", p)
 	}
 	if q := p.Spec.Scenario.Tasks[0].Requests[0]; q.Name != "GET /" || q.Method != "GET" {

@@ -1,4 +1,4 @@
-package scheduler
+package pattern
 
 import (
 	"errors"
@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/loadforge/loadforge/internal/arrival"
-	"github.com/loadforge/loadforge/schemas"
 )
 
 // RateStage moves the arrival rate linearly from the previous stage's rate
@@ -39,8 +38,8 @@ func RampingRate(stages ...RateStage) RatePattern {
 	return RatePattern{Stages: stages}
 }
 
-// schedule compiles the stages; the error names the first bad one.
-func (r RatePattern) schedule() (*arrival.Schedule, error) {
+// Schedule compiles the stages; the error names the first bad one.
+func (r RatePattern) Schedule() (*arrival.Schedule, error) {
 	stages := make([]arrival.Stage, len(r.Stages))
 	for i, s := range r.Stages {
 		stages[i] = arrival.Stage{Duration: s.Duration, Rate: s.Rate}
@@ -51,7 +50,7 @@ func (r RatePattern) schedule() (*arrival.Schedule, error) {
 // Validate reports the first problem: a bad stage, no arrivals at all, or a
 // pool that cannot work.
 func (r RatePattern) Validate() error {
-	s, err := r.schedule()
+	s, err := r.Schedule()
 	if err != nil {
 		return err
 	}
@@ -68,7 +67,7 @@ func (r RatePattern) Validate() error {
 
 // Duration is the pattern's length; zero when the stages are invalid.
 func (r RatePattern) Duration() time.Duration {
-	s, err := r.schedule()
+	s, err := r.Schedule()
 	if err != nil {
 		return 0
 	}
@@ -78,7 +77,7 @@ func (r RatePattern) Duration() time.Duration {
 // Arrivals is the number of iterations the pattern starts before elapsed
 // (all of them at or past its end); zero when the stages are invalid.
 func (r RatePattern) Arrivals(elapsed time.Duration) uint64 {
-	s, err := r.schedule()
+	s, err := r.Schedule()
 	if err != nil {
 		return 0
 	}
@@ -96,7 +95,7 @@ type RatePoint struct {
 // end inclusive, the end added when it is not a multiple of step; validate
 // prints it. A step <= 0 or invalid stages give nil.
 func (r RatePattern) Timeline(step time.Duration) []RatePoint {
-	s, err := r.schedule()
+	s, err := r.Schedule()
 	if err != nil || step <= 0 {
 		return nil
 	}
@@ -116,18 +115,9 @@ func (r RatePattern) Timeline(step time.Duration) []RatePoint {
 	}
 }
 
-// wire is the pattern as carried by the scale commands.
-func (r RatePattern) wire() *schemas.ArrivalRate {
-	w := &schemas.ArrivalRate{MaxVUs: r.MaxVUs, PreAllocatedVUs: r.PreAllocatedVUs}
-	for _, s := range r.Stages {
-		w.Stages = append(w.Stages, schemas.RateStage{DurationNs: int64(s.Duration), Rate: s.Rate})
-	}
-	return w
-}
-
-// boundaries are the elapsed times, after 0 and before the end, at which a
+// Boundaries are the elapsed times, after 0 and before the end, at which a
 // stage begins: where the rate's slope changes.
-func (r RatePattern) boundaries() []time.Duration {
+func (r RatePattern) Boundaries() []time.Duration {
 	var out []time.Duration
 	var at time.Duration
 	for _, s := range r.Stages[:len(r.Stages)-1] {

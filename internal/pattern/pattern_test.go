@@ -1,4 +1,4 @@
-package scheduler
+package pattern
 
 import (
 	"encoding/binary"

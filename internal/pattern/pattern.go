@@ -1,4 +1,30 @@
-package scheduler
+// Package pattern holds the load patterns: pure functions of elapsed time
+// that the scheduler follows and a plan compiles to. A closed-model pattern
+// sets the number of VUs; an open-model one (a RatePattern) sets the rate at
+// which iterations start. The package links no bus, so parsing a plan does
+// not either; `loadforge validate` prints the same code's timeline that the
+// scheduler follows.
+//
+// # Patterns
+//
+// A Pattern is a list of stages, as with k6's --stage: each stage goes linearly
+// from the previous stage's target (0 before the first) to its own target over
+// its duration; a stage of zero duration is an instant jump. The named patterns
+// compile to stages:
+//
+//	Constant(10, 30s)              {0,10} {30s,10}
+//	Ramp(0, 100, 1m)               {0,0} {1m,100}
+//	Step(10, 5, 10s, 3)            {0,10} {10s,10} {0,15} {10s,15} … {0,25} {10s,25}
+//	Spike(5, 50, 10s, 5s, 30s)     {0,5} {10s,5} {0,50} {5s,50} {0,5} {15s,5}
+//
+// Target(elapsed) is the line's value rounded half up, and at a boundary the
+// later stage applies, so a jump at t holds from t on. NextChange(elapsed)
+// solves the lines for the next time the rounded target moves, so the
+// scheduler sleeps from change to change instead of polling: a ramp from 0 to
+// 10000 VUs over 10 s yields exactly 10000 changes, one per integer. No clock
+// is involved, so the timeline printed by `loadforge validate` is the one a run
+// follows.
+package pattern
 
 import (
 	"errors"
