@@ -98,12 +98,16 @@ func TestRemoteWorkersWriteTheirOwnRawRecords(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		srv, err := worker.NewServer(worker.ServeConfig{WorkerID: id, Name: "n-" + id, Logger: quiet,
+			RawPath: filepath.Join(dir, "raw.csv")}, conn)
+		if err != nil {
+			t.Fatal(err)
+		}
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			_ = worker.Serve(ctx, conn, worker.ServeConfig{WorkerID: id, Name: "n-" + id, Logger: quiet,
-				RawPath: filepath.Join(dir, "raw.csv")})
+			_ = srv.Run(ctx)
 		}()
 		t.Cleanup(func() {
 			cancel()
