@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"github.com/loadforge/loadforge/internal/http1"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptrace"
@@ -164,18 +162,10 @@ func (w *Worker) doH2Req(stopCtx context.Context, v *vu, t *requestTemplate, req
 		}
 		return fail(err, trace.sent())
 	}
-	var n int64
 	if keep != nil {
 		keep.Reset()
-		n, err = keep.ReadFrom(io.LimitReader(resp.Body, http1.MaxCaptureBody))
-		if err == nil {
-			var m int64
-			m, err = io.Copy(io.Discard, resp.Body)
-			n += m
-		}
-	} else {
-		n, err = io.Copy(io.Discard, resp.Body)
 	}
+	n, err := readBody(resp.Body, keep)
 	resp.Body.Close()
 	out.end = time.Now()
 	out.timing = trace.timing(out.end)

@@ -595,17 +595,11 @@ func (w *Worker) doScenarioNet(stopCtx context.Context, s *vuScenario, req *http
 		out.unsent = out.errKind == kindCanceled && !trace.sent()
 		return out, nil
 	}
-	var n int64
+	var keep *bytes.Buffer
 	if keepBody {
-		n, err = s.respBody.ReadFrom(io.LimitReader(resp.Body, http1.MaxCaptureBody))
-		if err == nil {
-			var m int64
-			m, err = io.Copy(io.Discard, resp.Body)
-			n += m
-		}
-	} else {
-		n, err = io.Copy(io.Discard, resp.Body)
+		keep = &s.respBody
 	}
+	n, err := readBody(resp.Body, keep)
 	resp.Body.Close()
 	out.end = time.Now()
 	out.timing = trace.timing(out.end)
@@ -621,6 +615,21 @@ func (w *Worker) doScenarioNet(stopCtx context.Context, s *vuScenario, req *http
 	out.latencyUs = out.end.Sub(start).Microseconds()
 	out.errKind = statusKind(resp.StatusCode)
 	return out, resp.Header
+}
+
+// readBody reads a response body to its end, keeping its first
+// http1.MaxCaptureBody bytes in keep (nil: keeping nothing); n counts all of it.
+func readBody(body io.Reader, keep *bytes.Buffer) (n int64, err error) {
+	if keep == nil {
+		return io.Copy(io.Discard, body)
+	}
+	n, err = keep.ReadFrom(io.LimitReader(body, http1.MaxCaptureBody))
+	if err == nil {
+		var m int64
+		m, err = io.Copy(io.Discard, body)
+		n += m
+	}
+	return n, err
 }
 
 // storeCookies keeps the cookies a response to u set.
