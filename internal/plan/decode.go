@@ -171,19 +171,25 @@ func index(path string, i int) string {
 
 type pair struct{ key, value *yaml.Node }
 
-// mapping decodes a mapping with the given fields; a null counts as empty.
-func (d *decoder) mapping(n *yaml.Node, path string, fields []field) error {
+// mappingPairs resolves n and returns its pairs in order: none for a null,
+// an error saying what was wanted for anything but a mapping.
+func (d *decoder) mappingPairs(n *yaml.Node, path, want string) ([]pair, error) {
 	n, err := d.resolve(n)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if isNull(n) {
-		return nil
+		return nil, nil
 	}
 	if n.Kind != yaml.MappingNode {
-		return d.fail(n, path, "want a mapping, got %s", kindName(n))
+		return nil, d.fail(n, path, "want %s, got %s", want, kindName(n))
 	}
-	pairs, err := d.pairs(n, path)
+	return d.pairs(n, path)
+}
+
+// mapping decodes a mapping with the given fields; a null counts as empty.
+func (d *decoder) mapping(n *yaml.Node, path string, fields []field) error {
+	pairs, err := d.mappingPairs(n, path, "a mapping")
 	if err != nil {
 		return err
 	}
@@ -386,17 +392,7 @@ func (d *decoder) plan(doc *yaml.Node) error {
 // headers decodes a mapping of header names to values, keeping their order.
 func (d *decoder) headers(dst *[][2]string) func(*yaml.Node, string) error {
 	return func(n *yaml.Node, path string) error {
-		n, err := d.resolve(n)
-		if err != nil {
-			return err
-		}
-		if isNull(n) {
-			return nil
-		}
-		if n.Kind != yaml.MappingNode {
-			return d.fail(n, path, "want a mapping of header names to values, got %s", kindName(n))
-		}
-		pairs, err := d.pairs(n, path)
+		pairs, err := d.mappingPairs(n, path, "a mapping of header names to values")
 		if err != nil {
 			return err
 		}

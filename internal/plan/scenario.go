@@ -71,17 +71,7 @@ func parseBool(s string) (bool, error) {
 
 func (d *decoder) dataSets(dst *[]DataDecl) func(*yaml.Node, string) error {
 	return func(n *yaml.Node, path string) error {
-		n, err := d.resolve(n)
-		if err != nil {
-			return err
-		}
-		if isNull(n) {
-			return nil
-		}
-		if n.Kind != yaml.MappingNode {
-			return d.fail(n, path, "want a mapping of data set names to {file, pick, when_done}, got %s", kindName(n))
-		}
-		pairs, err := d.pairs(n, path)
+		pairs, err := d.mappingPairs(n, path, "a mapping of data set names to {file, pick, when_done}")
 		if err != nil {
 			return err
 		}
@@ -145,17 +135,7 @@ func jsonable(v any) any {
 
 func (d *decoder) extracts(dst *[]ExtractDecl) func(*yaml.Node, string) error {
 	return func(n *yaml.Node, path string) error {
-		n, err := d.resolve(n)
-		if err != nil {
-			return err
-		}
-		if isNull(n) {
-			return nil
-		}
-		if n.Kind != yaml.MappingNode {
-			return d.fail(n, path, "want a mapping of names to {json|header|regex|cookie: …}, got %s", kindName(n))
-		}
-		pairs, err := d.pairs(n, path)
+		pairs, err := d.mappingPairs(n, path, "a mapping of names to {json|header|regex|cookie: …}")
 		if err != nil {
 			return err
 		}

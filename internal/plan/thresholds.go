@@ -44,17 +44,7 @@ func (es Errors) Error() string {
 // The expressions themselves are checked by Build, which reports them all.
 func (d *decoder) thresholds(dst *[]RawThreshold) func(*yaml.Node, string) error {
 	return func(n *yaml.Node, path string) error {
-		n, err := d.resolve(n)
-		if err != nil {
-			return err
-		}
-		if isNull(n) {
-			return nil
-		}
-		if n.Kind != yaml.MappingNode {
-			return d.fail(n, path, "want a mapping of metric to expressions, e.g. http_req_duration: [\"p(95)<200\"], got %s", kindName(n))
-		}
-		pairs, err := d.pairs(n, path)
+		pairs, err := d.mappingPairs(n, path, "a mapping of metric to expressions, e.g. http_req_duration: [\"p(95)<200\"]")
 		if err != nil {
 			return err
 		}
