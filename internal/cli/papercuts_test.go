@@ -43,7 +43,7 @@ func TestHelpTexts(t *testing.T) {
 			t.Errorf("run --help has %q", bad)
 		}
 	}
-	if !strings.Contains(run, "--quiet ") || !strings.Contains(run, "(default info, warn with --quiet)") {
+	if !strings.Contains(run, "--quiet ") || !strings.Contains(run, "(default info; warn with --quiet") {
 		t.Errorf("run --help:\n%s", run)
 	}
 	if w := invoke(t, nil, "worker", "--help").stdout; strings.Contains(w, "three seconds") || !strings.Contains(w, "five seconds") {
