@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
 	"text/tabwriter"
 	"time"
 
+	"github.com/loadforge/loadforge/internal/output"
 	"github.com/loadforge/loadforge/schemas"
 )
 
@@ -188,23 +188,7 @@ func writeResult(path string, r *schemas.Result) error {
 	if err != nil {
 		return fmt.Errorf("encode result: %w", err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".loadforge-result-*")
-	if err != nil {
-		return fmt.Errorf("write result %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write result %s: %w", path, err)
-	}
-	if _, err := tmp.Write(append(data, '\n')); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write result %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write result %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := output.WriteFile(path, append(data, '\n')); err != nil {
 		return fmt.Errorf("write result %s: %w", path, err)
 	}
 	return nil

@@ -319,12 +319,16 @@ func (s *session) run(ctx context.Context, b *bus.Bus, signals <-chan os.Signal)
 		s.log.Warn("publish final state", "err", err)
 	}
 	cancelStages()
+	// The summary is printed whatever happens to the file: a run is never lost
+	// for want of a place to write it.
+	var outErr error
 	if cfg.OutPath != "" {
-		if err := writeResult(cfg.OutPath, res); err != nil {
-			return res, err
-		}
+		outErr = writeResult(cfg.OutPath, res)
 	}
 	printSummary(cfg.Stdout, res)
+	if outErr != nil {
+		return res, outErr
+	}
 	return res, nil
 }
 

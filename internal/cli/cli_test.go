@@ -89,6 +89,7 @@ rps_limit: 5
 `
 
 func TestBadInputExitsTwoWithOneLineNamingIt(t *testing.T) {
+	ro := unwritableDir(t)
 	clearEnv(t)
 	dir := t.TempDir()
 	malformed := writeFile(t, dir, "bad.yaml", "load: [1, 2\n  vus: x")
@@ -136,6 +137,8 @@ func TestBadInputExitsTwoWithOneLineNamingIt(t *testing.T) {
 		{"log level", nil, []string{"run", "--url", u, "--duration", "1s", "--log-level", "loud"}, `--log-level: want debug, info, warn or error, got "loud"`},
 		{"log format", map[string]string{"LOADFORGE_LOG_FORMAT": "xml"}, []string{"run", "--url", u, "--duration", "1s"}, `LOADFORGE_LOG_FORMAT: want text or json, got "xml"`},
 		{"out directory", nil, []string{"run", "--url", u, "--duration", "1s", "--out", filepath.Join(dir, "no", "r.json")}, "--out"},
+		{"out is a directory", nil, []string{"run", "--url", u, "--duration", "1s", "--out", dir}, "--out " + dir + ": is a directory"},
+		{"out unwritable directory", nil, []string{"run", "--url", u, "--duration", "1s", "--out", ro + "/r.json"}, "--out " + ro + "/r.json: cannot write in"},
 		{"method without url", nil, []string{"validate", negative, "--method", "POST"}, "--method: applies to the one-request scenario"},
 		{"bad header", nil, []string{"validate", "--url", u, "--duration", "1s", "--header", "nocolon"}, `--header "nocolon": want 'Name: value'`},
 		{"tap subject", nil, []string{"tap", "a..b"}, `subject "a..b": empty token`},
@@ -432,4 +435,21 @@ func TestTapCommandFailsWithoutABus(t *testing.T) {
 	if inv.code != ExitFailure || strings.Count(inv.stderr, "\n") != 1 || !strings.Contains(inv.stderr, "127.0.0.1:1") {
 		t.Errorf("exit %d, stderr %q", inv.code, inv.stderr)
 	}
+}
+
+// unwritableDir is an existing directory this process may not create files
+// in; as root only a kernel file system refuses.
+func unwritableDir(t *testing.T) string {
+	t.Helper()
+	if os.Geteuid() == 0 {
+		if runtime.GOOS != "linux" {
+			t.Skip("no unwritable directory for root here")
+		}
+		return "/proc/self"
+	}
+	d := filepath.Join(t.TempDir(), "ro")
+	if err := os.Mkdir(d, 0o500); err != nil {
+		t.Fatal(err)
+	}
+	return d
 }

@@ -6,8 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -15,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/loadforge/loadforge/internal/bus"
+	"github.com/loadforge/loadforge/internal/output"
 	"github.com/loadforge/loadforge/internal/plan"
 	"github.com/loadforge/loadforge/schemas"
 	"github.com/loadforge/loadforge/session"
@@ -165,9 +164,8 @@ func (a *app) sessionConfig(st *settings, args []string) (session.Config, error)
 	}
 	out := get("out")
 	if out != "" {
-		dir := filepath.Dir(out)
-		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-			return cfg, fmt.Errorf("--out %s: no directory %s to write it in", out, dir)
+		if err := output.CheckWritable("--out", out); err != nil {
+			return cfg, err
 		}
 	}
 	graceful := p.GracefulStop
