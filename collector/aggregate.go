@@ -52,6 +52,10 @@ type aggregatorConfig struct {
 	finalizeGrace time.Duration
 	log           *slog.Logger
 	emit          func(*schemas.Snapshot) // publishes one snapshot
+	// workers, if any, are the only workers believed; with roster, workers are
+	// admitted by the session's assignments (see trust.go).
+	workers []string
+	roster  bool
 }
 
 // aggregator is the collector's whole state. It is driven by one goroutine and
@@ -64,6 +68,7 @@ type aggregator struct {
 	buffered []*schemas.MetricEvent // events that came before t0 was known
 
 	workers map[string]*workerState
+	adm     admission // whom to believe (trust.go)
 
 	// Seconds of the run: nextSeq is the oldest not yet published; buckets
 	// holds the seconds from nextSeq on that have data.
@@ -132,6 +137,13 @@ type workerState struct {
 	bye        bool
 	lastSeq    uint64 // from bye
 	byeReqs    uint64 // the worker's own count, from bye
+	byeErrs    uint64
+	prints     map[uint64]uint64 // seq → fingerprint of the first event received
+	conflicts  uint64            // events that differed from the first under their seq
+	// held: events received ahead of a gap in the seqs, not counted yet (trust.go).
+	held map[uint64]*schemas.MetricEvent
+	// beyond: held events past the seq of the worker's bye, never counted.
+	beyond, beyondRequests uint64
 	requests   uint64 // as received
 	errors     uint64
 	maxEnd     int64 // latest EndNs received
@@ -169,7 +181,8 @@ func (w *workerState) mark(seq uint64) {
 func (w *workerState) live() bool { return !w.bye && !w.final && !w.lost }
 
 // complete: the worker said bye and every event it announced was received.
-func (w *workerState) complete() bool { return w.bye && w.contiguous >= w.lastSeq }
+// Events held behind a gap (trust.go) count as in: they are counted at the end.
+func (w *workerState) complete() bool { return w.bye && (w.contiguous >= w.lastSeq || w.covered()) }
 
 func newAggregator(cfg aggregatorConfig) *aggregator {
 	if cfg.log == nil {
@@ -182,6 +195,7 @@ func newAggregator(cfg aggregatorConfig) *aggregator {
 		cfg:           cfg,
 		metricsPrefix: schemas.Subject(cfg.runID, schemas.KindMetrics) + ".",
 		workers:       make(map[string]*workerState),
+		adm:           newAdmission(cfg.workers, cfg.roster),
 		nextSeq:       1,
 		buckets:       make(map[uint64]*bucket),
 		totalHist:     latency.New(),
@@ -204,6 +218,10 @@ func (a *aggregator) handle(subject string, body any, now time.Time) {
 			a.drop("hello", m.WorkerID)
 			return
 		}
+		if !a.admits(m.WorkerID) {
+			a.hold(m.WorkerID, "", m)
+			return
+		}
 		w := a.worker(m.WorkerID)
 		if m.Name != "" {
 			w.name = m.Name
@@ -219,7 +237,7 @@ func (a *aggregator) handle(subject string, body any, now time.Time) {
 	case *schemas.WorkerBye:
 		a.handleBye(m)
 	case *schemas.WorkerAssignment:
-		a.handleAssignment(m)
+		a.handleAssignment(m, now)
 	default:
 		a.drop("unexpected message", "")
 	}
@@ -296,6 +314,10 @@ func (a *aggregator) handleBye(m *schemas.WorkerBye) {
 		a.drop("bye", m.WorkerID)
 		return
 	}
+	if !a.admits(m.WorkerID) {
+		a.hold(m.WorkerID, "", m)
+		return
+	}
 	var contiguous uint64
 	if w := a.workers[m.WorkerID]; w != nil {
 		contiguous = w.contiguous
@@ -305,7 +327,7 @@ func (a *aggregator) handleBye(m *schemas.WorkerBye) {
 		return
 	}
 	w := a.worker(m.WorkerID)
-	w.bye, w.lastSeq, w.byeReqs = true, m.LastSeq, m.Requests
+	w.bye, w.lastSeq, w.byeReqs, w.byeErrs = true, m.LastSeq, m.Requests, m.Errors
 }
 
 // plausible reports whether the figures of ev can be real.
@@ -343,6 +365,10 @@ func (a *aggregator) handleEvent(subject string, ev *schemas.MetricEvent, now ti
 		a.drop("metric event", ev.WorkerID)
 		return
 	}
+	if !a.admits(ev.WorkerID) {
+		a.hold(ev.WorkerID, subject, ev)
+		return
+	}
 	var contiguous uint64
 	w := a.workers[ev.WorkerID]
 	if w != nil {
@@ -355,14 +381,15 @@ func (a *aggregator) handleEvent(subject string, ev *schemas.MetricEvent, now ti
 	if w == nil {
 		w = a.worker(ev.WorkerID) // a worker whose hello we missed still counts
 	}
-	if w.has(ev.Seq) {
-		a.duplicates++
-		a.cfg.log.Debug("dropped duplicate metric event", "worker_id", w.id, "seq", ev.Seq)
-		return
-	}
+	a.sequence(w, ev, now)
+}
+
+// accept counts a worker's event in: its seq as received, then its figures.
+func (a *aggregator) accept(w *workerState, ev *schemas.MetricEvent, now time.Time) {
 	// The seq counts as received even if the event proves unusable below:
 	// waiting for it again would only delay the end.
 	w.mark(ev.Seq)
+	a.remember(w, ev)
 	if ev.Final {
 		w.final = true
 	}
@@ -604,6 +631,7 @@ func (a *aggregator) publishSecond(length time.Duration, final, row bool) {
 // If the run's time zero never came, it is taken from the earliest event
 // start, or now.
 func (a *aggregator) finalize(now time.Time, state string) *schemas.Result {
+	a.releaseHeld(now)
 	if a.t0 == 0 {
 		t0 := now.UnixNano()
 		for _, ev := range a.buffered {
@@ -692,6 +720,7 @@ func (a *aggregator) finalize(now time.Time, state string) *schemas.Result {
 	}
 	res.Totals.ServiceTimeMs, res.Totals.TimingsMs = all.serviceMs(), all.timingsMs()
 	a.schedule.finish(res)
+	res.Warnings = append(res.Warnings, a.trustWarnings()...)
 	for _, w := range res.Warnings {
 		a.cfg.log.Warn(w)
 	}
@@ -705,9 +734,6 @@ func (a *aggregator) finalize(now time.Time, state string) *schemas.Result {
 			a.cfg.log.Warn("worker did not finish; its missing events are not counted",
 				"worker_id", w.id, "bye", w.bye, "last_seq", w.lastSeq, "received_through", w.contiguous,
 				"last_heartbeat", w.heartbeat)
-		} else if w.requests != w.byeReqs {
-			a.cfg.log.Warn("worker's own request count differs from what was received",
-				"worker_id", w.id, "received", w.requests, "bye_requests", w.byeReqs)
 		}
 		res.Workers = append(res.Workers, schemas.WorkerResult{
 			ID: w.id, Name: w.name, Requests: w.requests, Errors: w.errors, Lost: lost,

@@ -221,7 +221,19 @@ func (s *session) run(ctx context.Context, b *bus.Bus, signals <-chan os.Signal)
 	if err != nil {
 		return nil, err
 	}
-	col := collector.New(collector.Config{RunID: cfg.RunID, Name: cfg.Name, Logger: cfg.Logger}, colConn)
+	// The collector believes only the run's own workers: the local one, or
+	// those the roster admits.
+	colCfg := collector.Config{RunID: cfg.RunID, Name: cfg.Name, Logger: cfg.Logger, Roster: cfg.Workers > 0}
+	localID := ""
+	if cfg.Workers == 0 {
+		var b [8]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return nil, fmt.Errorf("make worker id: %w", err)
+		}
+		localID = hex.EncodeToString(b[:])
+		colCfg.Workers = []string{localID}
+	}
+	col := collector.New(colCfg, colConn)
 	colStage := start(&wg, stageCtx, "collector", col.Run)
 	if err := s.await(ctx, col.Ready(), colStage, "collector"); err != nil {
 		return nil, err
@@ -242,7 +254,7 @@ func (s *session) run(ctx context.Context, b *bus.Bus, signals <-chan os.Signal)
 		if err != nil {
 			return nil, err
 		}
-		w, err := worker.New(worker.Config{RunID: cfg.RunID, Spec: cfg.Spec, Logger: cfg.Logger.With("stage", "worker")}, wConn)
+		w, err := worker.New(worker.Config{RunID: cfg.RunID, WorkerID: localID, Spec: cfg.Spec, Logger: cfg.Logger.With("stage", "worker")}, wConn)
 		if err != nil {
 			return nil, err
 		}
