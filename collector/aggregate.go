@@ -144,11 +144,11 @@ type workerState struct {
 	held map[uint64]*schemas.MetricEvent
 	// beyond: held events past the seq of the worker's bye, never counted.
 	beyond, beyondRequests uint64
-	requests   uint64 // as received
-	errors     uint64
-	maxEnd     int64 // latest EndNs received
-	heartbeat  time.Time
-	lost       bool // the session dropped it for missing heartbeats
+	requests               uint64 // as received
+	errors                 uint64
+	maxEnd                 int64 // latest EndNs received
+	heartbeat              time.Time
+	lost                   bool // the session dropped it for missing heartbeats
 }
 
 func (w *workerState) has(seq uint64) bool {
