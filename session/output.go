@@ -25,6 +25,16 @@ type progress struct {
 	t0       time.Time
 	total    uint64
 	dirty    bool // a line is on screen without its newline
+	// External load: while noControl says so, the live line warns that no
+	// control command has come on controlSubject.
+	noControl      func() bool
+	controlSubject string
+}
+
+func (p *progress) awaitControl(subject string, none func() bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.controlSubject, p.noControl = subject, none
 }
 
 func newProgress(w io.Writer, quiet bool) *progress {
@@ -58,6 +68,9 @@ func (p *progress) snapshot(s *schemas.Snapshot) {
 		s.TS, s.VUs, s.RPS, fmtMs(s.LatencyMs.P95), s.Errors, errPct, p.total)
 	if s.DroppedIterations > 0 {
 		line += fmt.Sprintf("  dropped %d", s.DroppedIterations)
+	}
+	if p.noControl != nil && p.noControl() {
+		line += "  WARNING no control command yet on " + p.controlSubject
 	}
 	if p.terminal {
 		fmt.Fprintf(p.w, "\r\x1b[K%s", line)

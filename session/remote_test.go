@@ -279,10 +279,27 @@ func TestExternalLoadFollowsControlCommands(t *testing.T) {
 	}()
 	cfg := remoteConfig(b, srv.URL+"/", 0, scheduler.Pattern{})
 	cfg.External = &scheduler.ExternalLoad{InitialVUs: 1, MaxVUs: 10}
+	var stderr bytes.Buffer
+	cfg.Quiet, cfg.Stderr = false, &stderr
 	res, err := Run(context.Background(), cfg)
 	wg.Wait()
 	if err != nil {
 		t.Fatal(err)
+	}
+	// At start it says where commands go and who may send them; the live
+	// line warns until the first command came, and not after.
+	out := stderr.String()
+	if !strings.Contains(out, "control commands on loadforge."+res.RunID+".control (may publish: the users of "+b.ClientURL()) {
+		t.Errorf("no note of the control subject and its publishers:\n%s", out)
+	}
+	var lines []string
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, "vus ") && strings.Contains(l, "req/s") {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) < 3 || !strings.Contains(lines[0], "WARNING no control command yet") || strings.Contains(lines[len(lines)-1], "WARNING") {
+		t.Errorf("live lines %q: want the first to warn of no control command, the last not", lines)
 	}
 	if res.State != schemas.StateCompleted {
 		t.Errorf("state %q", res.State)

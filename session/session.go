@@ -277,7 +277,11 @@ func (s *session) run(ctx context.Context, b *bus.Bus, signals <-chan os.Signal)
 		ext := scheduler.NewExternal(scheduler.ExternalConfig{RunID: cfg.RunID, Load: *cfg.External, Start: t0}, schedConn)
 		<-ext.Ready()
 		runLoad = ext.Run
-		progress.note(fmt.Sprintf("external load: target VUs from control commands on %s", schemas.Subject(cfg.RunID, schemas.KindControl)))
+		subject := schemas.Subject(cfg.RunID, schemas.KindControl)
+		who := controlPublishers(cfg.Bus)
+		s.log.Info("external load: waiting for control commands", "subject", subject, "may_publish", who)
+		progress.note(fmt.Sprintf("external load: target VUs from control commands on %s (may publish: %s)", subject, who))
+		progress.awaitControl(subject, func() bool { return ext.Accepted() == 0 })
 	} else {
 		runLoad = scheduler.New(scheduler.Config{RunID: cfg.RunID, Pattern: cfg.Pattern, Start: t0}, schedConn).Run
 	}

@@ -133,6 +133,7 @@ func TestBadInputExitsTwoWithOneLineNamingIt(t *testing.T) {
 		{"tap token alone", nil, []string{"run", "--url", u, "--duration", "1s", "--listen", "127.0.0.1:0", "--tap-token", "t"}, "--tap-token and --control-token need the workers' credential too"},
 		{"same token twice", nil, []string{"run", "--url", u, "--duration", "1s", "--listen", "127.0.0.1:0", "--token", "t", "--control-token", "t"}, "--control-token and --token are the same"},
 		{"external without a reachable bus", nil, []string{"run", externalPlan}, "load external: control commands need a bus others can reach"},
+		{"external with only the workers' token", nil, []string{"run", externalPlan, "--listen", "127.0.0.1:0", "--token", "w"}, "load external: with a workers' credential on the bus only --control-token may publish"},
 		{"listen and nats", nil, []string{"run", "--url", u, "--duration", "1s", "--listen", "127.0.0.1:0", "--nats", "nats://127.0.0.1:4222"}, "--listen and --nats"},
 		{"log level", nil, []string{"run", "--url", u, "--duration", "1s", "--log-level", "loud"}, `--log-level: want debug, info, warn or error, got "loud"`},
 		{"log format", map[string]string{"LOADFORGE_LOG_FORMAT": "xml"}, []string{"run", "--url", u, "--duration", "1s"}, `LOADFORGE_LOG_FORMAT: want text or json, got "xml"`},

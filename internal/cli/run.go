@@ -162,6 +162,10 @@ func (a *app) sessionConfig(st *settings, args []string) (session.Config, error)
 	if p.External != nil && !outside {
 		return cfg, errors.New("load external: control commands need a bus others can reach: give --listen HOST:PORT or --nats URL")
 	}
+	if p.External != nil && busCfg.URL == "" && (busCfg.Token != "" || busCfg.User != "") && busCfg.ControlToken == "" {
+		// The workers' credential may not publish on control: nobody could steer the run.
+		return cfg, errors.New("load external: with a workers' credential on the bus only --control-token may publish control commands: give --control-token")
+	}
 	out := get("out")
 	if out != "" {
 		if err := output.CheckWritable("--out", out); err != nil {
