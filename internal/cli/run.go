@@ -166,6 +166,11 @@ func (a *app) sessionConfig(st *settings, args []string) (session.Config, error)
 		// The workers' credential may not publish on control: nobody could steer the run.
 		return cfg, errors.New("load external: with a workers' credential on the bus only --control-token may publish control commands: give --control-token")
 	}
+	if workers == 0 {
+		if err := checkFDs(p); err != nil {
+			return cfg, err
+		}
+	}
 	out := get("out")
 	if out != "" {
 		if err := output.CheckWritable("--out", out); err != nil {

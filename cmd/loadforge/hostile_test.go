@@ -1,0 +1,88 @@
+package main_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// runLimited runs the binary with its open-file limit lowered to nofile
+// (soft and hard), as `(ulimit -n N; loadforge …)` does.
+func runLimited(t *testing.T, nofile string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("no bash to lower the open-file limit with")
+	}
+	script := `ulimit -n "$1" && shift && exec "$@"`
+	return runCommand(t, bash, append([]string{"-c", script, "bash", nofile, binary}, args...)...)
+}
+
+// runCommand runs name with args and returns its exit code and output.
+func runCommand(t *testing.T, name string, args ...string) (int, string, string) {
+	t.Helper()
+	var o, e strings.Builder
+	cmd := exec.Command(name, args...)
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	if ee, ok := err.(*exec.ExitError); ok {
+		return ee.ExitCode(), o.String(), e.String()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return 0, o.String(), e.String()
+}
+
+// A plan whose VUs cannot all get a connection under the open-file limit is
+// refused before anything is sent, with the figures and what to raise.
+func TestTooFewFileDescriptorsExitsTwoBeforeSending(t *testing.T) {
+	base := startTarget(t)
+	code, stdout, stderr := runLimited(t, "1024", "run", "--url", base+"/", "--vus", "3000", "--duration", "3s")
+	if code != 2 {
+		t.Fatalf("exit %d, want 2\nstdout: %s\nstderr: %s", code, stdout, stderr)
+	}
+	lines := strings.Split(strings.TrimRight(stderr, "\n"), "\n")
+	if len(lines) != 1 {
+		t.Errorf("want one line on stderr, got %q", stderr)
+	}
+	for _, part := range []string{"up to 3000 VUs", "3064 file descriptors", "open-file limit is 1024", "raise"} {
+		if !strings.Contains(stderr, part) {
+			t.Errorf("stderr %q lacks %q", stderr, part)
+		}
+	}
+	if n := targetCount(t, base); n != 0 {
+		t.Errorf("the target received %d requests, want none", n)
+	}
+	// With enough descriptors for the VUs the same limit runs.
+	code, _, stderr = runLimited(t, "1024", "run", "--url", base+"/", "--vus", "10", "--duration", "300ms", "--quiet")
+	if code != 0 {
+		t.Errorf("10 VUs under 1024 descriptors: exit %d, stderr %s", code, stderr)
+	}
+}
+
+// --out into a directory the run cannot write in fails before the run, naming the flag.
+func TestOutUnwritableExitsTwoBeforeTheRun(t *testing.T) {
+	base := startTarget(t)
+	dir := "/proc/self"
+	if os.Geteuid() != 0 {
+		dir = filepath.Join(t.TempDir(), "ro")
+		if err := os.Mkdir(dir, 0o500); err != nil {
+			t.Fatal(err)
+		}
+	} else if _, err := os.Stat(dir); err != nil {
+		t.Skip("no directory root cannot write in")
+	}
+	code, stdout, stderr := runLoadforge(t, "run", "--url", base+"/", "--vus", "1", "--duration", "1s", "--out", filepath.Join(dir, "r.json"))
+	if code != 2 || !strings.HasPrefix(stderr, "loadforge: --out ") || strings.Count(stderr, "\n") != 1 {
+		t.Errorf("exit %d, stderr %q; want 2 and one line naming --out", code, stderr)
+	}
+	if stdout != "" {
+		t.Errorf("stdout %q: the run started", stdout)
+	}
+	if n := targetCount(t, base); n != 0 {
+		t.Errorf("the target received %d requests, want none", n)
+	}
+}
