@@ -94,6 +94,7 @@ type aggregator struct {
 
 	malformed  uint64 // decodable but meaningless messages
 	duplicates uint64
+	notSent    map[string]uint64 // by cause: requests the generators could not attempt (notsent.go)
 
 	spare []*hdrhistogram.Histogram // emptied bucket histograms, for reuse
 }
@@ -444,6 +445,7 @@ func (a *aggregator) fold(ev *schemas.MetricEvent, w *workerState, now time.Time
 
 	b.dropped += ev.DroppedIterations
 	a.totals.dropped += ev.DroppedIterations
+	a.addNotSent(w.id, ev.NotSent)
 	a.schedule.add(ev, a.t0, a.cfg.log.Warn)
 	a.iters += ev.Iterations
 	for i := range ev.Endpoints {
@@ -721,6 +723,10 @@ func (a *aggregator) finalize(now time.Time, state string) *schemas.Result {
 	res.Totals.ServiceTimeMs, res.Totals.TimingsMs = all.serviceMs(), all.timingsMs()
 	a.schedule.finish(res)
 	res.Warnings = append(res.Warnings, a.trustWarnings()...)
+	if wn := a.notSentWarning(); wn != "" {
+		res.Warnings = append(res.Warnings, wn)
+		res.Totals.NotSent = maps.Clone(a.notSent)
+	}
 	for _, w := range res.Warnings {
 		a.cfg.log.Warn(w)
 	}

@@ -135,6 +135,11 @@ type MetricEvent struct {
 	// IterationDurationUs is a sparse HDR histogram like LatencyUs of the
 	// iterations that ended in the interval, from start to end (think time excluded).
 	IterationDurationUs [][2]int64 `msgpack:"iteration_duration_us,omitempty" json:"iteration_duration_us,omitempty"`
+
+	// NotSent counts, by cause ("fds", "ports", "memory"), the requests the
+	// worker could not even attempt for lack of its own resources in the
+	// interval. They never reached the wire and are not in any requests count.
+	NotSent map[string]uint64 `msgpack:"not_sent,omitempty" json:"not_sent,omitempty"`
 }
 
 // EndpointMetrics is one endpoint's share of a MetricEvent. A request counts in

@@ -98,6 +98,10 @@ type Totals struct {
 	// ScheduleLagMs (open model only) is how late arrivals were handed to a
 	// VU: actual dispatch − intended time.
 	ScheduleLagMs *LatencyMs `msgpack:"schedule_lag_ms,omitempty" json:"schedule_lag_ms,omitempty"`
+	// NotSent counts, by cause ("fds", "ports", "memory"), the requests the
+	// generator could not attempt for lack of its own resources: not in
+	// Requests, and a warning says so. Absent when none.
+	NotSent map[string]uint64 `msgpack:"not_sent,omitempty" json:"not_sent,omitempty"`
 }
 
 // EndpointResult is one endpoint (a named request of the scenario) over the run.

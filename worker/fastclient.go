@@ -231,6 +231,7 @@ func (s *fastSession) do(w *Worker, stopCtx context.Context, t *requestTemplate)
 				out.end = time.Now()
 				out.errKind = classify(stopCtx, err)
 				out.unsent = out.errKind == kindCanceled
+				out.notSent = exhausted(err)
 				return out
 			}
 			s.conns[fr.slot] = c

@@ -246,6 +246,9 @@ type outcome struct {
 	// unsent: cut off by a stop before the request was on the wire. The
 	// target never saw it, so it is not counted at all.
 	unsent bool
+	// notSent: the generator lacked its own resources (fds, ports, memory)
+	// to attempt it; counted apart by cause, never as a request.
+	notSent int
 }
 
 // do sends one request built from t and reads its response to the end. stopCtx
@@ -267,6 +270,9 @@ func (w *Worker) do(stopCtx context.Context, t *requestTemplate) outcome {
 		out.end = time.Now()
 		out.errKind = classify(stopCtx, err)
 		out.unsent = out.errKind == kindCanceled && !trace.sent()
+		if !trace.sent() {
+			out.notSent = exhausted(err)
+		}
 		return out
 	}
 	// Reading to the end and closing lets the transport reuse the connection.

@@ -125,6 +125,11 @@ func (w *Worker) runRequestsFrom(stopCtx context.Context, v *vu, reqs []*request
 		if o.unsent {
 			return false // never reached the target: not counted
 		}
+		if o.notSent != causeNone {
+			w.noteNotSent(o.notSent)
+			v.thinkFor(notSentPause)
+			return false // never attempted: counted apart, the iteration abandoned
+		}
 		if open {
 			intended = o.fromIntended(intended)
 		}

@@ -61,6 +61,8 @@ type Worker struct {
 	conn *bus.Conn
 	log  *slog.Logger
 
+	notSent notSentCounts // requests the generator could not attempt (exhaustion.go)
+
 	// The scenario, prepared once.
 	endpoints   []endpoint
 	setup       []*requestTemplate
@@ -573,6 +575,7 @@ func (w *Worker) publishEvent(st *runState, start, end int64, final bool) {
 		Iterations:    iterations,
 		Final:         final,
 		Endpoints:     eps,
+		NotSent:       w.notSent.take(),
 	}
 	if ev.Endpoints == nil {
 		ev.Endpoints = []schemas.EndpointMetrics{}
