@@ -299,7 +299,7 @@ func (w *Worker) runOpenVU(stopCtx context.Context, v *vu, om *openModel) {
 		if v.think != nil {
 			v.think.Stop()
 		}
-		v.fast.close(w)
+		v.fast.Close()
 	}()
 	w.runRequests(stopCtx, v, w.setup)
 	for stopCtx.Err() == nil {

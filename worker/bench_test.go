@@ -72,8 +72,8 @@ func benchWorker(b *testing.B, srv *benchServer, client string) (*Worker, *vu) {
 }
 
 func benchVU(b *testing.B, w *Worker) *vu {
-	v := &vu{id: 0, stop: make(chan struct{}), shard: w.shards[0], rng: newTestRand()}
-	b.Cleanup(func() { v.fast.close(w) })
+	v := &vu{id: 0, stop: make(chan struct{}), shard: w.shards[0], rng: newTestRand(), fast: w.fast.NewSession()}
+	b.Cleanup(v.fast.Close)
 	return v
 }
 
@@ -124,8 +124,8 @@ func BenchmarkIterationParallel(b *testing.B) {
 			b.ReportAllocs()
 			b.SetParallelism(50)
 			b.RunParallel(func(pb *testing.PB) {
-				v := &vu{stop: make(chan struct{}), shard: w.shards[int(slot.Add(1))%len(w.shards)], rng: newTestRand()}
-				defer v.fast.close(w)
+				v := &vu{stop: make(chan struct{}), shard: w.shards[int(slot.Add(1))%len(w.shards)], rng: newTestRand(), fast: w.fast.NewSession()}
+				defer v.fast.Close()
 				for pb.Next() {
 					if !w.iterate(ctx, v) {
 						b.Error("iteration cut short")

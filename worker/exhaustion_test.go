@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/loadforge/loadforge/internal/http1"
 	"github.com/loadforge/loadforge/schemas"
 )
 
@@ -55,7 +56,10 @@ func TestNotSentIsCountedApart(t *testing.T) {
 				}
 			}
 			d := &net.Dialer{Timeout: 5 * time.Second}
-			h.w.fast.dial = short(d.DialContext)
+			h.w.fastDial = http1.DialFunc(short(d.DialContext))
+			if err := h.w.prepareClients(client); err != nil {
+				t.Fatal(err)
+			}
 			tr := http.DefaultTransport.(*http.Transport).Clone()
 			tr.DialContext = short(d.DialContext)
 			h.w.client = &http.Client{Transport: tr, CheckRedirect: noRedirects}

@@ -2,17 +2,15 @@ package worker
 
 import (
 	"bufio"
-	"bytes"
 	"io"
-	"maps"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/loadforge/loadforge/internal/http1"
 	"github.com/loadforge/loadforge/schemas"
 )
 
@@ -26,80 +24,6 @@ func wantClient(choice string) string {
 		return schemas.HTTPClientNetHTTP
 	}
 	return schemas.HTTPClientFast
-}
-
-// The fast client sends what net/http sends for the same template: same
-// method, target, Host, headers and body, as a server reads them.
-func TestFastRequestMatchesNetHTTP(t *testing.T) {
-	cases := map[string]schemas.Request{
-		"get":           {URL: "http://127.0.0.1:8080/a/b?x=1&y=%20z", Headers: [][2]string{{"Accept", "text/plain"}, {"x-lower", " padded\t"}}},
-		"no path":       {URL: "http://127.0.0.1:8080"},
-		"post body":     {Method: "POST", URL: "http://h.example:81/p", Body: []byte("k=v&x=y"), Headers: [][2]string{{"Content-Type", "application/x-www-form-urlencoded"}}},
-		"put empty":     {Method: "PUT", URL: "http://127.0.0.1/put"},
-		"delete":        {Method: "DELETE", URL: "http://127.0.0.1/thing/1"},
-		"head":          {Method: "HEAD", URL: "http://127.0.0.1/"},
-		"own host":      {URL: "http://127.0.0.1:9/", Headers: [][2]string{{"Host", "virtual.example"}}},
-		"own agent":     {URL: "http://127.0.0.1/", Headers: [][2]string{{"User-Agent", "probe/1"}}},
-		"empty agent":   {URL: "http://127.0.0.1/", Headers: [][2]string{{"User-Agent", ""}}},
-		"own length":    {Method: "POST", URL: "http://127.0.0.1/", Body: []byte("abc"), Headers: [][2]string{{"Content-Length", "99"}, {"Transfer-Encoding", "chunked"}}},
-		"repeated":      {URL: "http://127.0.0.1/", Headers: [][2]string{{"X-A", "1"}, {"X-A", "2"}, {"Cookie", "a=b"}}},
-		"close":         {URL: "http://127.0.0.1/", Headers: [][2]string{{"Connection", "close"}}},
-		"ipv6":          {URL: "http://[::1]:8080/v6"},
-		"custom method": {Method: "PURGE", URL: "http://127.0.0.1/cache"},
-	}
-	for name, r := range cases {
-		t.Run(name, func(t *testing.T) {
-			r.Name = name
-			tmpl, err := compileRequest(r)
-			if err != nil {
-				t.Fatal(err)
-			}
-			sameAsNetHTTP(t, tmpl)
-		})
-	}
-}
-
-// sameAsNetHTTP checks that the fast client's bytes for tmpl read back as the
-// request net/http writes for it.
-func sameAsNetHTTP(t *testing.T, tmpl *requestTemplate) {
-	t.Helper()
-	fr, err := newFastRequest(tmpl)
-	if err != nil {
-		t.Fatal(err)
-	}
-	viaStd := tmpl.tmpl.WithContext(t.Context())
-	if tmpl.body != nil {
-		viaStd.Body = newBodyReader(tmpl.body)
-	}
-	var std bytes.Buffer
-	if err := viaStd.Write(&std); err != nil {
-		t.Fatal(err)
-	}
-	want, wantBody := readRequest(t, std.Bytes())
-	got, gotBody := readRequest(t, fr.wire)
-	if got.Method != want.Method || got.RequestURI != want.RequestURI || got.Host != want.Host ||
-		got.ContentLength != want.ContentLength || !maps.EqualFunc(got.Header, want.Header, equalValues) ||
-		!bytes.Equal(gotBody, wantBody) {
-		t.Errorf("fast client writes\n%q\nnet/http writes\n%q", fr.wire, std.Bytes())
-	}
-	if fr.close != want.Close || fr.head != (want.Method == http.MethodHead) {
-		t.Errorf("close %v head %v, net/http's request: close %v method %s", fr.close, fr.head, want.Close, want.Method)
-	}
-}
-
-func equalValues(a, b []string) bool { return strings.Join(a, "\n") == strings.Join(b, "\n") }
-
-func readRequest(t *testing.T, wire []byte) (*http.Request, []byte) {
-	t.Helper()
-	req, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(wire)))
-	if err != nil {
-		t.Fatalf("%q: %v", wire, err)
-	}
-	body, err := io.ReadAll(req.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return req, body
 }
 
 // rawServer answers every request it reads with one canned response, then
@@ -278,7 +202,7 @@ func TestFastClientSeesHalfClosedIdleConnection(t *testing.T) {
 		}
 	}()
 	cfg := baseConfig(task("t", 1, "http://"+ln.Addr().String()+"/"))
-	cfg.Spec.ThinkMinNs = int64(busyGap + busyGap/2)
+	cfg.Spec.ThinkMinNs = int64(http1.BusyGap + http1.BusyGap/2)
 	cfg.Spec.TimeoutNs = int64(waitLimit)
 	h := startWorker(t, cfg)
 	h.running()

@@ -34,8 +34,8 @@ func TestOutcomeTimingPlainHTTP(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer w.client.CloseIdleConnections()
-			v := &vu{stop: make(chan struct{}), shard: w.shards[0], rng: newTestRand()}
-			defer v.fast.close(w)
+			v := &vu{stop: make(chan struct{}), shard: w.shards[0], rng: newTestRand(), fast: w.fast.NewSession()}
+			defer v.fast.Close()
 			var outs []outcome
 			for range 3 {
 				outs = append(outs, w.send(context.Background(), v, w.tasks[0][0]))

@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/loadforge/loadforge/internal/http1"
 	"github.com/loadforge/loadforge/schemas"
 )
 
@@ -87,7 +88,7 @@ type requestTemplate struct {
 	tmpl     *http.Request
 	body     []byte
 	bytesOut uint64
-	fast     *fastRequest // nil: sent with net/http
+	fast     *http1.Request // nil: sent with net/http
 }
 
 // compileRequest validates r and prepares its template.

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/loadforge/loadforge/internal/http1"
 )
 
 // vu is one virtual user: a goroutine running the scenario.
@@ -15,7 +17,7 @@ type vu struct {
 	shard *shard
 	rng   *rand.Rand // this VU's own source: no lock shared with other VUs
 	think *time.Timer
-	fast  fastSession // the VU's connections of the fast client
+	fast  *http1.Session // the VU's connections of the fast client; nil until its first request
 	// mailbox (open model) holds the intended start of the VU's next
 	// iteration; the dispatcher fills it only while the VU is free.
 	mailbox chan time.Time
@@ -94,7 +96,7 @@ func (w *Worker) runVU(stopCtx context.Context, v *vu) {
 	if v.think != nil {
 		v.think.Stop()
 	}
-	v.fast.close(w)
+	v.fast.Close()
 }
 
 // iterate runs one task picked by weight and reports whether it ran to the end.

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/loadforge/loadforge/internal/bus"
+	"github.com/loadforge/loadforge/internal/http1"
 	"github.com/loadforge/loadforge/schemas"
 )
 
@@ -61,7 +62,8 @@ type Worker struct {
 	conn *bus.Conn
 	log  *slog.Logger
 
-	notSent notSentCounts // requests the generator could not attempt (exhaustion.go)
+	notSent  notSentCounts  // requests the generator could not attempt (exhaustion.go)
+	fastDial http1.DialFunc // how the fast client dials; nil: the default dialer
 
 	// The scenario, prepared once.
 	endpoints   []endpoint
@@ -75,7 +77,7 @@ type Worker struct {
 	timeout     time.Duration
 	limiter     *requestLimiter // nil: no cap
 	client      *http.Client
-	fast        *fastClient
+	fast        *http1.Client
 
 	shards []*shard
 	agg    aggregator
@@ -304,7 +306,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	defer cancelInFlight()
 	w.stopCtx = stopCtx
 	// net/http requests watch stopCtx themselves; the fast client's are cut off here.
-	defer context.AfterFunc(stopCtx, w.fast.cutOff)()
+	defer context.AfterFunc(stopCtx, w.fast.CutOff)()
 
 	// Bus callbacks only forward to the loop; they never block past Run's end.
 	stateSub, err := bus.Subscribe(w.conn, schemas.Subject(w.cfg.RunID, schemas.KindState),

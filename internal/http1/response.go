@@ -1,4 +1,4 @@
-package worker
+package http1
 
 import (
 	"bytes"

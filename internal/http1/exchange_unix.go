@@ -1,6 +1,6 @@
 //go:build unix
 
-package worker
+package http1
 
 import (
 	"io"
@@ -20,7 +20,7 @@ type rawExchange struct {
 	err     error
 }
 
-func (c *fastConn) initExchange() {
+func (c *conn) initExchange() {
 	if sc, ok := c.nc.(syscall.Conn); ok {
 		if raw, err := sc.SyscallConn(); err == nil {
 			c.ex.conn = raw
@@ -38,7 +38,7 @@ func (c *fastConn) initExchange() {
 // after it is armed, so a close by the server before that goes unseen until
 // the server answers the write with a reset: roundTrip keeps this path for
 // connections in steady use.
-func (c *fastConn) exchange(wire []byte) (wrote bool, err error) {
+func (c *conn) exchange(wire []byte) (wrote bool, err error) {
 	if c.ex.conn == nil {
 		n, err := c.nc.Write(wire)
 		if err == nil {
@@ -69,7 +69,7 @@ func (c *fastConn) exchange(wire []byte) (wrote bool, err error) {
 // time the socket becomes readable, until it returns true. It never returns
 // false while a response byte may be waiting: the poller reports only bytes
 // arriving after its wait was armed.
-func (c *fastConn) exchangeStep(fd uintptr) bool {
+func (c *conn) exchangeStep(fd uintptr) bool {
 	ex := &c.ex
 	if len(ex.pending) > 0 {
 		n, err := ignoringEINTR(func() (int, error) { return syscall.Write(int(fd), ex.pending) })
@@ -108,7 +108,7 @@ func (c *fastConn) exchangeStep(fd uintptr) bool {
 	return true
 }
 
-func (c *fastConn) opError(op string, err error) error {
+func (c *conn) opError(op string, err error) error {
 	return &net.OpError{Op: op, Net: "tcp", Source: c.nc.LocalAddr(), Addr: c.nc.RemoteAddr(), Err: err}
 }
 

@@ -1,15 +1,15 @@
 //go:build !unix
 
-package worker
+package http1
 
 import "time"
 
 type rawExchange struct{}
 
-func (c *fastConn) initExchange() {}
+func (c *conn) initExchange() {}
 
 // exchange writes wire; the response is read through net.Conn.
-func (c *fastConn) exchange(wire []byte) (wrote bool, err error) {
+func (c *conn) exchange(wire []byte) (wrote bool, err error) {
 	n, err := c.nc.Write(wire)
 	if err == nil {
 		c.sentAt = time.Now()
