@@ -102,6 +102,7 @@ type aggregator struct {
 // counters are the additive figures of a second, an endpoint or the run.
 type counters struct {
 	requests, errors, bytesIn, bytesOut, dropped uint64
+	retries                                      uint64
 }
 
 type bucket struct {
@@ -339,7 +340,7 @@ func plausible(ev *schemas.MetricEvent) bool {
 	}
 	for i := range ev.Endpoints {
 		ep := &ev.Endpoints[i]
-		if ep.Requests > maxCount || ep.Errors > maxCount || ep.BytesIn > maxCount || ep.BytesOut > maxCount {
+		if ep.Requests > maxCount || ep.Errors > maxCount || ep.BytesIn > maxCount || ep.BytesOut > maxCount || ep.Retries > ep.Requests {
 			return false
 		}
 		if !plausiblePairs(ep.LatencyUs) || !plausibleExtras(ep) {
@@ -450,7 +451,7 @@ func (a *aggregator) fold(ev *schemas.MetricEvent, w *workerState, now time.Time
 	a.iters += ev.Iterations
 	for i := range ev.Endpoints {
 		ep := &ev.Endpoints[i]
-		c := counters{requests: ep.Requests, errors: ep.Errors, bytesIn: ep.BytesIn, bytesOut: ep.BytesOut}
+		c := counters{requests: ep.Requests, errors: ep.Errors, bytesIn: ep.BytesIn, bytesOut: ep.BytesOut, retries: ep.Retries}
 		b.add(c)
 		a.totals.add(c)
 		w.requests += ep.Requests
@@ -484,6 +485,7 @@ func (a *aggregator) fold(ev *schemas.MetricEvent, w *workerState, now time.Time
 
 func (c *counters) add(o counters) {
 	c.requests += o.requests
+	c.retries += o.retries
 	c.errors += o.errors
 	c.bytesIn += o.bytesIn
 	c.bytesOut += o.bytesOut
@@ -696,6 +698,7 @@ func (a *aggregator) finalize(now time.Time, state string) *schemas.Result {
 			BytesOut:          a.totals.bytesOut,
 			Iterations:        a.iters,
 			DroppedIterations: a.totals.dropped,
+			Retries:           a.totals.retries,
 			LatencyMs:         latency.Summary(a.totalHist),
 			StatusCodes:       maps.Clone(a.codes),
 			ErrorsByKind:      maps.Clone(a.kinds),
@@ -712,7 +715,7 @@ func (a *aggregator) finalize(now time.Time, state string) *schemas.Result {
 		}
 		res.Endpoints = append(res.Endpoints, schemas.EndpointResult{
 			Name: e.key.name, Method: e.key.method, URL: e.key.url,
-			Requests: e.c.requests, Errors: e.c.errors, RPS: rate(e.c.requests),
+			Requests: e.c.requests, Errors: e.c.errors, RPS: rate(e.c.requests), Retries: e.c.retries,
 			BytesIn: e.c.bytesIn, BytesOut: e.c.bytesOut, LatencyMs: sum,
 			StatusCodes: maps.Clone(e.codes), ErrorsByKind: maps.Clone(e.kinds),
 			ServiceTimeMs: e.extra.serviceMs(), TimingsMs: e.extra.timingsMs(),

@@ -181,6 +181,11 @@ type EndpointMetrics struct {
 	// Checks counts the scenario's checks on this endpoint's responses in the
 	// interval, one entry per check name. Checks never change how a request counts.
 	Checks []CheckCount `msgpack:"checks,omitempty" json:"checks,omitempty"`
+
+	// Retries counts the requests among Requests that were resends of an
+	// earlier attempt (each attempt that reached the wire is a request of
+	// its own). Absent when none.
+	Retries uint64 `msgpack:"retries,omitempty" json:"retries,omitempty"`
 }
 
 // CheckCount is how often one named check passed and failed.

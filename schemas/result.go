@@ -102,6 +102,9 @@ type Totals struct {
 	// generator could not attempt for lack of its own resources: not in
 	// Requests, and a warning says so. Absent when none.
 	NotSent map[string]uint64 `msgpack:"not_sent,omitempty" json:"not_sent,omitempty"`
+	// Retries counts the requests that were resends of an earlier attempt
+	// whose connection died under it; each attempt is in Requests.
+	Retries uint64 `msgpack:"retries" json:"retries"`
 }
 
 // EndpointResult is one endpoint (a named request of the scenario) over the run.
@@ -117,6 +120,8 @@ type EndpointResult struct {
 	LatencyMs    LatencyMs         `msgpack:"latency_ms" json:"latency_ms"`
 	StatusCodes  map[string]uint64 `msgpack:"status_codes" json:"status_codes"`
 	ErrorsByKind map[string]uint64 `msgpack:"errors_by_kind" json:"errors_by_kind"`
+	// Retries: as Totals.Retries, for the endpoint.
+	Retries uint64 `msgpack:"retries,omitempty" json:"retries,omitempty"`
 	// HTTPClient names the client that sent the endpoint's requests ("fast" or "net/http").
 	HTTPClient string `msgpack:"http_client" json:"http_client,omitempty"`
 	// ServiceTimeMs and TimingsMs: as in Totals, for this endpoint.

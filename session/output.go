@@ -160,6 +160,9 @@ func printSummary(w io.Writer, r *schemas.Result) {
 	if t.DroppedIterations > 0 {
 		fmt.Fprintf(w, "  dropped     %d iterations\n", t.DroppedIterations)
 	}
+	if t.Retries > 0 {
+		fmt.Fprintf(w, "  retries     %d (resent after the connection died under an earlier attempt; every attempt counts as a request)\n", t.Retries)
+	}
 	fmt.Fprintf(w, "  data        in %s, out %s\n", fmtBytes(t.BytesIn), fmtBytes(t.BytesOut))
 	l := t.LatencyMs
 	fmt.Fprintf(w, "  latency     min %s  mean %s  p50 %s  p90 %s  p95 %s  p99 %s  p99.9 %s  max %s\n",

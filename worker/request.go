@@ -31,13 +31,15 @@ const defaultTimeout = 10 * time.Second
 //
 // One request may still reach the target twice: the transport resends an
 // idempotent request once when a kept-alive connection turns out to have been
-// closed by the server before any response; it counts once.
+// closed by the server before any response. Each attempt that reached the
+// wire counts as a request (see requestTrace.earlierAttempts; the dialer's
+// wireConn tells which did).
 func newHTTPClient() *http.Client {
 	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
 	tr := &http.Transport{
 		// No proxy from the environment: a load test measures the target, not a proxy.
 		Proxy:                 nil,
-		DialContext:           reservedNameDialer(dialer.DialContext),
+		DialContext:           countWrites(reservedNameDialer(dialer.DialContext)),
 		MaxIdleConns:          0, // no limit overall
 		MaxIdleConnsPerHost:   10_000,
 		MaxConnsPerHost:       0,
@@ -250,6 +252,12 @@ type outcome struct {
 	// notSent: the generator lacked its own resources (fds, ports, memory)
 	// to attempt it; counted apart by cause, never as a request.
 	notSent int
+	// earlier: attempts of this request that reached the wire before it and
+	// failed there (net/http resends some requests on a fresh connection when
+	// a kept-alive one died under them). Each is a request of its own, failed
+	// as reset; retry marks this one as their resend.
+	earlier int
+	retry   bool
 }
 
 // do sends one request built from t and reads its response to the end. stopCtx
@@ -267,6 +275,8 @@ func (w *Worker) do(stopCtx context.Context, t *requestTemplate) outcome {
 	start := time.Now()
 	out.start = start
 	resp, err := w.client.Do(req)
+	out.earlier = trace.earlierAttempts()
+	out.retry = out.earlier > 0
 	if err != nil {
 		out.end = time.Now()
 		out.errKind = classify(stopCtx, err)
@@ -358,9 +368,15 @@ func classify(stopCtx context.Context, err error) int {
 		errors.Is(err, syscall.EPIPE), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		return kindReset
 	}
-	// Some TLS failures are plain errors whose text is all that marks them.
-	if msg := err.Error(); strings.Contains(msg, "tls: ") || strings.Contains(msg, "x509: ") {
+	// Some failures are plain errors whose text is all that marks them.
+	msg := err.Error()
+	if strings.Contains(msg, "tls: ") || strings.Contains(msg, "x509: ") {
 		return kindTLS
+	}
+	// net/http's errServerClosedIdle: the server closed a kept-alive connection
+	// as the request went on it; the fast client calls that reset too.
+	if strings.Contains(msg, "server closed idle connection") {
+		return kindReset
 	}
 	return kindOther
 }

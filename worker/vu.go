@@ -127,6 +127,9 @@ func (w *Worker) runRequestsFrom(stopCtx context.Context, v *vu, reqs []*request
 		if o.unsent {
 			return false // never reached the target: not counted
 		}
+		for range o.earlier {
+			v.shard.record(t.endpoint, outcome{errKind: kindReset, latencyUs: -1, bytesOut: o.bytesOut, start: o.start, end: o.start})
+		}
 		if o.notSent != causeNone {
 			w.noteNotSent(o.notSent)
 			v.thinkFor(notSentPause)

@@ -2,17 +2,15 @@
 
 package http1
 
-import "time"
-
 type rawExchange struct{}
 
 func (c *conn) initExchange() {}
 
-// exchange writes wire; the response is read through net.Conn.
-func (c *conn) exchange(wire []byte) (wrote bool, err error) {
-	n, err := c.nc.Write(wire)
-	if err == nil {
-		c.sentAt = time.Now()
-	}
-	return n > 0, err
+// peerClosed cannot look without a raw socket: a close shows as the request's error.
+func (c *conn) peerClosed() bool { return false }
+
+// exchange writes a small request; a large one is returned, to be written
+// while the response is read.
+func (c *conn) exchange(wire []byte) (rest []byte, err error) {
+	return writeSmall(c, wire)
 }

@@ -18,6 +18,10 @@ type rawExchange struct {
 	pending []byte                // request bytes not written yet
 	sent    int
 	err     error
+	// peek is c.peekStep, made once; peekBuf its one byte; closed its finding.
+	peek    func(fd uintptr) bool
+	peekBuf [1]byte
+	closed  bool
 }
 
 func (c *conn) initExchange() {
@@ -25,8 +29,34 @@ func (c *conn) initExchange() {
 		if raw, err := sc.SyscallConn(); err == nil {
 			c.ex.conn = raw
 			c.ex.step = c.exchangeStep
+			c.ex.peek = c.peekStep
 		}
 	}
+}
+
+// peerClosed looks, without waiting, whether the server closed (or reset)
+// the idle connection, or sent on it unasked: either way it cannot carry a
+// request. One non-blocking peek.
+func (c *conn) peerClosed() bool {
+	if c.ex.conn == nil {
+		return false
+	}
+	c.ex.closed = false
+	if err := c.ex.conn.Read(c.ex.peek); err != nil {
+		return true
+	}
+	return c.ex.closed
+}
+
+func (c *conn) peekStep(fd uintptr) bool {
+	// The socket is non-blocking (the runtime's poller owns it): EAGAIN is "open, nothing to read".
+	n, _, err := syscall.Recvfrom(int(fd), c.ex.peekBuf[:], syscall.MSG_PEEK)
+	for err == syscall.EINTR {
+		n, _, err = syscall.Recvfrom(int(fd), c.ex.peekBuf[:], syscall.MSG_PEEK)
+	}
+	_ = n // EOF (0), unasked bytes (>0) or an error: closed either way
+	c.ex.closed = err != syscall.EAGAIN
+	return true
 }
 
 // exchange writes wire and reads what has come of the response. Going through
@@ -38,31 +68,21 @@ func (c *conn) initExchange() {
 // after it is armed, so a close by the server before that goes unseen until
 // the server answers the write with a reset: roundTrip keeps this path for
 // connections in steady use.
-func (c *conn) exchange(wire []byte) (wrote bool, err error) {
+//
+// What the socket did not take at once is returned, for the caller to write
+// while it reads the response.
+func (c *conn) exchange(wire []byte) (rest []byte, err error) {
 	if c.ex.conn == nil {
-		n, err := c.nc.Write(wire)
-		if err == nil {
-			c.sentAt = time.Now()
-		}
-		return n > 0, err
+		return writeSmall(c, wire)
 	}
 	c.ex.pending, c.ex.sent, c.ex.err = wire, 0, nil
 	err = c.ex.conn.Read(c.ex.step)
-	wrote = c.ex.sent > 0
 	if err == nil {
 		err = c.ex.err
 	}
-	if err == nil && len(c.ex.pending) > 0 {
-		// The socket took part of a large request: the rest the usual way.
-		var n int
-		n, err = c.nc.Write(c.ex.pending)
-		wrote = wrote || n > 0
-		if err == nil {
-			c.sentAt = time.Now()
-		}
-	}
+	rest = c.ex.pending
 	c.ex.pending = nil
-	return wrote, err
+	return rest, err
 }
 
 // exchangeStep runs inside the poller's read loop, which calls it again each

@@ -1,0 +1,43 @@
+package worker
+
+import (
+	"context"
+	"crypto/tls"
+	"net"
+	"sync/atomic"
+)
+
+// wireConn counts the bytes written on a connection of net/http's transport,
+// so that an attempt of a request the transport resent can be told to have
+// reached the wire (its bytes went out) or not.
+type wireConn struct {
+	net.Conn
+	written atomic.Uint64
+}
+
+func (c *wireConn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	c.written.Add(uint64(n))
+	return n, err
+}
+
+// countWrites wraps the connections dial makes in a wireConn.
+func countWrites(dial dialFunc) dialFunc {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dial(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return &wireConn{Conn: c}, nil
+	}
+}
+
+// wireConnOf finds the wireConn under a connection the transport handed out
+// (under TLS too); nil if there is none.
+func wireConnOf(c net.Conn) *wireConn {
+	if tc, ok := c.(*tls.Conn); ok {
+		c = tc.NetConn()
+	}
+	wc, _ := c.(*wireConn)
+	return wc
+}
