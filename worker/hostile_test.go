@@ -175,3 +175,39 @@ func TestDroppedRequestsAreNotHiddenByResends(t *testing.T) {
 		})
 	}
 }
+
+// A header named twice reaches the server with both values, from both clients.
+func TestRepeatedHeaderSendsEveryValue(t *testing.T) {
+	for _, client := range clients {
+		t.Run(client, func(t *testing.T) {
+			got := make(chan []string, 1)
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				select {
+				case got <- r.Header.Values("X-A"):
+				default:
+				}
+			}))
+			t.Cleanup(srv.Close)
+			cfg := baseConfig(schemas.Task{Name: "h", Weight: 1, Requests: []schemas.Request{
+				{Name: "h", URL: srv.URL + "/", Headers: [][2]string{{"X-A", "1"}, {"x-a", "2"}}},
+			}})
+			cfg.Spec.HTTPClient = client
+			h := startWorker(t, cfg)
+			h.running()
+			h.scale(1)
+			var values []string
+			select {
+			case values = <-got:
+			case <-time.After(waitLimit):
+				t.Fatal("no request")
+			}
+			h.stop(5*time.Second, false)
+			if err := h.wait(); err != nil {
+				t.Fatal(err)
+			}
+			if len(values) != 2 || values[0] != "1" || values[1] != "2" {
+				t.Errorf("the server got X-A %q, want both values", values)
+			}
+		})
+	}
+}

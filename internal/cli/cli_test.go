@@ -140,6 +140,8 @@ func TestBadInputExitsTwoWithOneLineNamingIt(t *testing.T) {
 		{"out directory", nil, []string{"run", "--url", u, "--duration", "1s", "--out", filepath.Join(dir, "no", "r.json")}, "--out"},
 		{"out is a directory", nil, []string{"run", "--url", u, "--duration", "1s", "--out", dir}, "--out " + dir + ": is a directory"},
 		{"out unwritable directory", nil, []string{"run", "--url", u, "--duration", "1s", "--out", ro + "/r.json"}, "--out " + ro + "/r.json: cannot write in"},
+		{"validate header with a control character", nil, []string{"validate", "--url", u, "--duration", "1s", "--header", "X-A: a\x01b"}, `header X-A: the value holds a control character`},
+		{"run header with a control character", nil, []string{"run", "--url", u, "--duration", "1s", "--header", "X-A: a\x01b"}, `header X-A: the value holds a control character`},
 		{"method without url", nil, []string{"validate", negative, "--method", "POST"}, "--method: applies to the one-request scenario"},
 		{"bad header", nil, []string{"validate", "--url", u, "--duration", "1s", "--header", "nocolon"}, `--header "nocolon": want 'Name: value'`},
 		{"tap subject", nil, []string{"tap", "a..b"}, `subject "a..b": empty token`},
@@ -453,4 +455,20 @@ func unwritableDir(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return d
+}
+
+// A header given twice by flag is sent with both values; the first replaces
+// the plan's own.
+func TestRepeatedHeaderKeepsEveryValue(t *testing.T) {
+	clearEnv(t)
+	inv := invoke(t, nil, "run", "--url", "http://127.0.0.1:1/", "--vus", "1", "--duration", "1s",
+		"--header", "X-A: 1", "--header", "x-a: 2", "--header", "X-B: 3")
+	if inv.code != ExitOK || inv.cfg == nil {
+		t.Fatalf("exit %d: %s", inv.code, inv.stderr)
+	}
+	got := inv.cfg.Spec.Scenario.Tasks[0].Requests[0].Headers
+	want := [][2]string{{"X-A", "1"}, {"x-a", "2"}, {"X-B", "3"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("headers %q, want %q", got, want)
+	}
 }
