@@ -48,6 +48,8 @@ func newHTTPClient() *http.Client {
 		DisableCompression:    true,
 		ForceAttemptHTTP2:     false,
 		ExpectContinueTimeout: 0,
+		// The fast client's bound: both clients refuse the same responses.
+		MaxResponseHeaderBytes: 1 << 20,
 	}
 	return &http.Client{Transport: tr, CheckRedirect: noRedirects}
 }
@@ -277,8 +279,17 @@ func (w *Worker) do(stopCtx context.Context, t *requestTemplate) outcome {
 	out.end = time.Now()
 	elapsed := out.end.Sub(start)
 	out.timing = trace.timing(out.end)
-	out.status = resp.StatusCode
 	out.bytesIn = responseHeaderBytes(resp) + uint64(n)
+	if wire, ok := trace.wireBytesIn(); ok {
+		out.bytesIn = wire // what came on the wire, as the fast client counts
+	}
+	if resp.StatusCode < 100 || resp.StatusCode > 999 {
+		// No HTTP status (RFC 9110 has 100-599; three digits at most): a
+		// malformed response, as the fast client reads it.
+		out.errKind = kindOther
+		return out
+	}
+	out.status = resp.StatusCode
 	switch {
 	case err != nil:
 		out.errKind = classify(stopCtx, err)

@@ -39,9 +39,28 @@ type requestTrace struct {
 
 // attempt is one try of a request on one connection.
 type attempt struct {
-	conn    *wireConn // nil when the connection does not count its writes
+	conn    *wireConn // nil when the connection does not count its bytes
+	plain   bool      // conn carries HTTP itself, not TLS records
 	written uint64    // conn's bytes written when the attempt took it
+	read    uint64    // conn's bytes read when the attempt took it
 	wrote   bool      // WroteRequest reported no error (the fallback without conn)
+}
+
+// wireBytesIn is what the latest attempt read from its connection: the
+// response as it came on the wire (1xx responses, status line, headers, body
+// with its chunk framing), as the fast client counts it. False over TLS or
+// without a counting connection.
+func (tr *requestTrace) wireBytesIn() (uint64, bool) {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	if len(tr.attempts) == 0 {
+		return 0, false
+	}
+	a := tr.attempts[len(tr.attempts)-1]
+	if a.conn == nil || !a.plain {
+		return 0, false
+	}
+	return a.conn.read.Load() - a.read, true
 }
 
 // earlierAttempts is how many attempts before the latest reached the wire:
@@ -83,9 +102,10 @@ func (tr *requestTrace) attach(ctx context.Context) context.Context {
 		GotConn: func(info httptrace.GotConnInfo) {
 			tr.mu.Lock()
 			tr.gotConn, tr.reused = true, info.Reused
-			a := attempt{conn: wireConnOf(info.Conn)}
+			var a attempt
+			a.conn, a.plain = wireConnOf(info.Conn)
 			if a.conn != nil {
-				a.written = a.conn.written.Load()
+				a.written, a.read = a.conn.written.Load(), a.conn.read.Load()
 			}
 			tr.attempts = append(tr.attempts, a)
 			tr.mu.Unlock()

@@ -12,7 +12,13 @@ import (
 // reached the wire (its bytes went out) or not.
 type wireConn struct {
 	net.Conn
-	written atomic.Uint64
+	written, read atomic.Uint64
+}
+
+func (c *wireConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.read.Add(uint64(n))
+	return n, err
 }
 
 func (c *wireConn) Write(p []byte) (int, error) {
@@ -33,11 +39,12 @@ func countWrites(dial dialFunc) dialFunc {
 }
 
 // wireConnOf finds the wireConn under a connection the transport handed out
-// (under TLS too); nil if there is none.
-func wireConnOf(c net.Conn) *wireConn {
+// (under TLS too, then plain is false); nil if there is none.
+func wireConnOf(c net.Conn) (wc *wireConn, plain bool) {
+	plain = true
 	if tc, ok := c.(*tls.Conn); ok {
-		c = tc.NetConn()
+		c, plain = tc.NetConn(), false
 	}
-	wc, _ := c.(*wireConn)
-	return wc
+	wc, _ = c.(*wireConn)
+	return wc, plain
 }
