@@ -86,3 +86,64 @@ func TestOutUnwritableExitsTwoBeforeTheRun(t *testing.T) {
 		t.Errorf("the target received %d requests, want none", n)
 	}
 }
+
+// loggedStatus counts the requests nginx logged with status code.
+func (n *nginxServer) loggedStatus(t *testing.T, code string) uint64 {
+	t.Helper()
+	data, err := os.ReadFile(n.accessLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return uint64(strings.Count(string(data), "\" "+code+" "))
+}
+
+// nginx drops every connection's second request without an answer (444):
+// the drops show as errors, nothing is resent unseen, and the result counts
+// what nginx logged.
+func TestNginxDropsAreCountedNotHidden(t *testing.T) {
+	for _, client := range []string{"auto", "net/http"} {
+		t.Run(client, func(t *testing.T) {
+			ngx := startNginxWith(t, `location = /drop2 { if ($connection_requests = 2) { return 444; } return 200 "ok"; }`)
+			out := filepath.Join(t.TempDir(), "r.json")
+			code, _, stderr := runLoadforge(t, "run", "--url", ngx.URL+"/drop2", "--vus", "4", "--duration", "2s",
+				"--http-client", client, "--quiet", "--out", out)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			r, _ := readResult(t, out)
+			logged, dropped := ngx.logged(t), ngx.loggedStatus(t, "444")
+			if r.Totals.Requests != logged || dropped == 0 {
+				t.Errorf("result counts %d requests, nginx logged %d (%d dropped)", r.Totals.Requests, logged, dropped)
+			}
+			if r.Totals.Errors != dropped || r.Totals.ErrorsByKind["reset"] != dropped {
+				t.Errorf("errors %d %v, nginx dropped %d", r.Totals.Errors, r.Totals.ErrorsByKind, dropped)
+			}
+			if r.Totals.Retries > dropped || client == "auto" && r.Totals.Retries != 0 {
+				t.Errorf("%d retries for %d drops", r.Totals.Retries, dropped)
+			}
+		})
+	}
+}
+
+// nginx closes kept-alive connections idle past keepalive_timeout; a POST
+// after a longer think time must not be lost on a closed connection.
+func TestNginxIdleCloseLosesNoPOST(t *testing.T) {
+	for _, client := range []string{"auto", "net/http"} {
+		t.Run(client, func(t *testing.T) {
+			ngx := startNginxWith(t, `keepalive_timeout 200ms;`)
+			out := filepath.Join(t.TempDir(), "r.json")
+			code, _, stderr := runLoadforge(t, "run", "--url", ngx.URL+"/", "--method", "POST", "--body", "hello",
+				"--vus", "2", "--duration", "2s", "--think", "300ms", "--http-client", client, "--quiet", "--out", out)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			r, _ := readResult(t, out)
+			logged := ngx.logged(t)
+			// A close racing the write is nginx dropping a request, counted as
+			// an error; writing on closed connections would fail every second one.
+			if r.Totals.Requests != logged+r.Totals.Errors || r.Totals.Errors*4 > r.Totals.Requests || logged == 0 {
+				t.Errorf("result counts %d requests (%d errors %v), nginx logged %d", r.Totals.Requests, r.Totals.Errors, r.Totals.ErrorsByKind, logged)
+			}
+		})
+	}
+}

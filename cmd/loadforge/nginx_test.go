@@ -22,6 +22,12 @@ type nginxServer struct {
 // the machine the test is skipped, unless LOADFORGE_REQUIRE_NGINX is set (CI).
 func startNginx(t *testing.T) *nginxServer {
 	t.Helper()
+	return startNginxWith(t, "")
+}
+
+// startNginxWith is startNginx with more directives in its server block.
+func startNginxWith(t *testing.T, server string) *nginxServer {
+	t.Helper()
 	bin, err := exec.LookPath("nginx")
 	if err != nil {
 		if os.Getenv("LOADFORGE_REQUIRE_NGINX") != "" {
@@ -52,10 +58,11 @@ http {
   scgi_temp_path %[1]s/scgi;
   server {
     listen %[3]s;
+    %[4]s
     location / { return 200 "ok\n"; }
   }
 }
-`, dir, n.accessLog, addr)
+`, dir, n.accessLog, addr, server)
 	confPath := filepath.Join(dir, "nginx.conf")
 	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
