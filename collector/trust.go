@@ -202,6 +202,11 @@ func (a *aggregator) sequence(w *workerState, ev *schemas.MetricEvent, now time.
 		// it (what fills the gap is counted in the oldest open second).
 		if ev.EndNs <= now.Add(maxFutureSkew).UnixNano() {
 			w.maxEnd = max(w.maxEnd, ev.EndNs)
+			// Its data will come at the latest at the end: its second is
+			// one with data, held back like the others once stopping.
+			if a.t0 != 0 && ev.EndNs > a.t0 {
+				a.maxK = max(a.maxK, a.secondOf(ev.EndNs))
+			}
 		}
 		if len(w.held) > maxHeldAhead {
 			oldest := slices.Min(slices.Collect(maps.Keys(w.held)))
