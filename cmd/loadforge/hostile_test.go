@@ -1,11 +1,19 @@
 package main_test
 
 import (
+	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/loadforge/loadforge/schemas"
 )
 
 // runLimited runs the binary with its open-file limit lowered to nofile
@@ -145,5 +153,88 @@ func TestNginxIdleCloseLosesNoPOST(t *testing.T) {
 				t.Errorf("result counts %d requests (%d errors %v), nginx logged %d", r.Totals.Requests, r.Totals.Errors, r.Totals.ErrorsByKind, logged)
 			}
 		})
+	}
+}
+
+// Forged metric events published with the workers' credential: four empty
+// ones under the real worker's next seqs, and one from an unknown worker id
+// claiming a million requests. The totals stay what the target received, the
+// run ends on time, and the result warns of both.
+func TestForgedEventsDoNotChangeTheTotals(t *testing.T) {
+	base := startTarget(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	busAddr := ln.Addr().String()
+	ln.Close()
+	out := filepath.Join(t.TempDir(), "r.json")
+	began := time.Now()
+	cmd := exec.Command(binary, "run", "--url", base+"/", "--vus", "2", "--duration", "3s", "--think", "5ms",
+		"--listen", busAddr, "--token", "s3cret", "--out", out, "--quiet")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout = io.Discard
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var lw lineWatcher
+	m := waitFor(t, lw.watch(stderr, regexp.MustCompile(`bus listening on (\S+)`)), "bus listening", &lw)
+	nc, err := nats.Connect(m[1], nats.Token("s3cret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	events := make(chan *nats.Msg, 64)
+	sub, err := nc.ChanSubscribe("loadforge.*.metrics.*", events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var real schemas.MetricEvent
+	select {
+	case msg := <-events:
+		if err := schemas.Decode(msg.Data, &real); err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("no metric event:\n%s", &lw)
+	}
+	sub.Unsubscribe()
+	publish := func(ev *schemas.MetricEvent) {
+		data, err := schemas.Encode(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := nc.Publish(schemas.MetricsSubject(ev.RunID, ev.WorkerID), data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for seq := real.Seq + 2; seq <= real.Seq+5; seq++ {
+		publish(&schemas.MetricEvent{SchemaVersion: 1, RunID: real.RunID, WorkerID: real.WorkerID, Seq: seq,
+			StartNs: real.StartNs, EndNs: real.EndNs, Endpoints: []schemas.EndpointMetrics{}})
+	}
+	publish(&schemas.MetricEvent{SchemaVersion: 1, RunID: real.RunID, WorkerID: "intruder", Seq: 1,
+		StartNs: real.StartNs, EndNs: real.EndNs, Endpoints: []schemas.EndpointMetrics{{Name: "x", Method: "GET",
+			URL: base + "/", Requests: 1_000_000, StatusCodes: map[string]uint64{"200": 1_000_000}}}})
+	nc.Flush()
+	if code := exitCode(t, cmd, &lw); code != 0 {
+		t.Fatalf("exit %d:\n%s", code, &lw)
+	}
+	if d := time.Since(began); d > 20*time.Second {
+		t.Errorf("a 3 s run took %s", d)
+	}
+	r, _ := readResult(t, out)
+	if got := targetCount(t, base); r.Totals.Requests != got || got == 0 {
+		t.Errorf("result counts %d requests, the target received %d", r.Totals.Requests, got)
+	}
+	var conflicts, intruder bool
+	for _, w := range r.Warnings {
+		conflicts = conflicts || strings.Contains(w, "worker "+real.WorkerID+": 4 metric events conflicted")
+		intruder = intruder || strings.Contains(w, "never admitted: intruder")
+	}
+	if !conflicts || !intruder {
+		t.Errorf("warnings %q: want the 4 conflicts and the intruder", r.Warnings)
 	}
 }
