@@ -238,3 +238,59 @@ func TestForgedEventsDoNotChangeTheTotals(t *testing.T) {
 		t.Errorf("warnings %q: want the 4 conflicts and the intruder", r.Warnings)
 	}
 }
+
+// A control command with a key the run does not know gets an error reply and
+// changes nothing: the run keeps its VUs.
+func TestControlCommandWithUnknownKeyChangesNothing(t *testing.T) {
+	base := startTarget(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	busAddr := ln.Addr().String()
+	ln.Close()
+	dir := t.TempDir()
+	plan := filepath.Join(dir, "ext.yaml")
+	if err := os.WriteFile(plan, []byte("base_url: "+base+"\nscenario:\n  tasks:\n    - request: {path: /}\nload:\n  external: {vus: 3, max_vus: 10, duration: 3s}\nthink: 10ms\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "r.json")
+	cmd := exec.Command(binary, "run", plan, "--listen", busAddr, "--token", "w0rker", "--control-token", "c0ntrol", "--out", out)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout = io.Discard
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var lw lineWatcher
+	m := waitFor(t, lw.watch(stderr, regexp.MustCompile(`control commands on (loadforge\.\S+\.control) \(may publish: clients presenting --control-token`)), "control note", &lw)
+	nc, err := nats.Connect("nats://"+busAddr, nats.Token("c0ntrol"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	reply, err := nc.Request(m[1], []byte(`{"schema_version":1,"vus":7}`), 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(reply.Data), `"ok":false`) || !strings.Contains(string(reply.Data), `unknown field`) {
+		t.Errorf("reply %s, want an error naming the unknown field", reply.Data)
+	}
+	if code := exitCode(t, cmd, &lw); code != 0 {
+		t.Fatalf("exit %d:\n%s", code, &lw)
+	}
+	r, _ := readResult(t, out)
+	for _, row := range r.Timeline[:len(r.Timeline)-1] {
+		if row.VUs != 3 {
+			t.Errorf("second %.0f ran %d VUs, want the initial 3 throughout", row.TS, row.VUs)
+		}
+	}
+	if got := targetCount(t, base); r.Totals.Requests != got || got == 0 {
+		t.Errorf("result counts %d requests, the target received %d", r.Totals.Requests, got)
+	}
+	if !strings.Contains(lw.String(), "WARNING no control command yet") {
+		t.Errorf("the live line never warned that no command came:\n%s", &lw)
+	}
+}
