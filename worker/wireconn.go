@@ -43,6 +43,10 @@ func countWrites(dial dialFunc) dialFunc {
 func wireConnOf(c net.Conn) (wc *wireConn, plain bool) {
 	plain = true
 	if tc, ok := c.(*tls.Conn); ok {
+		if tc.ConnectionState().NegotiatedProtocol == "h2" {
+			// Streams share the connection: its counts are not one request's.
+			return nil, false
+		}
 		c, plain = tc.NetConn(), false
 	}
 	wc, _ = c.(*wireConn)
