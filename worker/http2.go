@@ -128,6 +128,9 @@ func (w *Worker) doH2Req(stopCtx context.Context, v *vu, t *requestTemplate, req
 		out.err = err
 		out.errKind = classify(stopCtx, err)
 		out.unsent = out.errKind == kindCanceled && !sent
+		if !sent {
+			out.notSent = exhausted(err)
+		}
 		return out, nil
 	}
 	slot := t.h2.slot
