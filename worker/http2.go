@@ -143,6 +143,7 @@ func (w *Worker) doH2Req(stopCtx context.Context, v *vu, t *requestTemplate, req
 	if c == nil {
 		var err error
 		if c, err = w.h2.connect(ctx, w.h2.addrs[slot]); err != nil {
+			out.bytesOut = 0 // no connection: nothing of the request was written
 			return fail(err, false)
 		}
 		s.conns[slot] = c
