@@ -542,8 +542,8 @@ func (w *Worker) buildRequest(s *vuScenario, t *requestTemplate, u *url.URL, coo
 				return nil, err
 			}
 			v := s.scratch.String()
-			if err := schemas.CheckHeader(p.name, v); err != nil {
-				return nil, fmt.Errorf("rendered %w", err)
+			if schemas.CheckHeader(p.name, v) != nil {
+				return nil, fmt.Errorf("header %s: rendered value holds a control character", p.name)
 			}
 			if http.CanonicalHeaderKey(p.name) == "Host" {
 				continue // fixed when the request was prepared
