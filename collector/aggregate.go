@@ -55,6 +55,10 @@ type aggregatorConfig struct {
 	emit          func(*schemas.Snapshot) // publishes one snapshot
 	thresholds    []threshold.Threshold
 	emitThreshold func(*schemas.ThresholdState) // publishes one threshold state
+	// workers, if any, are the only workers believed; with roster, workers are
+	// admitted by the session's assignments (see trust.go).
+	workers []string
+	roster  bool
 }
 
 // aggregator is the collector's whole state. It is driven by one goroutine and
@@ -67,6 +71,7 @@ type aggregator struct {
 	buffered []*schemas.MetricEvent // events that came before t0 was known
 
 	workers map[string]*workerState
+	adm     admission // whom to believe (trust.go)
 
 	// Seconds of the run: nextSeq is the oldest not yet published; buckets
 	// holds the seconds from nextSeq on that have data.
@@ -94,6 +99,7 @@ type aggregator struct {
 
 	malformed  uint64 // decodable but meaningless messages
 	duplicates uint64
+	notSent    map[string]uint64 // by cause: requests the generators could not attempt (notsent.go)
 
 	spare   []*hdrhistogram.Histogram // emptied bucket histograms, for reuse
 	scratch *hdrhistogram.Histogram   // see scratchHist
@@ -107,6 +113,7 @@ type aggregator struct {
 // counters are the additive figures of a second, an endpoint or the run.
 type counters struct {
 	requests, errors, bytesIn, bytesOut, dropped uint64
+	retries                                      uint64
 }
 
 type bucket struct {
@@ -139,7 +146,7 @@ type endpointAgg struct {
 	checks checkList
 
 	errHist *hdrhistogram.Histogram // the failed requests' part of hist; nil: none
-	proto  protocols
+	proto   protocols
 }
 
 type workerState struct {
@@ -151,11 +158,18 @@ type workerState struct {
 	bye        bool
 	lastSeq    uint64 // from bye
 	byeReqs    uint64 // the worker's own count, from bye
-	requests   uint64 // as received
-	errors     uint64
-	maxEnd     int64 // latest EndNs received
-	heartbeat  time.Time
-	lost       bool // the session dropped it for missing heartbeats
+	byeErrs    uint64
+	prints     map[uint64]uint64 // seq → fingerprint of the first event received
+	conflicts  uint64            // events that differed from the first under their seq
+	// held: events received ahead of a gap in the seqs, not counted yet (trust.go).
+	held map[uint64]*schemas.MetricEvent
+	// beyond: held events past the seq of the worker's bye, never counted.
+	beyond, beyondRequests uint64
+	requests               uint64 // as received
+	errors                 uint64
+	maxEnd                 int64 // latest EndNs received
+	heartbeat              time.Time
+	lost                   bool // the session dropped it for missing heartbeats
 }
 
 func (w *workerState) has(seq uint64) bool {
@@ -188,7 +202,8 @@ func (w *workerState) mark(seq uint64) {
 func (w *workerState) live() bool { return !w.bye && !w.final && !w.lost }
 
 // complete: the worker said bye and every event it announced was received.
-func (w *workerState) complete() bool { return w.bye && w.contiguous >= w.lastSeq }
+// Events held behind a gap (trust.go) count as in: they are counted at the end.
+func (w *workerState) complete() bool { return w.bye && (w.contiguous >= w.lastSeq || w.covered()) }
 
 func newAggregator(cfg aggregatorConfig) *aggregator {
 	if cfg.log == nil {
@@ -205,6 +220,7 @@ func newAggregator(cfg aggregatorConfig) *aggregator {
 		cfg:           cfg,
 		metricsPrefix: schemas.Subject(cfg.runID, schemas.KindMetrics) + ".",
 		workers:       make(map[string]*workerState),
+		adm:           newAdmission(cfg.workers, cfg.roster),
 		nextSeq:       1,
 		buckets:       make(map[uint64]*bucket),
 		totalHist:     latency.New(),
@@ -227,6 +243,10 @@ func (a *aggregator) handle(subject string, body any, now time.Time) {
 			a.drop("hello", m.WorkerID)
 			return
 		}
+		if !a.admits(m.WorkerID) {
+			a.hold(m.WorkerID, "", m)
+			return
+		}
 		w := a.worker(m.WorkerID)
 		if m.Name != "" {
 			w.name = m.Name
@@ -242,7 +262,7 @@ func (a *aggregator) handle(subject string, body any, now time.Time) {
 	case *schemas.WorkerBye:
 		a.handleBye(m)
 	case *schemas.WorkerAssignment:
-		a.handleAssignment(m)
+		a.handleAssignment(m, now)
 	default:
 		a.drop("unexpected message", "")
 	}
@@ -320,6 +340,10 @@ func (a *aggregator) handleBye(m *schemas.WorkerBye) {
 		a.drop("bye", m.WorkerID)
 		return
 	}
+	if !a.admits(m.WorkerID) {
+		a.hold(m.WorkerID, "", m)
+		return
+	}
 	var contiguous uint64
 	if w := a.workers[m.WorkerID]; w != nil {
 		contiguous = w.contiguous
@@ -329,7 +353,7 @@ func (a *aggregator) handleBye(m *schemas.WorkerBye) {
 		return
 	}
 	w := a.worker(m.WorkerID)
-	w.bye, w.lastSeq, w.byeReqs = true, m.LastSeq, m.Requests
+	w.bye, w.lastSeq, w.byeReqs, w.byeErrs = true, m.LastSeq, m.Requests, m.Errors
 }
 
 // plausible reports whether the figures of ev can be real.
@@ -340,7 +364,7 @@ func plausible(ev *schemas.MetricEvent) bool {
 	}
 	for i := range ev.Endpoints {
 		ep := &ev.Endpoints[i]
-		if ep.Requests > maxCount || ep.Errors > maxCount || ep.BytesIn > maxCount || ep.BytesOut > maxCount {
+		if ep.Requests > maxCount || ep.Errors > maxCount || ep.BytesIn > maxCount || ep.BytesOut > maxCount || ep.Retries > ep.Requests {
 			return false
 		}
 		if !plausiblePairs(ep.LatencyUs) || !plausibleExtras(ep) || !plausibleChecks(ep) {
@@ -367,6 +391,10 @@ func (a *aggregator) handleEvent(subject string, ev *schemas.MetricEvent, now ti
 		a.drop("metric event", ev.WorkerID)
 		return
 	}
+	if !a.admits(ev.WorkerID) {
+		a.hold(ev.WorkerID, subject, ev)
+		return
+	}
 	var contiguous uint64
 	w := a.workers[ev.WorkerID]
 	if w != nil {
@@ -379,14 +407,15 @@ func (a *aggregator) handleEvent(subject string, ev *schemas.MetricEvent, now ti
 	if w == nil {
 		w = a.worker(ev.WorkerID) // a worker whose hello we missed still counts
 	}
-	if w.has(ev.Seq) {
-		a.duplicates++
-		a.cfg.log.Debug("dropped duplicate metric event", "worker_id", w.id, "seq", ev.Seq)
-		return
-	}
+	a.sequence(w, ev, now)
+}
+
+// accept counts a worker's event in: its seq as received, then its figures.
+func (a *aggregator) accept(w *workerState, ev *schemas.MetricEvent, now time.Time) {
 	// The seq counts as received even if the event proves unusable below:
 	// waiting for it again would only delay the end.
 	w.mark(ev.Seq)
+	a.remember(w, ev)
 	if ev.Final {
 		w.final = true
 	}
@@ -442,11 +471,12 @@ func (a *aggregator) fold(ev *schemas.MetricEvent, w *workerState, now time.Time
 	a.verdicts.Add(k, ev)
 	b.dropped += ev.DroppedIterations
 	a.totals.dropped += ev.DroppedIterations
+	a.addNotSent(w.id, ev.NotSent)
 	a.schedule.add(ev, a.t0, a.cfg.log.Warn)
 	a.iters += ev.Iterations
 	for i := range ev.Endpoints {
 		ep := &ev.Endpoints[i]
-		c := counters{requests: ep.Requests, errors: ep.Errors, bytesIn: ep.BytesIn, bytesOut: ep.BytesOut}
+		c := counters{requests: ep.Requests, errors: ep.Errors, bytesIn: ep.BytesIn, bytesOut: ep.BytesOut, retries: ep.Retries}
 		b.add(c)
 		a.totals.add(c)
 		w.requests += ep.Requests
@@ -480,6 +510,7 @@ func (a *aggregator) fold(ev *schemas.MetricEvent, w *workerState, now time.Time
 
 func (c *counters) add(o counters) {
 	c.requests += o.requests
+	c.retries += o.retries
 	c.errors += o.errors
 	c.bytesIn += o.bytesIn
 	c.bytesOut += o.bytesOut
@@ -638,6 +669,7 @@ func (a *aggregator) publishSecond(length time.Duration, final, row bool) {
 // If the run's time zero never came, it is taken from the earliest event
 // start, or now.
 func (a *aggregator) finalize(now time.Time, state string) *schemas.Result {
+	a.releaseHeld(now)
 	if a.t0 == 0 {
 		t0 := now.UnixNano()
 		for _, ev := range a.buffered {
@@ -700,6 +732,7 @@ func (a *aggregator) finalize(now time.Time, state string) *schemas.Result {
 			BytesOut:          a.totals.bytesOut,
 			Iterations:        a.iters,
 			DroppedIterations: a.totals.dropped,
+			Retries:           a.totals.retries,
 			LatencyMs:         latency.Summary(a.totalHist),
 			StatusCodes:       maps.Clone(a.codes),
 			ErrorsByKind:      maps.Clone(a.kinds),
@@ -717,7 +750,7 @@ func (a *aggregator) finalize(now time.Time, state string) *schemas.Result {
 		}
 		res.Endpoints = append(res.Endpoints, schemas.EndpointResult{
 			Name: e.key.name, Method: e.key.method, URL: e.key.url,
-			Requests: e.c.requests, Errors: e.c.errors, RPS: rate(e.c.requests),
+			Requests: e.c.requests, Errors: e.c.errors, RPS: rate(e.c.requests), Retries: e.c.retries,
 			BytesIn: e.c.bytesIn, BytesOut: e.c.bytesOut, LatencyMs: sum,
 			StatusCodes: maps.Clone(e.codes), ErrorsByKind: maps.Clone(e.kinds),
 			ServiceTimeMs: e.extra.serviceMs(), TimingsMs: e.extra.timingsMs(),
@@ -737,6 +770,11 @@ func (a *aggregator) finalize(now time.Time, state string) *schemas.Result {
 	}
 	a.finishThresholds(res, runEnd, duration)
 	a.schedule.finish(res)
+	res.Warnings = append(res.Warnings, a.trustWarnings()...)
+	if wn := a.notSentWarning(); wn != "" {
+		res.Warnings = append(res.Warnings, wn)
+		res.Totals.NotSent = maps.Clone(a.notSent)
+	}
 	for _, w := range res.Warnings {
 		a.cfg.log.Warn(w)
 	}
@@ -751,9 +789,6 @@ func (a *aggregator) finalize(now time.Time, state string) *schemas.Result {
 			a.cfg.log.Warn("worker did not finish; its missing events are not counted",
 				"worker_id", w.id, "bye", w.bye, "last_seq", w.lastSeq, "received_through", w.contiguous,
 				"last_heartbeat", w.heartbeat)
-		} else if w.requests != w.byeReqs {
-			a.cfg.log.Warn("worker's own request count differs from what was received",
-				"worker_id", w.id, "received", w.requests, "bye_requests", w.byeReqs)
 		}
 		res.Workers = append(res.Workers, schemas.WorkerResult{
 			ID: w.id, Name: w.name, Requests: w.requests, Errors: w.errors, Lost: lost,

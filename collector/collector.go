@@ -17,7 +17,10 @@
 //     open second; its VUs are ignored there.
 //   - Decodable but meaningless messages (another run's id, a bad worker id,
 //     seq 0 or far ahead, an event outside the run, impossible counts) count as
-//     malformed. Duplicate (worker, seq) events are dropped and only logged.
+//     malformed. An identical second copy of a (worker, seq) event is dropped
+//     and only logged; a different one is a conflict, reported (trust.go).
+//   - Only admitted workers count (Config.Workers or Config.Roster); a bye's
+//     own counts are reconciled with what was received (trust.go).
 //   - A worker that has not said bye with all its events in by the deadline is
 //     reported lost; its received events still count.
 //   - The session decides when a remote worker is lost (three missed
@@ -66,6 +69,13 @@ type Config struct {
 	// Thresholds are evaluated each second on the merged figures of all
 	// workers; their states go out on loadforge.<run>.threshold.
 	Thresholds []threshold.Threshold
+	// Workers, if set, are the only workers whose messages count (the local
+	// worker of a run without remote workers).
+	Workers []string
+	// Roster: workers count once an assignment of the session names them.
+	// With neither Workers nor Roster every well-formed worker id counts
+	// (tools replaying a bus).
+	Roster bool
 }
 
 // Collector aggregates one run.
@@ -207,6 +217,8 @@ func (c *Collector) Run(ctx context.Context) error {
 		emit:          c.publishSnapshot,
 		thresholds:    c.cfg.Thresholds,
 		emitThreshold: c.publishThreshold,
+		workers:       c.cfg.Workers,
+		roster:        c.cfg.Roster,
 	})
 
 	timer := time.NewTimer(time.Hour)

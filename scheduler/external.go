@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/vmihailenco/msgpack/v5"
+
 	"github.com/loadforge/loadforge/internal/bus"
 	"github.com/loadforge/loadforge/internal/pattern"
 	"github.com/loadforge/loadforge/schemas"
@@ -33,6 +35,7 @@ type External struct {
 	quit      chan struct{}
 	ran       atomic.Bool
 	malformed atomic.Uint64
+	accepted  atomic.Uint64
 }
 
 // NewExternal returns the stage. It checks the config and does no I/O: Run
@@ -54,6 +57,9 @@ func NewExternal(cfg ExternalConfig, conn *bus.Conn) (*External, error) {
 // Ready is closed once Run's control subscription is in place: commands sent
 // after it are applied.
 func (e *External) Ready() <-chan struct{} { return e.ready }
+
+// Accepted is how many control commands were applied so far.
+func (e *External) Accepted() uint64 { return e.accepted.Load() }
 
 // Malformed is how many control messages were refused.
 func (e *External) Malformed() uint64 { return e.malformed.Load() }
@@ -137,6 +143,7 @@ func (e *External) Run(ctx context.Context) error {
 				e.reply(m, isJSON, schemas.ControlReply{Error: err.Error()})
 				continue
 			}
+			e.accepted.Add(1)
 			if cmd.Done {
 				err := finish(time.Now())
 				e.reply(m, isJSON, schemas.ControlReply{OK: err == nil, Seq: seq, TargetVUs: target, Done: true})
@@ -175,6 +182,16 @@ func (e *External) reply(m bus.Msg, isJSON bool, r schemas.ControlReply) {
 // maxControlSize bounds a control message: a few fields, nothing more.
 const maxControlSize = 4 << 10
 
+// controlWire is a control command as sent: every field a pointer, so that a
+// field left out is told from a zero. Unknown fields and wrong types are
+// refused: a command that is not fully understood must change nothing.
+type controlWire struct {
+	SchemaVersion *int    `msgpack:"schema_version" json:"schema_version"`
+	RunID         *string `msgpack:"run_id" json:"run_id"`
+	TargetVUs     *int    `msgpack:"target_vus" json:"target_vus"`
+	Done          *bool   `msgpack:"done" json:"done"`
+}
+
 // decodeControl reads a control command sent as a msgpack map or, for people
 // typing commands, a JSON object (a JSON object starts with '{', which no
 // msgpack map does).
@@ -182,18 +199,49 @@ func decodeControl(data []byte) (cmd schemas.ControlCommand, isJSON bool, err er
 	if len(data) > maxControlSize {
 		return cmd, false, fmt.Errorf("control command of %d bytes is too long", len(data))
 	}
+	var w controlWire
 	trimmed := bytes.TrimLeft(data, " \t\r\n")
 	if len(trimmed) > 0 && trimmed[0] == '{' {
-		if err := json.Unmarshal(trimmed, &cmd); err != nil {
+		isJSON = true
+		dec := json.NewDecoder(bytes.NewReader(trimmed))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&w); err != nil {
 			return cmd, true, fmt.Errorf("decode control command: %w", err)
 		}
-		if cmd.SchemaVersion < 1 || cmd.SchemaVersion > schemas.Version {
-			return cmd, true, fmt.Errorf("decode control command: %w %d", schemas.ErrVersion, cmd.SchemaVersion)
+		if dec.More() {
+			return cmd, true, errors.New("decode control command: data after the object")
 		}
-		return cmd, true, nil
+	} else {
+		// The schema's own check first (a map with a known schema_version) ...
+		if err := schemas.Decode(data, &cmd); err != nil {
+			return cmd, false, err
+		}
+		// ... then the strict reading of its fields.
+		dec := msgpack.NewDecoder(bytes.NewReader(data))
+		dec.DisallowUnknownFields(true)
+		if err := dec.Decode(&w); err != nil {
+			return cmd, false, fmt.Errorf("decode control command: %w", err)
+		}
 	}
-	if err := schemas.Decode(data, &cmd); err != nil {
-		return cmd, false, err
+	switch {
+	case w.SchemaVersion == nil || *w.SchemaVersion < 1 || *w.SchemaVersion > schemas.Version:
+		v := "none"
+		if w.SchemaVersion != nil {
+			v = fmt.Sprint(*w.SchemaVersion)
+		}
+		return cmd, isJSON, fmt.Errorf("decode control command: %w %s (want schema_version 1)", schemas.ErrVersion, v)
+	case w.TargetVUs == nil && (w.Done == nil || !*w.Done):
+		return cmd, isJSON, errors.New("control command: give target_vus or done: true")
 	}
-	return cmd, false, nil
+	cmd = schemas.ControlCommand{SchemaVersion: *w.SchemaVersion}
+	if w.RunID != nil {
+		cmd.RunID = *w.RunID
+	}
+	if w.TargetVUs != nil {
+		cmd.TargetVUs = *w.TargetVUs
+	}
+	if w.Done != nil {
+		cmd.Done = *w.Done
+	}
+	return cmd, isJSON, nil
 }

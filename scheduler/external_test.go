@@ -3,6 +3,7 @@ package scheduler
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -176,4 +177,56 @@ func FuzzDecodeControl(f *testing.F) {
 			t.Fatalf("round trip: %+v, %v; want %+v", back, err, cmd)
 		}
 	})
+}
+
+// A command that is not fully understood (an unknown key, a wrong type, no
+// target) is refused with a reply that says why, and changes nothing.
+func TestExternalRefusesWhatItDoesNotUnderstand(t *testing.T) {
+	e, got, nc, wait := externalBus(t, pattern.ExternalLoad{InitialVUs: 100, MaxVUs: 200})
+	if c := nextScale(t, got); c.TargetVUs != 100 {
+		t.Fatalf("first scale command %+v, want the initial 100 VUs", c)
+	}
+	unknownKey, _ := msgpack.Marshal(map[string]any{"schema_version": 1, "vus": 7})
+	wrongType, _ := msgpack.Marshal(map[string]any{"schema_version": 1, "target_vus": "7"})
+	cases := []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"json unknown key", []byte(`{"schema_version":1,"vus":7}`), `unknown field "vus"`},
+		{"json wrong type", []byte(`{"schema_version":1,"target_vus":"7"}`), "target_vus"},
+		{"json no target", []byte(`{"schema_version":1}`), "give target_vus or done"},
+		{"json trailing data", []byte(`{"schema_version":1,"target_vus":7} {"target_vus":9}`), "data after the object"},
+		{"msgpack unknown key", unknownKey, "vus"},
+		{"msgpack wrong type", wrongType, "decode"},
+	}
+	for _, tc := range cases {
+		reply := control(t, nc, tc.data)
+		var r schemas.ControlReply
+		if json.Unmarshal(reply, &r) != nil {
+			if err := schemas.Decode(reply, &r); err != nil {
+				t.Fatalf("%s: undecodable reply %q", tc.name, reply)
+			}
+		}
+		if r.OK || !strings.Contains(r.Error, tc.want) {
+			t.Errorf("%s: reply %+v, want an error mentioning %q", tc.name, r, tc.want)
+		}
+	}
+	if e.Accepted() != 0 {
+		t.Errorf("%d commands accepted, want none", e.Accepted())
+	}
+	// The next good command is the second scale command: nothing was published between.
+	data, _ := msgpack.Marshal(&schemas.ControlCommand{SchemaVersion: 1, TargetVUs: 7})
+	control(t, nc, data)
+	if c := nextScale(t, got); c.Seq != 2 || c.TargetVUs != 7 {
+		t.Errorf("scale command %+v, want seq 2 with 7 VUs", c)
+	}
+	if e.Accepted() != 1 || e.Malformed() != uint64(len(cases)) {
+		t.Errorf("accepted %d, malformed %d; want 1 and %d", e.Accepted(), e.Malformed(), len(cases))
+	}
+	data, _ = msgpack.Marshal(&schemas.ControlCommand{SchemaVersion: 1, Done: true})
+	control(t, nc, data)
+	if err := wait(); err != nil {
+		t.Errorf("Run: %v", err)
+	}
 }

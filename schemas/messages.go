@@ -139,6 +139,11 @@ type MetricEvent struct {
 	// IterationDurationUs is a sparse HDR histogram like LatencyUs of the
 	// iterations that ended in the interval, from start to end (think time excluded).
 	IterationDurationUs [][2]int64 `msgpack:"iteration_duration_us,omitempty" json:"iteration_duration_us,omitempty"`
+
+	// NotSent counts, by cause ("fds", "ports", "memory"), the requests the
+	// worker could not even attempt for lack of its own resources in the
+	// interval. They never reached the wire and are not in any requests count.
+	NotSent map[string]uint64 `msgpack:"not_sent,omitempty" json:"not_sent,omitempty"`
 }
 
 // EndpointMetrics is one endpoint's share of a MetricEvent. A request counts in
@@ -191,6 +196,11 @@ type EndpointMetrics struct {
 	// Checks counts the scenario's checks on this endpoint's responses in the
 	// interval, one entry per check name. Checks never change how a request counts.
 	Checks []CheckCount `msgpack:"checks,omitempty" json:"checks,omitempty"`
+
+	// Retries counts the requests among Requests that were resends of an
+	// earlier attempt (each attempt that reached the wire is a request of
+	// its own). Absent when none.
+	Retries uint64 `msgpack:"retries,omitempty" json:"retries,omitempty"`
 }
 
 // CheckCount is how often one named check passed and failed.

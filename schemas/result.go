@@ -134,6 +134,13 @@ type Totals struct {
 	// percentiles; the percentile spectrum of latency and service time).
 	LatencyMoreMs LatencyMoreMs `msgpack:"latency_more_ms" json:"latency_more_ms"`
 	Spectrum      *Spectrum     `msgpack:"spectrum,omitempty" json:"spectrum,omitempty"`
+	// NotSent counts, by cause ("fds", "ports", "memory"), the requests the
+	// generator could not attempt for lack of its own resources: not in
+	// Requests, and a warning says so. Absent when none.
+	NotSent map[string]uint64 `msgpack:"not_sent,omitempty" json:"not_sent,omitempty"`
+	// Retries counts the requests that were resends of an earlier attempt
+	// whose connection died under it; each attempt is in Requests.
+	Retries uint64 `msgpack:"retries" json:"retries"`
 }
 
 // EndpointResult is one endpoint (a named request of the scenario) over the run.
@@ -149,6 +156,8 @@ type EndpointResult struct {
 	LatencyMs    LatencyMs         `msgpack:"latency_ms" json:"latency_ms"`
 	StatusCodes  map[string]uint64 `msgpack:"status_codes" json:"status_codes"`
 	ErrorsByKind map[string]uint64 `msgpack:"errors_by_kind" json:"errors_by_kind"`
+	// Retries: as Totals.Retries, for the endpoint.
+	Retries uint64 `msgpack:"retries,omitempty" json:"retries,omitempty"`
 	// HTTPClient names the client that sent the endpoint's requests ("fast" or "net/http").
 	HTTPClient string `msgpack:"http_client" json:"http_client,omitempty"`
 	// LatencyOkMs, ServiceTimeMs and TimingsMs: as in Totals, for this endpoint.

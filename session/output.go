@@ -5,12 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"text/tabwriter"
 
+	"github.com/loadforge/loadforge/internal/output"
 	"github.com/loadforge/loadforge/schemas"
 )
 
@@ -72,6 +71,9 @@ func printSummary(w io.Writer, r *schemas.Result) {
 	if t.DroppedIterations > 0 {
 		fmt.Fprintf(w, "  dropped     %d iterations\n", t.DroppedIterations)
 	}
+	if t.Retries > 0 {
+		fmt.Fprintf(w, "  retries     %d (resent after the connection died under an earlier attempt; every attempt counts as a request)\n", t.Retries)
+	}
 	fmt.Fprintf(w, "  data        in %s, out %s\n", fmtBytes(t.BytesIn), fmtBytes(t.BytesOut))
 	l := t.LatencyMs
 	fmt.Fprintf(w, "  latency     min %s  mean %s  p50 %s  p90 %s  p95 %s  p99 %s  p99.9 %s  max %s\n",
@@ -129,24 +131,7 @@ func writeResult(path string, r *schemas.Result) error {
 	if err := enc.Encode(r); err != nil {
 		return fmt.Errorf("encode result: %w", err)
 	}
-	data := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".loadforge-result-*")
-	if err != nil {
-		return fmt.Errorf("write result %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write result %s: %w", path, err)
-	}
-	if _, err := tmp.Write(append(data, '\n')); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write result %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write result %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := output.WriteFile(path, buf.Bytes()); err != nil { // Encode ended it with a newline
 		return fmt.Errorf("write result %s: %w", path, err)
 	}
 	return nil

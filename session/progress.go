@@ -25,6 +25,17 @@ type progress struct {
 	checksPasses, checksFails uint64
 
 	verdicts map[string]bool // each threshold's live verdict, as last noted
+
+	// External load: while noControl says so, the live line warns that no
+	// control command has come on controlSubject.
+	noControl      func() bool
+	controlSubject string
+}
+
+func (p *progress) awaitControl(subject string, none func() bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.controlSubject, p.noControl = subject, none
 }
 
 // newProgress writes on w, which should be the Console the logs go to.
@@ -58,7 +69,11 @@ func (p *progress) snapshot(s *schemas.Snapshot) {
 	if idle && (s.Final || (p.planned > 0 && s.TS > p.planned.Seconds())) {
 		return
 	}
-	p.c.setStatus(p.line(s) + checks)
+	line := p.line(s) + checks
+	if p.noControl != nil && p.noControl() {
+		line += "  WARNING no control command yet on " + p.controlSubject
+	}
+	p.c.setStatus(line)
 }
 
 // line is one progress line, e.g.

@@ -283,10 +283,27 @@ func TestExternalLoadFollowsControlCommands(t *testing.T) {
 	}()
 	cfg := remoteConfig(b, srv.URL+"/", 0, pattern.Pattern{})
 	cfg.External = &pattern.ExternalLoad{InitialVUs: 1, MaxVUs: 10}
+	var stderr bytes.Buffer
+	cfg.Quiet, cfg.Stderr = false, &stderr
 	res, err := Run(context.Background(), cfg)
 	wg.Wait()
 	if err != nil {
 		t.Fatal(err)
+	}
+	// At start it says where commands go and who may send them; the live
+	// line warns until the first command came, and not after.
+	out := stderr.String()
+	if !strings.Contains(out, "control commands on loadforge."+res.RunID+".control (may publish: the users of "+b.ClientURL()) {
+		t.Errorf("no note of the control subject and its publishers:\n%s", out)
+	}
+	var lines []string
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, "vus ") && strings.Contains(l, "req/s") {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) < 3 || strings.Contains(lines[len(lines)-1], "WARNING") {
+		t.Errorf("live lines %q: want the last, after the command, not to warn", lines)
 	}
 	if res.State != schemas.StateCompleted {
 		t.Errorf("state %q", res.State)
@@ -321,5 +338,34 @@ func TestSignalWhileWaitingForWorkers(t *testing.T) {
 	cfg.Signals = signals
 	if _, err := Run(context.Background(), cfg); !errors.Is(err, ErrInterrupted) || !strings.Contains(err.Error(), "0 of 1 came") {
 		t.Errorf("err %v, want ErrInterrupted saying 0 of 1 came", err)
+	}
+}
+
+// A run with external load that no command reaches warns on every live line.
+func TestExternalLoadWithoutCommandsWarns(t *testing.T) {
+	srv := slowServer(t)
+	b := sharedBus(t)
+	cfg := remoteConfig(b, srv.URL+"/", 0, pattern.Pattern{})
+	cfg.External = &pattern.ExternalLoad{InitialVUs: 1, MaxVUs: 2, Duration: 2 * time.Second}
+	var stderr bytes.Buffer
+	cfg.Quiet, cfg.Stderr = false, &stderr
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, l := range strings.Split(stderr.String(), "\n") {
+		if strings.Contains(l, "vus ") && strings.Contains(l, "req/s") {
+			lines = append(lines, l)
+		}
+	}
+	want := "WARNING no control command yet on loadforge." + res.RunID + ".control"
+	if len(lines) == 0 {
+		t.Fatalf("no live lines:\n%s", stderr.String())
+	}
+	for _, l := range lines {
+		if !strings.Contains(l, want) {
+			t.Errorf("live line %q lacks %q", l, want)
+		}
 	}
 }

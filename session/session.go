@@ -263,7 +263,19 @@ func (s *session) run(ctx context.Context, b *bus.Bus, signals <-chan os.Signal)
 	if err != nil {
 		return nil, err
 	}
-	col, err := collector.New(collector.Config{RunID: cfg.RunID, Name: cfg.Name, Logger: cfg.Logger, Thresholds: cfg.Thresholds}, colConn)
+	// The collector believes only the run's own workers: the local one, or
+	// those the roster admits.
+	colCfg := collector.Config{RunID: cfg.RunID, Name: cfg.Name, Logger: cfg.Logger, Thresholds: cfg.Thresholds, Roster: cfg.Workers > 0}
+	localID := ""
+	if cfg.Workers == 0 {
+		var b [8]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return nil, fmt.Errorf("make worker id: %w", err)
+		}
+		localID = hex.EncodeToString(b[:])
+		colCfg.Workers = []string{localID}
+	}
+	col, err := collector.New(colCfg, colConn)
 	if err != nil {
 		return nil, err
 	}
@@ -287,7 +299,7 @@ func (s *session) run(ctx context.Context, b *bus.Bus, signals <-chan os.Signal)
 		if err != nil {
 			return nil, err
 		}
-		w, err := worker.New(worker.Config{RunID: cfg.RunID, Spec: cfg.Spec, Logger: cfg.Logger.With("stage", "worker"), RawPath: cfg.RawPath}, wConn)
+		w, err := worker.New(worker.Config{RunID: cfg.RunID, WorkerID: localID, Spec: cfg.Spec, Logger: cfg.Logger.With("stage", "worker"), RawPath: cfg.RawPath}, wConn)
 		if err != nil {
 			return nil, err
 		}
@@ -324,7 +336,11 @@ func (s *session) run(ctx context.Context, b *bus.Bus, signals <-chan os.Signal)
 		if err := s.await(ctx, ext.Ready(), schedStage, "scheduler"); err != nil {
 			return nil, err
 		}
-		progress.note(fmt.Sprintf("external load: target VUs from control commands on %s", schemas.Subject(cfg.RunID, schemas.KindControl)))
+		subject := schemas.Subject(cfg.RunID, schemas.KindControl)
+		who := controlPublishers(cfg.Bus)
+		s.log.Info("external load: waiting for control commands", "subject", subject, "may_publish", who)
+		progress.note(fmt.Sprintf("external load: target VUs from control commands on %s (may publish: %s)", subject, who))
+		progress.awaitControl(subject, func() bool { return ext.Accepted() == 0 })
 	}
 	progress.begin(t0, cfg.loadDuration())
 	s.log.Info("run started", "name", cfg.Name, "duration", cfg.loadDuration(), "workers", max(cfg.Workers, 1))
@@ -382,12 +398,16 @@ func (s *session) run(ctx context.Context, b *bus.Bus, signals <-chan os.Signal)
 	}
 	cancelStages()
 	res.Plan, res.Load = cfg.PlanFile, cfg.Load
+	// The summary is printed whatever happens to the file: a run is never lost
+	// for want of a place to write it.
+	var outErr error
 	if cfg.OutPath != "" {
-		if err := writeResult(cfg.OutPath, res); err != nil {
-			return res, err
-		}
+		outErr = writeResult(cfg.OutPath, res)
 	}
 	printSummary(cfg.Stdout, res)
+	if outErr != nil {
+		return res, outErr
+	}
 	return res, nil
 }
 

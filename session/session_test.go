@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -228,5 +230,33 @@ func TestUnreachableTargetIsCountedNotFatal(t *testing.T) {
 		res.Totals.ErrorsByKind[schemas.ErrRefused] != res.Totals.Requests {
 		t.Errorf("want every request an error of kind refused: %d requests, %d errors, %v",
 			res.Totals.Requests, res.Totals.Errors, res.Totals.ErrorsByKind)
+	}
+}
+
+// A result that cannot be written does not lose the run: the summary is
+// printed and the error says what failed.
+func TestSummaryPrintedWhenResultCannotBeWritten(t *testing.T) {
+	srv := newCountingServer(t, func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) })
+	out := filepath.Join(t.TempDir(), "gone", "result.json")
+	var stdout, stderr bytes.Buffer
+	res, err := Run(context.Background(), Config{
+		Name:         "unwritable",
+		Spec:         spec(srv.URL + "/"),
+		Pattern:      pattern.Constant(1, 300*time.Millisecond),
+		GracefulStop: time.Second,
+		OutPath:      out,
+		Stdout:       &stdout,
+		Stderr:       &stderr,
+		Signals:      make(chan os.Signal),
+	})
+	if err == nil || !strings.Contains(err.Error(), "write result "+out) {
+		t.Fatalf("err %v, want the write error naming %s", err, out)
+	}
+	if res == nil {
+		t.Fatal("no result returned with the write error")
+	}
+	checkCounted(t, res, srv, schemas.StateCompleted)
+	if want := fmt.Sprintf("requests    %d ", res.Totals.Requests); !strings.Contains(stdout.String(), want) {
+		t.Errorf("summary lacks %q:\n%s", want, stdout.String())
 	}
 }

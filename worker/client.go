@@ -41,8 +41,12 @@ func (w *Worker) prepareClients(choice, version string, tlsConfig *tls.Config, n
 		// that saves the dial four setsockopt calls.
 		dialer = &net.Dialer{Timeout: fastDialer.Timeout, KeepAlive: -1}
 	}
+	dial := w.fastDial
+	if dial == nil {
+		dial = http1.DialFunc(reservedNameDialer(dialer.DialContext))
+	}
 	w.fast = http1.New(http1.Config{
-		Dial:        http1.DialFunc(reservedNameDialer(dialer.DialContext)),
+		Dial:        dial,
 		TLS:         tlsConfig,
 		NoKeepAlive: noKeepAlive,
 	})
@@ -169,6 +173,9 @@ func (w *Worker) doFast(stopCtx context.Context, s *http1.Session, fr *http1.Req
 		out.unsent = out.errKind == kindCanceled && !res.Sent
 		if !res.Wrote {
 			out.bytesOut = 0 // the connection failed before any byte went out
+		}
+		if !res.Sent {
+			out.notSent = exhausted(res.Err)
 		}
 		return out
 	}

@@ -126,6 +126,9 @@ func (w *Worker) doH2Req(stopCtx context.Context, v *vu, t *requestTemplate, req
 		out.err = err
 		out.errKind = classify(stopCtx, err)
 		out.unsent = out.errKind == kindCanceled && !sent
+		if !sent {
+			out.notSent = exhausted(err)
+		}
 		return out, nil
 	}
 	slot := t.h2.slot
@@ -138,6 +141,7 @@ func (w *Worker) doH2Req(stopCtx context.Context, v *vu, t *requestTemplate, req
 	if c == nil {
 		var err error
 		if c, err = w.h2.connect(ctx, w.h2.addrs[slot]); err != nil {
+			out.bytesOut = 0 // no connection: nothing of the request was written
 			return fail(err, false)
 		}
 		s.conns[slot] = c

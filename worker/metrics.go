@@ -27,6 +27,7 @@ type shard struct {
 // Recording into it allocates nothing once a status code has been seen.
 type endpointStats struct {
 	requests, errors  uint64
+	retries           uint64
 	bytesIn, bytesOut uint64
 	status            []statusCount // codes seen, in order of first sight; counts zeroed at each flush
 	kinds             [numKinds]uint64
@@ -61,6 +62,9 @@ func (s *shard) record(ep int, o outcome) {
 		s.eps[ep] = e
 	}
 	e.requests++
+	if o.retry {
+		e.retries++
+	}
 	if done := o.end.UnixNano(); done > e.lastDone {
 		e.lastDone = done
 	}
@@ -152,6 +156,7 @@ func (a *aggregator) take(s *shard, i int, m *schemas.EndpointMetrics) {
 	}
 	m.Requests += e.requests
 	m.Errors += e.errors
+	m.Retries += e.retries
 	m.BytesIn += e.bytesIn
 	m.BytesOut += e.bytesOut
 	for j := range e.status {
@@ -166,7 +171,7 @@ func (a *aggregator) take(s *shard, i int, m *schemas.EndpointMetrics) {
 		}
 	}
 	m.LastDoneNs = max(m.LastDoneNs, e.lastDone)
-	e.requests, e.errors, e.bytesIn, e.bytesOut, e.lastDone = 0, 0, 0, 0, 0
+	e.requests, e.errors, e.retries, e.bytesIn, e.bytesOut, e.lastDone = 0, 0, 0, 0, 0, 0
 	e.kinds = [numKinds]uint64{}
 	a.merged.Merge(&e.hist)
 	e.hist.Reset()

@@ -31,13 +31,15 @@ const defaultTimeout = 10 * time.Second
 //
 // One request may still reach the target twice: the transport resends an
 // idempotent request once when a kept-alive connection turns out to have been
-// closed by the server before any response; it counts once.
+// closed by the server before any response. Each attempt that reached the
+// wire counts as a request (see requestTrace.earlierAttempts; the dialer's
+// wireConn tells which did).
 func newHTTPClient(tlsConfig *tls.Config, noKeepAlive bool) *http.Client {
 	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
 	tr := &http.Transport{
 		// No proxy from the environment: a load test measures the target, not a proxy.
 		Proxy:                 nil,
-		DialContext:           reservedNameDialer(dialer.DialContext),
+		DialContext:           countWrites(reservedNameDialer(dialer.DialContext)),
 		MaxIdleConns:          0, // no limit overall
 		MaxIdleConnsPerHost:   10_000,
 		MaxConnsPerHost:       0,
@@ -48,6 +50,8 @@ func newHTTPClient(tlsConfig *tls.Config, noKeepAlive bool) *http.Client {
 		ExpectContinueTimeout: 0,
 		TLSClientConfig:       tlsConfig.Clone(),
 		DisableKeepAlives:     noKeepAlive,
+		// The fast client's bound: both clients refuse the same responses.
+		MaxResponseHeaderBytes: 1 << 20,
 	}
 	return &http.Client{Transport: tr, CheckRedirect: noRedirects}
 }
@@ -100,12 +104,14 @@ type requestTemplate struct {
 
 // compileRequest validates r and prepares its template.
 func compileRequest(r schemas.Request) (*requestTemplate, error) {
+	// The plan's own checks (schemas), so that a worker refuses only what
+	// validate refuses too.
+	if err := r.Check(); err != nil {
+		return nil, err
+	}
 	method := r.Method
 	if method == "" {
 		method = http.MethodGet
-	}
-	if !isToken(method) {
-		return nil, fmt.Errorf("method %q is not a valid HTTP method", r.Method)
 	}
 	u, err := url.Parse(r.URL)
 	if err != nil {
@@ -128,12 +134,6 @@ func compileRequest(r schemas.Request) (*requestTemplate, error) {
 	}
 	for _, h := range r.Headers {
 		k, v := h[0], h[1]
-		if !isToken(k) {
-			return nil, fmt.Errorf("header name %q is not valid", k)
-		}
-		if !validHeaderValue(v) {
-			return nil, fmt.Errorf("header %q: value contains a control character", k)
-		}
 		if http.CanonicalHeaderKey(k) == "Host" {
 			req.Host = v
 			continue
@@ -160,17 +160,6 @@ func compileRequest(r schemas.Request) (*requestTemplate, error) {
 	}
 	t.bytesOut = requestBytes(req)
 	return t, nil
-}
-
-// validHeaderValue reports whether v holds no control characters but tab, as
-// the transport requires of header values.
-func validHeaderValue(v string) bool {
-	for i := 0; i < len(v); i++ {
-		if c := v[i]; (c < ' ' && c != '\t') || c == 0x7f {
-			return false
-		}
-	}
-	return true
 }
 
 // requestBytes approximates what goes on the wire for req in HTTP/1.1: the
@@ -258,6 +247,15 @@ type outcome struct {
 	via via
 	// err is the transport error of a failed request; nil otherwise.
 	err error
+	// notSent: the generator lacked its own resources (fds, ports, memory)
+	// to attempt it; counted apart by cause, never as a request.
+	notSent int
+	// earlier: attempts of this request that reached the wire before it and
+	// failed there (net/http resends some requests on a fresh connection when
+	// a kept-alive one died under them). Each is a request of its own, failed
+	// as reset; retry marks this one as their resend.
+	earlier int
+	retry   bool
 }
 
 // do sends one request built from t and reads its response to the end. stopCtx
@@ -275,6 +273,8 @@ func (w *Worker) do(stopCtx context.Context, t *requestTemplate) outcome {
 	start := time.Now()
 	out.start = start
 	resp, err := w.client.Do(req)
+	out.earlier = trace.earlierAttempts()
+	out.retry = out.earlier > 0
 	if err != nil {
 		out.end = time.Now()
 		out.err = err
@@ -282,6 +282,7 @@ func (w *Worker) do(stopCtx context.Context, t *requestTemplate) outcome {
 		out.unsent = out.errKind == kindCanceled && !trace.sent()
 		if !trace.sent() {
 			out.bytesOut = 0 // nothing of the request was written
+			out.notSent = exhausted(err)
 		}
 		return out
 	}
@@ -291,11 +292,20 @@ func (w *Worker) do(stopCtx context.Context, t *requestTemplate) outcome {
 	out.end = time.Now()
 	elapsed := out.end.Sub(start)
 	out.timing = trace.timing(out.end)
-	out.status = resp.StatusCode
 	if resp.ProtoMajor == 2 {
 		out.via = viaNetHTTP | viaHTTP2
 	}
 	out.bytesIn = responseHeaderBytes(resp) + uint64(n)
+	if wire, ok := trace.wireBytesIn(); ok {
+		out.bytesIn = wire // what came on the wire, as the fast client counts
+	}
+	if resp.StatusCode < 100 || resp.StatusCode > 999 {
+		// No HTTP status (RFC 9110 has 100-599; three digits at most): a
+		// malformed response, as the fast client reads it.
+		out.errKind = kindOther
+		return out
+	}
+	out.status = resp.StatusCode
 	switch {
 	case err != nil:
 		out.err = err
@@ -379,9 +389,15 @@ func classify(stopCtx context.Context, err error) int {
 		errors.Is(err, syscall.EPIPE), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		return kindReset
 	}
-	// Some TLS failures are plain errors whose text is all that marks them.
-	if msg := err.Error(); strings.Contains(msg, "tls: ") || strings.Contains(msg, "x509: ") {
+	// Some failures are plain errors whose text is all that marks them.
+	msg := err.Error()
+	if strings.Contains(msg, "tls: ") || strings.Contains(msg, "x509: ") {
 		return kindTLS
+	}
+	// net/http's errServerClosedIdle: the server closed a kept-alive connection
+	// as the request went on it; the fast client calls that reset too.
+	if strings.Contains(msg, "server closed idle connection") {
+		return kindReset
 	}
 	return kindOther
 }

@@ -544,7 +544,7 @@ func (w *Worker) buildRequest(s *vuScenario, t *requestTemplate, u *url.URL, coo
 				return nil, err
 			}
 			v := s.scratch.String()
-			if !validHeaderValue(v) {
+			if schemas.CheckHeader(p.name, v) != nil {
 				return nil, fmt.Errorf("header %s: rendered value holds a control character", p.name)
 			}
 			if http.CanonicalHeaderKey(p.name) == "Host" {
@@ -589,10 +589,17 @@ func (w *Worker) doScenarioNet(stopCtx context.Context, s *vuScenario, req *http
 	start := time.Now()
 	out.start = start
 	resp, err := w.client.Do(req)
+	out.earlier = trace.earlierAttempts()
+	out.retry = out.earlier > 0
 	if err != nil {
 		out.end = time.Now()
+		out.err = err
 		out.errKind = classify(stopCtx, err)
 		out.unsent = out.errKind == kindCanceled && !trace.sent()
+		if !trace.sent() {
+			out.bytesOut = 0 // nothing of the request was written
+			out.notSent = exhausted(err)
+		}
 		return out, nil
 	}
 	var keep *bytes.Buffer
@@ -606,9 +613,17 @@ func (w *Worker) doScenarioNet(stopCtx context.Context, s *vuScenario, req *http
 	if resp.ProtoMajor == 2 {
 		out.via = viaNetHTTP | viaHTTP2
 	}
-	out.status = resp.StatusCode
 	out.bytesIn = responseHeaderBytes(resp) + uint64(n)
+	if wire, ok := trace.wireBytesIn(); ok {
+		out.bytesIn = wire // what came on the wire, as the fast client counts
+	}
+	if resp.StatusCode < 100 || resp.StatusCode > 999 {
+		out.errKind = kindOther // no HTTP status: as in Worker.do
+		return out, nil
+	}
+	out.status = resp.StatusCode
 	if err != nil {
+		out.err = err
 		out.errKind = classify(stopCtx, err)
 		return out, resp.Header
 	}

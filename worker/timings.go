@@ -32,6 +32,50 @@ type requestTrace struct {
 	gotConn, reused           bool
 	wrote, firstByte          time.Time
 	wroteOK                   bool // the whole request was flushed to the connection
+	// attempts are the connections the transport took for the request, one
+	// per attempt (more than one when it resent it).
+	attempts []attempt
+}
+
+// attempt is one try of a request on one connection.
+type attempt struct {
+	conn    *wireConn // nil when the connection does not count its bytes
+	plain   bool      // conn carries HTTP itself, not TLS records
+	written uint64    // conn's bytes written when the attempt took it
+	read    uint64    // conn's bytes read when the attempt took it
+	wrote   bool      // WroteRequest reported no error (the fallback without conn)
+}
+
+// wireBytesIn is what the latest attempt read from its connection: the
+// response as it came on the wire (1xx responses, status line, headers, body
+// with its chunk framing), as the fast client counts it. False over TLS or
+// without a counting connection.
+func (tr *requestTrace) wireBytesIn() (uint64, bool) {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	if len(tr.attempts) == 0 {
+		return 0, false
+	}
+	a := tr.attempts[len(tr.attempts)-1]
+	if a.conn == nil || !a.plain {
+		return 0, false
+	}
+	return a.conn.read.Load() - a.read, true
+}
+
+// earlierAttempts is how many attempts before the latest reached the wire:
+// bytes of theirs were written on their connection. (The transport resends
+// an attempt that wrote nothing too, which the target never saw.)
+func (tr *requestTrace) earlierAttempts() int {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	n := 0
+	for _, a := range tr.attempts[:max(len(tr.attempts)-1, 0)] {
+		if a.conn != nil && a.conn.written.Load() > a.written || a.conn == nil && a.wrote {
+			n++
+		}
+	}
+	return n
 }
 
 // attach returns ctx carrying the hooks that fill tr.
@@ -58,12 +102,21 @@ func (tr *requestTrace) attach(ctx context.Context) context.Context {
 		GotConn: func(info httptrace.GotConnInfo) {
 			tr.mu.Lock()
 			tr.gotConn, tr.reused = true, info.Reused
+			var a attempt
+			a.conn, a.plain = wireConnOf(info.Conn)
+			if a.conn != nil {
+				a.written, a.read = a.conn.written.Load(), a.conn.read.Load()
+			}
+			tr.attempts = append(tr.attempts, a)
 			tr.mu.Unlock()
 		},
 		WroteRequest: func(info httptrace.WroteRequestInfo) {
 			now := time.Now()
 			tr.mu.Lock()
 			tr.wrote, tr.wroteOK = now, info.Err == nil
+			if n := len(tr.attempts); n > 0 && info.Err == nil {
+				tr.attempts[n-1].wrote = true
+			}
 			tr.mu.Unlock()
 		},
 		GotFirstResponseByte: func() { tr.mark(&tr.firstByte) },

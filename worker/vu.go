@@ -137,6 +137,14 @@ func (w *Worker) runRequestsFrom(stopCtx context.Context, v *vu, reqs []*request
 			w.flushChecks(v) // a request that could not be rendered fails its checks
 			return false     // never reached the target: not counted
 		}
+		for range o.earlier {
+			v.shard.record(t.endpoint, outcome{errKind: kindReset, latencyUs: -1, bytesOut: o.bytesOut, start: o.start, end: o.start})
+		}
+		if o.notSent != causeNone {
+			w.noteNotSent(o.notSent)
+			v.thinkFor(notSentPause)
+			return false // never attempted: counted apart, the iteration abandoned
+		}
 		if open {
 			intended = o.fromIntended(intended)
 		}

@@ -65,6 +65,9 @@ type Worker struct {
 	conn *bus.Conn
 	log  *slog.Logger
 
+	notSent  notSentCounts  // requests the generator could not attempt (exhaustion.go)
+	fastDial http1.DialFunc // how the fast client dials; nil: the default dialer
+
 	// The scenario, prepared once.
 	endpoints   []endpoint
 	setup       []*requestTemplate
@@ -620,6 +623,7 @@ func (w *Worker) publishEvent(st *runState, start, end int64, final bool) {
 		Final:         final,
 		Endpoints:     eps,
 		Done:          w.workDone(),
+		NotSent:       w.notSent.take(),
 	}
 	if ev.Endpoints == nil {
 		ev.Endpoints = []schemas.EndpointMetrics{}

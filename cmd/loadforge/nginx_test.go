@@ -32,6 +32,8 @@ type nginxOptions struct {
 	listenParams, tls string
 	// logFormat is the access log's format; empty: nginx's combined.
 	logFormat string
+	// server holds more directives for the server block.
+	server string
 }
 
 func startNginxWith(t *testing.T, o nginxOptions) *nginxServer {
@@ -75,10 +77,11 @@ http {
   server {
     listen %[3]s %[6]s;
     %[7]s
+    %[8]s
     location / { return 200 "ok\n"; }
   }
 }
-`, dir, n.accessLog, addr, format, logFormat, o.listenParams, o.tls)
+`, dir, n.accessLog, addr, format, logFormat, o.listenParams, o.tls, o.server)
 	confPath := filepath.Join(dir, "nginx.conf")
 	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)

@@ -89,6 +89,7 @@ rps_limit: 5
 `
 
 func TestBadInputExitsTwoWithOneLineNamingIt(t *testing.T) {
+	ro := unwritableDir(t)
 	clearEnv(t)
 	dir := t.TempDir()
 	malformed := writeFile(t, dir, "bad.yaml", "load: [1, 2\n  vus: x")
@@ -132,10 +133,15 @@ func TestBadInputExitsTwoWithOneLineNamingIt(t *testing.T) {
 		{"tap token alone", nil, []string{"run", "--url", u, "--duration", "1s", "--listen", "127.0.0.1:0", "--tap-token", "t"}, "--tap-token and --control-token need the workers' credential too"},
 		{"same token twice", nil, []string{"run", "--url", u, "--duration", "1s", "--listen", "127.0.0.1:0", "--token", "t", "--control-token", "t"}, "--control-token and --token are the same"},
 		{"external without a reachable bus", nil, []string{"run", externalPlan}, "load external: control commands need a bus others can reach"},
+		{"external with only the workers' token", nil, []string{"run", externalPlan, "--listen", "127.0.0.1:0", "--token", "w"}, "load external: with a workers' credential on the bus only --control-token may publish"},
 		{"listen and nats", nil, []string{"run", "--url", u, "--duration", "1s", "--listen", "127.0.0.1:0", "--nats", "nats://127.0.0.1:4222"}, "--listen and --nats"},
 		{"log level", nil, []string{"run", "--url", u, "--duration", "1s", "--log-level", "loud"}, `--log-level: want debug, info, warn or error, got "loud"`},
 		{"log format", map[string]string{"LOADFORGE_LOG_FORMAT": "xml"}, []string{"run", "--url", u, "--duration", "1s"}, `LOADFORGE_LOG_FORMAT: want text or json, got "xml"`},
 		{"out directory", nil, []string{"run", "--url", u, "--duration", "1s", "--out", filepath.Join(dir, "no", "r.json")}, "--out"},
+		{"out is a directory", nil, []string{"run", "--url", u, "--duration", "1s", "--out", dir}, "--out " + dir + ": is a directory"},
+		{"out unwritable directory", nil, []string{"run", "--url", u, "--duration", "1s", "--out", ro + "/r.json"}, "--out " + ro + "/r.json: cannot write in"},
+		{"validate header with a control character", nil, []string{"validate", "--url", u, "--duration", "1s", "--header", "X-A: a\x01b"}, `header X-A: the value holds a control character`},
+		{"run header with a control character", nil, []string{"run", "--url", u, "--duration", "1s", "--header", "X-A: a\x01b"}, `header X-A: the value holds a control character`},
 		{"method without url", nil, []string{"validate", negative, "--method", "POST"}, "--method: applies to the one-request scenario"},
 		{"bad header", nil, []string{"validate", "--url", u, "--duration", "1s", "--header", "nocolon"}, `--header "nocolon": want 'Name: value'`},
 		{"tap subject", nil, []string{"tap", "a..b"}, `subject "a..b": empty token`},
@@ -423,5 +429,38 @@ func TestTargetCommandServesUntilCancelled(t *testing.T) {
 	}
 	if last := nextLine(t, stderr); last != "loadforge target: served 1 requests" {
 		t.Errorf("last line %q", last)
+	}
+}
+
+// unwritableDir is an existing directory this process may not create files
+// in; as root only a kernel file system refuses.
+func unwritableDir(t *testing.T) string {
+	t.Helper()
+	if os.Geteuid() == 0 {
+		if runtime.GOOS != "linux" {
+			t.Skip("no unwritable directory for root here")
+		}
+		return "/proc/self"
+	}
+	d := filepath.Join(t.TempDir(), "ro")
+	if err := os.Mkdir(d, 0o500); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// A header given twice by flag is sent with both values; the first replaces
+// the plan's own.
+func TestRepeatedHeaderKeepsEveryValue(t *testing.T) {
+	clearEnv(t)
+	inv := invoke(t, nil, "run", "--url", "http://127.0.0.1:1/", "--vus", "1", "--duration", "1s",
+		"--header", "X-A: 1", "--header", "x-a: 2", "--header", "X-B: 3")
+	if inv.code != ExitOK || inv.cfg == nil {
+		t.Fatalf("exit %d: %s", inv.code, inv.stderr)
+	}
+	got := inv.cfg.Spec.Scenario.Tasks[0].Requests[0].Headers
+	want := [][2]string{{"X-A", "1"}, {"x-a", "2"}, {"X-B", "3"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("headers %q, want %q", got, want)
 	}
 }

@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/loadforge/loadforge/internal/csvout"
+	"github.com/loadforge/loadforge/internal/output"
 	"github.com/loadforge/loadforge/internal/report"
 	"github.com/loadforge/loadforge/schemas"
 )
@@ -51,31 +51,12 @@ func originOf(st *settings, flag string) string {
 	return originOr(origin, s)
 }
 
-// checkWritable fails unless path can be created or replaced: its directory
-// exists and takes a new file, and path is not a directory.
+// checkWritable fails unless path (value itself, or one of the files made
+// from it) can be written as output.WriteFile writes it: its directory takes
+// a new file, or it is a FIFO or device that takes writes; a symbolic link
+// is followed.
 func checkWritable(origin, value, path string) error {
-	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
-		if value == path {
-			return fmt.Errorf("%s %s: is a directory", origin, value)
-		}
-		return fmt.Errorf("%s %s: %s is a directory", origin, value, path)
-	}
-	dir := filepath.Dir(path)
-	fi, err := os.Stat(dir)
-	if err != nil || !fi.IsDir() {
-		return fmt.Errorf("%s %s: no directory %s to write it in", origin, value, dir)
-	}
-	// The files are replaced by a rename, so the directory must take a new file.
-	f, err := os.CreateTemp(dir, ".loadforge-check-*")
-	if err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return fmt.Errorf("%s %s: cannot write in %s: %w", origin, value, dir, err)
-	}
-	f.Close()
-	return os.Remove(f.Name())
+	return output.CheckPath(origin, value, path)
 }
 
 // write makes the files from the run's result.

@@ -192,6 +192,15 @@ func (a *app) sessionConfig(st *settings, args []string) (session.Config, error)
 	if p.External != nil && !outside {
 		return cfg, errors.New("load external: control commands need a bus others can reach: give --listen HOST:PORT or --nats URL")
 	}
+	if p.External != nil && busCfg.URL == "" && (busCfg.Token != "" || busCfg.User != "") && busCfg.ControlToken == "" {
+		// The workers' credential may not publish on control: nobody could steer the run.
+		return cfg, errors.New("load external: with a workers' credential on the bus only --control-token may publish control commands: give --control-token")
+	}
+	if workers == 0 {
+		if err := checkFDs(p); err != nil {
+			return cfg, err
+		}
+	}
 	out := get("out")
 	if out != "" {
 		if err := checkWritable("--out", out, out); err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/loadforge/loadforge/internal/bus"
+	"github.com/loadforge/loadforge/internal/fdlimit"
 	"github.com/loadforge/loadforge/worker"
 )
 
@@ -92,6 +93,10 @@ Exit codes: 0 stopped by a signal, 1 the bus refused or closed the connection,
 		log, err := a.loggerOf(st, workerSettings, false)
 		if err != nil {
 			return err
+		}
+		// A worker's VUs need their connections: use all the descriptors the system allows.
+		if soft, hard, err := fdlimit.Raise(); err == nil {
+			log.Debug("open-file limit", "soft", soft, "hard", hard)
 		}
 		raw := st.text(find(workerSettings, "raw"))
 		if raw != "" {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -24,9 +25,6 @@ type Request struct {
 	head bool   // a HEAD request: its response has no body whatever its headers say
 	// close: the request asks the server to close the connection after it.
 	close bool
-	// replayable: may be sent again when a kept-alive connection turns out to
-	// have been closed by the server (what net/http resends, it resends).
-	replayable bool
 }
 
 // newRequest prepares req, whose body is body, for the client. The request's
@@ -38,10 +36,9 @@ func newRequest(req *http.Request, body []byte) (*Request, error) {
 		port = defaultPort[req.URL.Scheme]
 	}
 	fr := &Request{
-		addr:       net.JoinHostPort(req.URL.Hostname(), port),
-		head:       req.Method == http.MethodHead,
-		close:      headerHasToken(req.Header, "Connection", "close"),
-		replayable: replayable(req),
+		addr:  net.JoinHostPort(req.URL.Hostname(), port),
+		head:  req.Method == http.MethodHead,
+		close: headerHasToken(req.Header, "Connection", "close"),
 	}
 	out := req.WithContext(context.Background())
 	if body != nil {
@@ -53,17 +50,6 @@ func newRequest(req *http.Request, body []byte) (*Request, error) {
 	}
 	fr.wire = wire.Bytes()
 	return fr, nil
-}
-
-// replayable is net/http's rule for resending a request on a fresh connection.
-func replayable(req *http.Request) bool {
-	switch req.Method {
-	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
-		return true
-	}
-	_, key := req.Header["Idempotency-Key"]
-	_, xkey := req.Header["X-Idempotency-Key"]
-	return key || xkey
 }
 
 func headerHasToken(h http.Header, name, token string) bool {
@@ -141,7 +127,7 @@ func (f *Client) connect(stopCtx context.Context, addr string, tlsConfig *tls.Co
 		c.nc, c.tlsUs = tc, tlsUs
 	}
 	c.rr.src = c.nc
-	c.initExchange()
+	c.initExchange(nc)
 	f.mu.Lock()
 	cut := f.cut
 	if !cut {
@@ -168,8 +154,6 @@ type conn struct {
 	rr responseReader
 	ex rawExchange
 	// done is when the connection's last exchange ended; zero for a new one.
-	// A failure before any byte of a response on a connection that has
-	// carried one may just be the server closing it while it was idle.
 	done time.Time
 	// connectingUs is how long the dial took, and tlsUs the TLS handshake,
 	// reported by the connection's first request only (0 after it).
@@ -179,16 +163,65 @@ type conn struct {
 	sentAt time.Time
 }
 
-// BusyGap bounds the pause after which a kept-alive connection is treated
-// as possibly closed by the server meanwhile: its next request is written
-// and read through net.Conn, whose read finds a close at once. Connections
-// busier than that take exchange's one-syscall-less path.
-const BusyGap = 200 * time.Millisecond
+// IdleGap is the pause after which a kept-alive connection is checked, before
+// it carries a request, for a close by the server meanwhile (one non-blocking
+// peek): a request written on a connection the server has closed is lost,
+// and would have to be resent. A connection busier than that is not checked:
+// the check would cost a syscall per request where the server has had no
+// time to time it out.
+const IdleGap = time.Millisecond
 
-// roundTrip writes fr's request at start and reads its response. wrote tells
-// whether any byte of the request may have left; c.sentAt (non-zero once the
-// whole request is written) and c.rr.firstByte time it.
-func (c *conn) roundTrip(stopCtx context.Context, fr *Request, start, deadline time.Time) (res response, wrote bool, err error) {
+// peekState is what an idle connection's socket holds.
+type peekState uint8
+
+const (
+	peekQuiet  peekState = iota // open, nothing to read
+	peekData                    // bytes nobody asked for, or TLS records
+	peekClosed                  // end of stream or an error: closed or reset
+)
+
+// tlsPeekWait bounds the read that finds out what the records waiting on an
+// idle TLS connection are; they are there already, so it seldom waits.
+const tlsPeekWait = time.Millisecond
+
+// peerClosed looks, without waiting, whether the server closed (or reset)
+// the idle connection, or sent on it unasked: either way it cannot carry a
+// request. One non-blocking peek at the TCP socket. On a TLS connection
+// waiting bytes are records: a close_notify (closed), but maybe a
+// NewSessionTicket the server sent after the handshake, which leaves the
+// connection usable; the TLS connection reads them to tell.
+func (c *conn) peerClosed() bool {
+	switch c.peekIdle() {
+	case peekQuiet:
+		return false
+	case peekClosed:
+		return true
+	}
+	tc, ok := c.nc.(*tls.Conn)
+	if !ok {
+		return true // an HTTP/1.1 server that speaks unasked has desynchronised
+	}
+	if err := tc.SetReadDeadline(time.Now().Add(tlsPeekWait)); err != nil {
+		return true
+	}
+	var b [1]byte
+	n, err := tc.Read(b[:])
+	if n > 0 || err == nil {
+		return true // application data nobody asked for
+	}
+	// A timeout, once the handshake messages are read, leaves the TLS
+	// connection usable (crypto/tls keeps only non-temporary read errors);
+	// anything else, io.EOF after a close_notify included, closed it.
+	netErr, ok := errors.AsType[net.Error](err)
+	return !ok || !netErr.Timeout()
+}
+
+// roundTrip writes fr's request and reads its response. wrote tells whether
+// any byte of the request may have left; c.sentAt (non-zero once the whole
+// request is written) and c.rr.firstByte time it. A response that comes while
+// the request is still being written (a 413 to a large body) is the request's
+// outcome: the rest of the request is not written.
+func (c *conn) roundTrip(stopCtx context.Context, fr *Request, deadline time.Time) (res response, wrote bool, err error) {
 	c.sentAt, c.rr.firstByte = time.Time{}, time.Time{}
 	if err := c.nc.SetDeadline(deadline); err != nil {
 		return res, false, err
@@ -197,21 +230,64 @@ func (c *conn) roundTrip(stopCtx context.Context, fr *Request, start, deadline t
 	if err := stopCtx.Err(); err != nil {
 		return res, false, err
 	}
-	if c.done.IsZero() || start.Sub(c.done) < BusyGap {
-		wrote, err = c.exchange(fr.wire)
-	} else {
-		var n int
-		n, err = c.nc.Write(fr.wire)
-		wrote = n > 0
-		if err == nil {
-			c.sentAt = time.Now()
-		}
-	}
+	rest, wrote, err := c.exchange(fr.wire)
 	if err != nil {
 		return res, wrote, err
 	}
+	if len(rest) > 0 {
+		res, err = c.writeWhileReading(rest, fr.head)
+		return res, true, err
+	}
 	res, err = c.rr.readResponse(fr.head)
 	return res, true, err
+}
+
+// smallRequest: a request up to this size is written whole before its
+// response is read; a larger one is written while the response is read.
+const smallRequest = 64 << 10
+
+// writeSmall writes wire if it is small, and returns it otherwise.
+func writeSmall(c *conn, wire []byte) (rest []byte, wrote bool, err error) {
+	if len(wire) > smallRequest {
+		return wire, false, nil
+	}
+	n, err := c.nc.Write(wire)
+	if err != nil {
+		return nil, n > 0, err
+	}
+	c.sentAt = time.Now()
+	return nil, true, nil
+}
+
+// writeWhileReading writes the rest of a request that the socket did not
+// take at once while it reads the response, as net/http does: a server may
+// answer before it has read the whole body, and stop reading.
+func (c *conn) writeWhileReading(rest []byte, head bool) (response, error) {
+	written := make(chan error, 1)
+	go func() {
+		_, err := c.nc.Write(rest)
+		if err == nil {
+			c.sentAt = time.Now()
+		}
+		written <- err
+	}()
+	res, err := c.rr.readResponse(head)
+	select {
+	case werr := <-written:
+		if err != nil && werr != nil && res.status == 0 {
+			err = werr // the write broke first: that is the failure
+		}
+	default:
+		// Answered (or failed) before the request was written in full: stop
+		// writing. The connection carries half a request: no reuse.
+		_ = c.nc.SetWriteDeadline(aLongTimeAgo)
+		<-written
+		res.keepAlive = false
+		if err == nil && c.sentAt.IsZero() {
+			c.sentAt = time.Now() // the server took it as a request and answered
+		}
+	}
+	return res, err
 }
 
 // Session is one virtual user's connections, one per address it has sent
@@ -237,47 +313,29 @@ func (s *Session) DoCapture(stopCtx context.Context, fr *Request, timeout time.D
 	if s.conns == nil {
 		s.conns = make([]*conn, len(s.client.addrs))
 	}
-	for attempt := 0; ; attempt++ {
-		c := s.conns[fr.slot]
-		if c == nil {
-			var err error
-			if c, err = s.client.connect(stopCtx, fr.addr, fr.tls, deadline); err != nil {
-				out.End = time.Now()
-				out.Err = err
-				return out
-			}
-			s.conns[fr.slot] = c
-		}
-		c.rr.keep = keep
-		res, wrote, err := c.roundTrip(stopCtx, fr, start, deadline)
-		c.rr.keep = nil
-		if err == nil {
-			end := time.Now()
-			if res.keepAlive && !fr.close {
-				c.done = end
-			} else {
-				s.drop(fr.slot)
-			}
-			out.End = end
-			out.Status = res.status
-			out.BytesIn = res.bytes
-			out.Sent, out.Wrote = true, true
-			out.Timing = Timing{
-				ConnectingUs: c.connectingUs,
-				TLSUs:        c.tlsUs,
-				WaitingUs:    spanUs(c.sentAt, c.rr.firstByte),
-				ReceivingUs:  spanUs(c.rr.firstByte, end),
-			}
-			c.connectingUs, c.tlsUs = 0, 0 // the next request on it did not dial
+	c := s.conns[fr.slot]
+	if c != nil && !c.done.IsZero() && start.Sub(c.done) >= IdleGap && c.peerClosed() {
+		// The server closed it while it was idle: the request goes on a new
+		// connection, never on this one (no request is lost, none resent).
+		s.drop(fr.slot)
+		c = nil
+	}
+	if c == nil {
+		var err error
+		if c, err = s.client.connect(stopCtx, fr.addr, fr.tls, deadline); err != nil {
+			out.End = time.Now()
+			out.Err = err
 			return out
 		}
+		s.conns[fr.slot] = c
+	}
+	c.rr.keep = keep
+	res, wrote, err := c.roundTrip(stopCtx, fr, deadline)
+	c.rr.keep = nil
+	if err != nil {
+		// No resend: a request written on a connection that then failed is
+		// one request, failed (the server may have seen it).
 		s.drop(fr.slot)
-		// A kept-alive connection the server had closed fails before any byte
-		// of a response comes back: send once more on a fresh one, as net/http
-		// does. The request counts once.
-		if attempt == 0 && !c.done.IsZero() && res.bytes == 0 && closedByPeer(stopCtx, err) && (fr.replayable || !wrote) {
-			continue
-		}
 		out.End = time.Now()
 		out.Err = err
 		out.Status = res.status // non-zero when the body broke off
@@ -286,6 +344,24 @@ func (s *Session) DoCapture(stopCtx context.Context, fr *Request, timeout time.D
 		out.Wrote = wrote
 		return out
 	}
+	end := time.Now()
+	if res.keepAlive && !fr.close {
+		c.done = end
+	} else {
+		s.drop(fr.slot)
+	}
+	out.End = end
+	out.Status = res.status
+	out.BytesIn = res.bytes
+	out.Sent, out.Wrote = true, true
+	out.Timing = Timing{
+		ConnectingUs: c.connectingUs,
+		TLSUs:        c.tlsUs,
+		WaitingUs:    spanUs(c.sentAt, c.rr.firstByte),
+		ReceivingUs:  spanUs(c.rr.firstByte, end),
+	}
+	c.connectingUs, c.tlsUs = 0, 0 // the next request on it did not dial
+	return out
 }
 
 func (s *Session) drop(slot int) {

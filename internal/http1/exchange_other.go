@@ -2,17 +2,17 @@
 
 package http1
 
-import "time"
+import "net"
 
 type rawExchange struct{}
 
-func (c *conn) initExchange() {}
+func (c *conn) initExchange(net.Conn) {}
 
-// exchange writes wire; the response is read through net.Conn.
-func (c *conn) exchange(wire []byte) (wrote bool, err error) {
-	n, err := c.nc.Write(wire)
-	if err == nil {
-		c.sentAt = time.Now()
-	}
-	return n > 0, err
+// peekIdle cannot look without a raw socket: a close shows as the request's error.
+func (c *conn) peekIdle() peekState { return peekQuiet }
+
+// exchange writes a small request; a large one is returned, to be written
+// while the response is read.
+func (c *conn) exchange(wire []byte) (rest []byte, wrote bool, err error) {
+	return writeSmall(c, wire)
 }

@@ -18,15 +18,62 @@ type rawExchange struct {
 	pending []byte                // request bytes not written yet
 	sent    int
 	err     error
+	// tcp is the TCP socket under the connection (under TLS too), for the
+	// idle check; peek is c.peekStep, made once; peekBuf its one byte;
+	// peeked its finding.
+	tcp     syscall.RawConn
+	peek    func(fd uintptr) bool
+	peekBuf [1]byte
+	peeked  peekState
 }
 
-func (c *conn) initExchange() {
-	if sc, ok := c.nc.(syscall.Conn); ok {
-		if raw, err := sc.SyscallConn(); err == nil {
-			c.ex.conn = raw
-			c.ex.step = c.exchangeStep
-		}
+// initExchange prepares the connection's raw paths. tcp is the TCP
+// connection c.nc runs on: c.nc itself for http://, under TLS the socket the
+// records travel on (the exchange then goes through the TLS connection).
+func (c *conn) initExchange(tcp net.Conn) {
+	sc, ok := tcp.(syscall.Conn)
+	if !ok {
+		return
 	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return
+	}
+	c.ex.tcp = raw
+	c.ex.peek = c.peekStep
+	if tcp == c.nc {
+		c.ex.conn = raw
+		c.ex.step = c.exchangeStep
+	}
+}
+
+// peekIdle looks, without waiting, at what an idle connection's socket holds.
+func (c *conn) peekIdle() peekState {
+	if c.ex.tcp == nil {
+		return peekQuiet
+	}
+	c.ex.peeked = peekQuiet
+	if err := c.ex.tcp.Read(c.ex.peek); err != nil {
+		return peekClosed
+	}
+	return c.ex.peeked
+}
+
+func (c *conn) peekStep(fd uintptr) bool {
+	// The socket is non-blocking (the runtime's poller owns it): EAGAIN is "open, nothing to read".
+	n, _, err := syscall.Recvfrom(int(fd), c.ex.peekBuf[:], syscall.MSG_PEEK)
+	for err == syscall.EINTR {
+		n, _, err = syscall.Recvfrom(int(fd), c.ex.peekBuf[:], syscall.MSG_PEEK)
+	}
+	switch {
+	case err == syscall.EAGAIN:
+		c.ex.peeked = peekQuiet
+	case err == nil && n > 0:
+		c.ex.peeked = peekData
+	default: // EOF (0) or an error such as a reset
+		c.ex.peeked = peekClosed
+	}
+	return true
 }
 
 // exchange writes wire and reads what has come of the response. Going through
@@ -38,13 +85,13 @@ func (c *conn) initExchange() {
 // after it is armed, so a close by the server before that goes unseen until
 // the server answers the write with a reset: roundTrip keeps this path for
 // connections in steady use.
-func (c *conn) exchange(wire []byte) (wrote bool, err error) {
+//
+// What the socket did not take at once is returned, for the caller to write
+// while it reads the response; wrote tells whether any byte may have left.
+// A TLS connection goes through writeSmall.
+func (c *conn) exchange(wire []byte) (rest []byte, wrote bool, err error) {
 	if c.ex.conn == nil {
-		n, err := c.nc.Write(wire)
-		if err == nil {
-			c.sentAt = time.Now()
-		}
-		return n > 0, err
+		return writeSmall(c, wire)
 	}
 	c.ex.pending, c.ex.sent, c.ex.err = wire, 0, nil
 	err = c.ex.conn.Read(c.ex.step)
@@ -52,17 +99,9 @@ func (c *conn) exchange(wire []byte) (wrote bool, err error) {
 	if err == nil {
 		err = c.ex.err
 	}
-	if err == nil && len(c.ex.pending) > 0 {
-		// The socket took part of a large request: the rest the usual way.
-		var n int
-		n, err = c.nc.Write(c.ex.pending)
-		wrote = wrote || n > 0
-		if err == nil {
-			c.sentAt = time.Now()
-		}
-	}
+	rest = c.ex.pending
 	c.ex.pending = nil
-	return wrote, err
+	return rest, wrote, err
 }
 
 // exchangeStep runs inside the poller's read loop, which calls it again each

@@ -11,10 +11,8 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
-	"syscall"
 	"time"
 )
 
@@ -119,19 +117,6 @@ func (r *Request) WithWire(dst *Request, wire []byte) *Request {
 
 // NewSession returns a session of f.
 func (f *Client) NewSession() *Session { return &Session{client: f} }
-
-// closedByPeer reports whether err is the peer closing or resetting the
-// connection, and not a timeout or the stop.
-func closedByPeer(stopCtx context.Context, err error) bool {
-	if stopCtx.Err() != nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return false
-	}
-	if netErr, ok := errors.AsType[net.Error](err); ok && netErr.Timeout() {
-		return false
-	}
-	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNABORTED) ||
-		errors.Is(err, syscall.EPIPE) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
-}
 
 // spanUs is to − from in µs, at least 1; 0 when either is unknown or they are out of order.
 func spanUs(from, to time.Time) int64 {

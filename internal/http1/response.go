@@ -20,15 +20,12 @@ const (
 	// discardBufferSize is the shared scratch buffer large bodies are read into
 	// and thrown away, so that a few syscalls carry them.
 	discardBufferSize = 64 << 10
-	// maxInformational bounds the 1xx responses skipped before the real one.
-	maxInformational = 5
 	// maxChunkLine bounds a chunk-size line with its extensions.
 	maxChunkLine = 4 << 10
 )
 
 var (
 	errHeaderTooLarge      = errors.New("http1: response headers too large")
-	errTooManyInformatives = errors.New("http1: too many 1xx informational responses")
 	errUnsupportedEncoding = errors.New("http1: unsupported transfer encoding")
 )
 
@@ -74,6 +71,8 @@ type responseReader struct {
 	// keep, when set, keeps what a scenario's checks and extraction need of
 	// the response (see capture.go); nil: everything is thrown away.
 	keep *Capture
+	// bareLF: the last line read ended in a bare LF, not CRLF.
+	bareLF bool
 }
 
 // response is what the fast client needs to know of a response.
@@ -102,16 +101,13 @@ const (
 func (rr *responseReader) readResponse(head bool) (res response, err error) {
 	rr.n = 0
 	defer func() { res.bytes = rr.n }()
-	for informational := 0; ; informational++ {
+	for {
 		h, err := rr.readHead()
 		if err != nil {
 			return res, err
 		}
 		if h.status >= 100 && h.status <= 199 && h.status != 101 {
 			// 100 Continue and friends precede the real response.
-			if informational == maxInformational {
-				return res, errTooManyInformatives
-			}
 			continue
 		}
 		// From here on a failure still has a status: the body broke off.
@@ -167,8 +163,11 @@ type head struct {
 }
 
 // readHead reads a status line and headers up to the blank line.
+//
+// The 1xx responses before the final one count toward the final one's
+// header budget, as in net/http: any number of them, maxResponseHeaderBytes in all.
 func (rr *responseReader) readHead() (h head, err error) {
-	start := rr.n
+	const start = 0 // the response's first byte: see readResponse
 	line, err := rr.line(start)
 	if err != nil {
 		return h, err
@@ -226,10 +225,11 @@ func (rr *responseReader) readHead() (h head, err error) {
 	}
 }
 
-// parseStatusLine reads "HTTP/1.x NNN reason".
+// parseStatusLine reads "HTTP/d.d NNN reason". A version above 1.x reads as
+// 1.1 (net/http takes any HTTP/d.d on an HTTP/1 connection too).
 func parseStatusLine(line []byte) (status, minor int, err error) {
-	if len(line) < len("HTTP/1.x NNN") || !bytes.HasPrefix(line, []byte("HTTP/1.")) ||
-		!isDigit(line[7]) || line[8] != ' ' {
+	if len(line) < len("HTTP/1.x NNN") || !bytes.HasPrefix(line, []byte("HTTP/")) ||
+		!isDigit(line[5]) || line[6] != '.' || !isDigit(line[7]) || line[8] != ' ' || line[5] == '0' {
 		return 0, 0, malformed("bad status line", line)
 	}
 	if len(line) > 12 && line[12] != ' ' {
@@ -244,6 +244,9 @@ func parseStatusLine(line []byte) (status, minor int, err error) {
 	if status < 100 {
 		return 0, 0, malformed("bad status code", line)
 	}
+	if line[5] > '1' {
+		return status, 1, nil
+	}
 	return status, int(line[7] - '0'), nil
 }
 
@@ -257,7 +260,8 @@ func (rr *responseReader) line(start int64) ([]byte, error) {
 			end := rr.r + scanned + i
 			line := rr.buf[rr.r:end]
 			rr.consume(end + 1 - rr.r)
-			if len(line) > 0 && line[len(line)-1] == '\r' {
+			rr.bareLF = len(line) == 0 || line[len(line)-1] != '\r'
+			if !rr.bareLF {
 				line = line[:len(line)-1]
 			}
 			return line, nil
@@ -390,6 +394,10 @@ func (rr *responseReader) readChunked() error {
 		}
 		if len(line) != 0 {
 			return malformed("chunk data longer than its size", line)
+		}
+		if rr.bareLF {
+			// net/http refuses it too; a size line may end in a bare LF.
+			return malformed("chunk data not ended by CRLF", line)
 		}
 	}
 	// Trailers, up to the blank line.

@@ -17,15 +17,15 @@
 package junit
 
 import (
+	"bytes"
 	"encoding/xml"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/loadforge/loadforge/internal/output"
 	"github.com/loadforge/loadforge/schemas"
 )
 
@@ -109,26 +109,15 @@ func Write(w io.Writer, r *schemas.Result) error {
 	return nil
 }
 
-// WriteFile writes the document to path atomically: a CI job that picks the
-// file up never sees half of it.
+// WriteFile writes the document to path as output.WriteFile does:
+// atomically for a regular file, so that a CI job that picks the file up
+// never sees half of it; a symbolic link is followed, a FIFO written into.
 func WriteFile(path string, r *schemas.Result) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".loadforge-junit-*")
-	if err != nil {
-		return fmt.Errorf("write junit %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write junit %s: %w", path, err)
-	}
-	if err := Write(tmp, r); err != nil {
-		tmp.Close()
+	var buf bytes.Buffer
+	if err := Write(&buf, r); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write junit %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := output.WriteFile(path, buf.Bytes()); err != nil {
 		return fmt.Errorf("write junit %s: %w", path, err)
 	}
 	return nil

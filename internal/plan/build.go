@@ -152,11 +152,9 @@ func (b *builder) checkURL(path, s string) (*url.URL, error) {
 func (b *builder) checkHeaders(path string, hs [][2]string) error {
 	for _, h := range hs {
 		p := path + "." + h[0]
-		if !isToken(h[0]) {
-			return b.r.errorAt(p, fmt.Sprintf("bad header name %q", h[0]))
-		}
-		if strings.ContainsAny(h[1], "\r\n\x00") {
-			return b.r.errorAt(p, "a header value cannot hold a line break or NUL")
+		// The check the workers apply: what validate passes, run sends.
+		if err := schemas.CheckHeader(h[0], h[1]); err != nil {
+			return b.r.errorAt(p, err.Error())
 		}
 	}
 	return nil

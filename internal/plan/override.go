@@ -106,13 +106,21 @@ func (r *Raw) Apply(overrides []Override) error {
 		r.set(KeyBaseURL, o.Origin)
 	}
 	if o, ok := by[KeyHeaders]; ok {
+		// A name given more than once is sent with each value (a repeated
+		// --header, as curl does); the first replaces the plan's own.
+		given := map[string]bool{}
 		for _, v := range o.Values {
 			name, value, found := strings.Cut(v, ":")
 			name = strings.TrimSpace(name)
 			if !found || name == "" {
 				return &Error{Where: fmt.Sprintf("%s %q", o.Origin, v), Msg: "want 'Name: value'"}
 			}
-			r.Headers = setHeader(r.Headers, name, strings.TrimSpace(value))
+			if key := strings.ToLower(name); given[key] {
+				r.Headers = append(r.Headers, [2]string{name, strings.TrimSpace(value)})
+			} else {
+				given[key] = true
+				r.Headers = setHeader(r.Headers, name, strings.TrimSpace(value))
+			}
 			r.set(KeyHeaders+"."+name, o.Origin)
 		}
 	}

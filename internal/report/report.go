@@ -10,9 +10,8 @@ import (
 	"fmt"
 	"html/template"
 	"io"
-	"os"
-	"path/filepath"
 
+	"github.com/loadforge/loadforge/internal/output"
 	"github.com/loadforge/loadforge/schemas"
 )
 
@@ -61,23 +60,7 @@ func WriteFile(path string, r *schemas.Result, opt Options) error {
 }
 
 func writeAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".loadforge-report-*")
-	if err != nil {
-		return fmt.Errorf("write report %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write report %s: %w", path, err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write report %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write report %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := output.WriteFile(path, data); err != nil {
 		return fmt.Errorf("write report %s: %w", path, err)
 	}
 	return nil
