@@ -262,14 +262,23 @@ type outcome struct {
 // is cancelled when in-flight requests must be cut off; the per-request timeout
 // is layered under it.
 func (w *Worker) do(stopCtx context.Context, t *requestTemplate) outcome {
-	ctx, cancel := context.WithTimeout(stopCtx, w.timeout)
+	o, _ := w.doNet(stopCtx, t.tmpl, t.body, w.timeout, t.bytesOut, nil)
+	return o
+}
+
+// doNet sends req (with body, when not nil, as its body) through net/http
+// with its timeout, reading the response to its end and keeping the first
+// bytes of its body in keep (nil: none); bytesOut is the request's size on
+// the wire. It returns the response's header too (nil without a status).
+func (w *Worker) doNet(stopCtx context.Context, req *http.Request, body []byte, timeout time.Duration, bytesOut uint64, keep *bytes.Buffer) (outcome, http.Header) {
+	ctx, cancel := context.WithTimeout(stopCtx, timeout)
 	defer cancel()
 	trace := new(requestTrace)
-	req := t.tmpl.WithContext(trace.attach(ctx))
-	if t.body != nil {
-		req.Body = newBodyReader(t.body)
+	req = req.WithContext(trace.attach(ctx))
+	if body != nil {
+		req.Body = newBodyReader(body)
 	}
-	out := outcome{latencyUs: -1, bytesOut: t.bytesOut, via: viaNetHTTP | viaHTTP11}
+	out := outcome{latencyUs: -1, bytesOut: bytesOut, via: viaNetHTTP | viaHTTP11}
 	start := time.Now()
 	out.start = start
 	resp, err := w.client.Do(req)
@@ -284,13 +293,12 @@ func (w *Worker) do(stopCtx context.Context, t *requestTemplate) outcome {
 			out.bytesOut = 0 // nothing of the request was written
 			out.notSent = exhausted(err)
 		}
-		return out
+		return out, nil
 	}
 	// Reading to the end and closing lets the transport reuse the connection.
-	n, err := io.Copy(io.Discard, resp.Body)
+	n, err := readBody(resp.Body, keep)
 	resp.Body.Close()
 	out.end = time.Now()
-	elapsed := out.end.Sub(start)
 	out.timing = trace.timing(out.end)
 	if resp.ProtoMajor == 2 {
 		out.via = viaNetHTTP | viaHTTP2
@@ -303,23 +311,17 @@ func (w *Worker) do(stopCtx context.Context, t *requestTemplate) outcome {
 		// No HTTP status (RFC 9110 has 100-599; three digits at most): a
 		// malformed response, as the fast client reads it.
 		out.errKind = kindOther
-		return out
+		return out, nil
 	}
 	out.status = resp.StatusCode
-	switch {
-	case err != nil:
+	if err != nil {
 		out.err = err
 		out.errKind = classify(stopCtx, err)
-	case resp.StatusCode >= 400 && resp.StatusCode <= 499:
-		out.latencyUs = elapsed.Microseconds()
-		out.errKind = kindHTTP4xx
-	case resp.StatusCode >= 500 && resp.StatusCode <= 599:
-		out.latencyUs = elapsed.Microseconds()
-		out.errKind = kindHTTP5xx
-	default:
-		out.latencyUs = elapsed.Microseconds()
+		return out, resp.Header
 	}
-	return out
+	out.latencyUs = out.end.Sub(start).Microseconds()
+	out.errKind = statusKind(resp.StatusCode)
+	return out, resp.Header
 }
 
 // Error kinds as indexes, so that a shard counts them in an array.

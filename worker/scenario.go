@@ -580,56 +580,12 @@ func (w *Worker) buildRequest(s *vuScenario, t *requestTemplate, u *url.URL, coo
 // doScenarioNet is Worker.do for a built request: with its own timeout, and
 // keeping the body when checks or extraction read it.
 func (w *Worker) doScenarioNet(stopCtx context.Context, s *vuScenario, req *http.Request, timeout time.Duration, keepBody bool) (outcome, http.Header) {
-	ctx, cancel := context.WithTimeout(stopCtx, timeout)
-	defer cancel()
-	trace := new(requestTrace)
-	req = req.WithContext(trace.attach(ctx))
-	out := outcome{latencyUs: -1, bytesOut: requestBytes(req), via: viaNetHTTP | viaHTTP11}
 	s.respBody.Reset()
-	start := time.Now()
-	out.start = start
-	resp, err := w.client.Do(req)
-	out.earlier = trace.earlierAttempts()
-	out.retry = out.earlier > 0
-	if err != nil {
-		out.end = time.Now()
-		out.err = err
-		out.errKind = classify(stopCtx, err)
-		out.unsent = out.errKind == kindCanceled && !trace.sent()
-		if !trace.sent() {
-			out.bytesOut = 0 // nothing of the request was written
-			out.notSent = exhausted(err)
-		}
-		return out, nil
-	}
 	var keep *bytes.Buffer
 	if keepBody {
 		keep = &s.respBody
 	}
-	n, err := readBody(resp.Body, keep)
-	resp.Body.Close()
-	out.end = time.Now()
-	out.timing = trace.timing(out.end)
-	if resp.ProtoMajor == 2 {
-		out.via = viaNetHTTP | viaHTTP2
-	}
-	out.bytesIn = responseHeaderBytes(resp) + uint64(n)
-	if wire, ok := trace.wireBytesIn(); ok {
-		out.bytesIn = wire // what came on the wire, as the fast client counts
-	}
-	if resp.StatusCode < 100 || resp.StatusCode > 999 {
-		out.errKind = kindOther // no HTTP status: as in Worker.do
-		return out, nil
-	}
-	out.status = resp.StatusCode
-	if err != nil {
-		out.err = err
-		out.errKind = classify(stopCtx, err)
-		return out, resp.Header
-	}
-	out.latencyUs = out.end.Sub(start).Microseconds()
-	out.errKind = statusKind(resp.StatusCode)
-	return out, resp.Header
+	return w.doNet(stopCtx, req, nil, timeout, requestBytes(req), keep)
 }
 
 // readBody reads a response body to its end, keeping its first
