@@ -20,7 +20,7 @@ build:
 run:
 	@[ -x $(BIN) ] || echo "building loadforge; the first build takes about a minute"
 	@$(MAKE) --no-print-directory build
-	@host=$${TARGET_ADDR%:*}; port=$${TARGET_ADDR##*:}; \
+	@want=$(TARGET_ADDR); host=$${want%:*}; port=$${want##*:}; \
 	if (exec 3<>/dev/tcp/$$host/$$port) 2>/dev/null; then \
 	  echo "$(TARGET_ADDR) is taken; the demo target takes a free port"; port=0; fi; \
 	log=$$(mktemp); $(BIN) target --addr $$host:$$port >$$log 2>&1 & pid=$$!; trap 'kill $$pid 2>/dev/null; rm -f $$log' EXIT; \
