@@ -172,9 +172,13 @@ func TestLateEventGoesToOldestOpenSecond(t *testing.T) {
 		t.Fatalf("second 2: %+v, want an empty, non-final snapshot", *s2)
 	}
 	h.event(a2)
-	a4 := a.event(h.run, h.t0, 3000*ms, 1, nil)
+	// The final events end inside second 3, not on its edge: an event ending
+	// at 3 s would let second 3 close before the stop is seen (events and
+	// state arrive on separate subscriptions), and the final snapshot would
+	// then be an empty second 4.
+	a4 := a.event(h.run, h.t0, 2900*ms, 1, nil)
 	a4.Final = true
-	b3 := b.event(h.run, h.t0, 3000*ms, 1, nil)
+	b3 := b.event(h.run, h.t0, 2900*ms, 1, nil)
 	b3.Final = true
 	h.event(a4)
 	h.event(b3)

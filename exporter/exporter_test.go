@@ -340,19 +340,23 @@ func TestExporterTakesEachEventOnce(t *testing.T) {
 	if err := pub.Publish(schemas.Subject("r1", schemas.KindThreshold), th); err != nil {
 		t.Fatal(err)
 	}
-	// A state published last: once it shows, everything before it from this
-	// connection has been taken.
 	st := &schemas.SessionState{SchemaVersion: schemas.Version, RunID: "r1", State: schemas.StateStopping}
 	if err := pub.Publish(schemas.Subject("r1", schemas.KindState), st); err != nil {
 		t.Fatal(err)
 	}
+	// Each subject is served in order but apart from the others, so each
+	// gets its own last word: a sentinel run's event after the metric
+	// events, the threshold and the state themselves.
+	event("sentinel", "w1", 1, "200", 1, true)
 	if err := pub.Flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	var fams map[string]*dto.MetricFamily
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		fams = scrape(t, ex.Addr())
-		if sum(fams, "loadforge_run_state", map[string]string{"run": "r1", "state": schemas.StateStopping}) == 1 {
+		if sum(fams, "loadforge_run_state", map[string]string{"run": "r1", "state": schemas.StateStopping}) == 1 &&
+			sum(fams, "loadforge_requests_total", map[string]string{"run": "sentinel"}) == 1 &&
+			sum(fams, "loadforge_threshold_value", map[string]string{"run": "r1"}) != 0 {
 			break
 		}
 	}

@@ -113,14 +113,16 @@ func (w *Worker) doH2Req(stopCtx context.Context, v *vu, t *requestTemplate, req
 		v.h2 = &h2Session{conns: make([]*h2Conn, len(w.h2.addrs))}
 	}
 	s := v.h2
-	ctx, cancel := context.WithTimeout(stopCtx, timeout)
-	defer cancel()
 	out := outcome{latencyUs: -1, bytesOut: t.bytesOut, via: viaNetHTTP | viaHTTP2}
 	if req != nil {
 		out.bytesOut = requestBytes(req)
 	}
+	// The deadline counts from start, so a timed-out request's latency is
+	// never below the timeout.
 	start := time.Now()
 	out.start = start
+	ctx, cancel := context.WithDeadline(stopCtx, start.Add(timeout))
+	defer cancel()
 	fail := func(err error, sent bool) (outcome, http.Header) {
 		out.end = time.Now()
 		out.err = err

@@ -271,7 +271,10 @@ func (w *Worker) do(stopCtx context.Context, t *requestTemplate) outcome {
 // bytes of its body in keep (nil: none); bytesOut is the request's size on
 // the wire. It returns the response's header too (nil without a status).
 func (w *Worker) doNet(stopCtx context.Context, req *http.Request, body []byte, timeout time.Duration, bytesOut uint64, keep *bytes.Buffer) (outcome, http.Header) {
-	ctx, cancel := context.WithTimeout(stopCtx, timeout)
+	// The deadline counts from start, so a timed-out request's latency is
+	// never below the timeout.
+	start := time.Now()
+	ctx, cancel := context.WithDeadline(stopCtx, start.Add(timeout))
 	defer cancel()
 	trace := new(requestTrace)
 	req = req.WithContext(trace.attach(ctx))
@@ -279,7 +282,6 @@ func (w *Worker) doNet(stopCtx context.Context, req *http.Request, body []byte, 
 		req.Body = newBodyReader(body)
 	}
 	out := outcome{latencyUs: -1, bytesOut: bytesOut, via: viaNetHTTP | viaHTTP11}
-	start := time.Now()
 	out.start = start
 	resp, err := w.client.Do(req)
 	out.earlier = trace.earlierAttempts()
