@@ -9,7 +9,7 @@ type RunSpec struct {
 	// ThinkMinNs..ThinkMaxNs: think time after each iteration, uniform in the range.
 	ThinkMinNs int64 `msgpack:"think_min_ns" json:"think_min_ns"`
 	ThinkMaxNs int64 `msgpack:"think_max_ns" json:"think_max_ns"`
-	// TimeoutNs is the per-request timeout (0: the default, 10 s).
+	// TimeoutNs is the per-request timeout (0: DefaultTimeout, 10 s).
 	TimeoutNs int64 `msgpack:"timeout_ns" json:"timeout_ns"`
 	// RPSLimit caps requests per second over all VUs (0: no cap).
 	RPSLimit float64 `msgpack:"rps_limit" json:"rps_limit"`

@@ -75,9 +75,6 @@ const DefaultWorkersTimeout = time.Minute
 // ErrInterrupted is returned when a signal came before the run could start.
 var ErrInterrupted = errors.New("interrupted")
 
-// DefaultGracefulStop is k6's default too: long enough for slow iterations to end.
-const DefaultGracefulStop = 30 * time.Second
-
 // startLead is how far ahead of the running state the run's time zero lies.
 const startLead = 50 * time.Millisecond
 
@@ -100,7 +97,7 @@ func (cfg *Config) setDefaults() error {
 		cfg.Name = "loadforge"
 	}
 	if cfg.GracefulStop == 0 {
-		cfg.GracefulStop = DefaultGracefulStop
+		cfg.GracefulStop = schemas.DefaultGracefulStop
 	}
 	if cfg.GracefulStop < 0 {
 		cfg.GracefulStop = 0

@@ -20,9 +20,6 @@ import (
 	"github.com/loadforge/loadforge/schemas"
 )
 
-// defaultTimeout is the per-request timeout when the spec leaves it at zero.
-const defaultTimeout = 10 * time.Second
-
 // newHTTPClient returns the client every VU of a worker shares. It keeps enough
 // idle connections per host for every VU to reuse its own, never caps
 // connections, never asks for compression (decompressing would cost us CPU and

@@ -254,7 +254,7 @@ func (w *Worker) compileSpec(spec schemas.RunSpec) error {
 	case spec.TimeoutNs < 0:
 		return fmt.Errorf("timeout %v is negative", time.Duration(spec.TimeoutNs))
 	case spec.TimeoutNs == 0:
-		w.timeout = defaultTimeout
+		w.timeout = schemas.DefaultTimeout
 	default:
 		w.timeout = time.Duration(spec.TimeoutNs)
 	}

@@ -86,7 +86,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if w.cfg.FlushInterval != 250*time.Millisecond || len(w.shards) != 4*runtime.GOMAXPROCS(0) || w.timeout != defaultTimeout {
+	if w.cfg.FlushInterval != 250*time.Millisecond || len(w.shards) != 4*runtime.GOMAXPROCS(0) || w.timeout != schemas.DefaultTimeout {
 		t.Errorf("defaults: flush %v, shards %d, timeout %v", w.cfg.FlushInterval, len(w.shards), w.timeout)
 	}
 	if w.cfg.Name == "" {

@@ -214,7 +214,7 @@ func TestPrecedencePlanEnvFlag(t *testing.T) {
 	if cfg.Signals != nil || cfg.Logger == nil || cfg.Stdout == nil || cfg.Stderr == nil {
 		t.Errorf("run must leave signals to the session and give it a logger and outputs: %+v", cfg)
 	}
-	if cfg.GracefulStop != plan.DefaultGracefulStop {
+	if cfg.GracefulStop != schemas.DefaultGracefulStop {
 		t.Errorf("graceful stop %s", cfg.GracefulStop)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/loadforge/loadforge/internal/plan"
+	"github.com/loadforge/loadforge/schemas"
 )
 
 // A setting ties a flag to a viper key and a LOADFORGE_* variable. Values are
@@ -51,8 +52,8 @@ var planSettings = []setting{
 	{flag: "stage", key: plan.KeyStages, kind: kindList, sep: ",",
 		usage: "ramping stage `D:N`: linearly to N VUs over D (repeatable; comma-separated in LOADFORGE_STAGE)"},
 	{flag: "think", key: plan.KeyThink, usage: "think time after each iteration: `MIN[-MAX]`, e.g. 1s-2s"},
-	{flag: "timeout", key: plan.KeyTimeout, usage: "per-request timeout `D` (default 10s)"},
-	{flag: "graceful-stop", key: plan.KeyGracefulStop, usage: "time `D` in-flight iterations may finish at the end or after SIGINT (default 30s)"},
+	{flag: "timeout", key: plan.KeyTimeout, usage: "per-request timeout `D` (default " + schemas.DefaultTimeout.String() + ")"},
+	{flag: "graceful-stop", key: plan.KeyGracefulStop, usage: "time `D` in-flight iterations may finish at the end or after SIGINT (default " + schemas.DefaultGracefulStop.String() + ")"},
 	{flag: "rps-limit", key: plan.KeyRPSLimit, usage: "at most `R` requests/s over all VUs (0: no limit)"},
 	{flag: "http-client", key: plan.KeyHTTPClient, usage: "HTTP `CLIENT`: auto (the fast client wherever HTTP/1.1 is spoken, net/http for HTTP/2), fast or net/http"},
 	{flag: "http-version", key: plan.KeyHTTPVersion, usage: "HTTP `VERSION` to the target: auto (ALPN over TLS, HTTP/1.1 over http), 1.1 or 2 (h2c over http)"},

@@ -16,10 +16,8 @@ import (
 
 // Defaults for what a plan may leave out, and bounds that catch typos.
 const (
-	DefaultMethod       = "GET"
-	DefaultTimeout      = 10 * time.Second
-	DefaultGracefulStop = 30 * time.Second
-	DefaultWeight       = 1
+	DefaultMethod = "GET"
+	DefaultWeight = 1
 	// MaxVUs bounds every VU count: a few extra zeros should not start millions of VUs.
 	MaxVUs = 1_000_000
 	// MaxSteps bounds a step pattern (each step is two stages).
@@ -34,7 +32,7 @@ type Plan struct {
 	// Spec holds the scenario with full URLs, bodies read, and the per-VU settings.
 	Spec    schemas.RunSpec
 	Pattern pattern.Pattern
-	// GracefulStop is the effective graceful stop (DefaultGracefulStop when not given).
+	// GracefulStop is the effective graceful stop (schemas.DefaultGracefulStop when not given).
 	GracefulStop time.Duration
 	// Load describes the load form for people, e.g. "10 VUs for 30s".
 	Load string
@@ -84,7 +82,7 @@ func (r *Raw) Build() (*Plan, error) {
 		return nil, err
 	}
 	p.External = b.external
-	if p.GracefulStop, err = b.duration("load.graceful_stop", r.Load.GracefulStop, durOpt{def: ptr(DefaultGracefulStop)}); err != nil {
+	if p.GracefulStop, err = b.duration("load.graceful_stop", r.Load.GracefulStop, durOpt{def: ptr(schemas.DefaultGracefulStop)}); err != nil {
 		return nil, err
 	}
 	if r.Think != nil {
@@ -96,7 +94,7 @@ func (r *Raw) Build() (*Plan, error) {
 		}
 		p.Spec.ThinkMinNs, p.Spec.ThinkMaxNs = int64(r.Think.Min), int64(r.Think.Max)
 	}
-	timeout, err := b.duration("timeout", r.Timeout, durOpt{def: ptr(DefaultTimeout), positive: true})
+	timeout, err := b.duration("timeout", r.Timeout, durOpt{def: ptr(schemas.DefaultTimeout), positive: true})
 	if err != nil {
 		return nil, err
 	}

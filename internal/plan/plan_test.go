@@ -191,7 +191,7 @@ rps_limit: 12.5
 	if p.Spec.ThinkMinNs != int64(10*time.Millisecond) || p.Spec.ThinkMaxNs != int64(20*time.Millisecond) {
 		t.Errorf("think %d..%d ns", p.Spec.ThinkMinNs, p.Spec.ThinkMaxNs)
 	}
-	if p.Spec.TimeoutNs != int64(DefaultTimeout) || p.GracefulStop != DefaultGracefulStop {
+	if p.Spec.TimeoutNs != int64(schemas.DefaultTimeout) || p.GracefulStop != schemas.DefaultGracefulStop {
 		t.Errorf("timeout %d ns, graceful stop %s: want the defaults", p.Spec.TimeoutNs, p.GracefulStop)
 	}
 	if p.Spec.RPSLimit != 12.5 || p.Spec.SchemaVersion != schemas.Version {
