@@ -194,23 +194,6 @@ func headerBytes(h http.Header) int {
 	return n
 }
 
-// isToken reports whether s is a non-empty RFC 9110 token (method or header name).
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
-		default:
-			return false
-		}
-	}
-	return true
-}
-
 // bodyReader is a request body: a bytes.Reader that closes, in one allocation.
 type bodyReader struct{ bytes.Reader }
 

@@ -158,22 +158,6 @@ func (b *builder) checkHeaders(path string, hs [][2]string) error {
 	return nil
 }
 
-// isToken reports whether s is an HTTP token (RFC 9110), as methods and header names must be.
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		ok := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
-			strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
-		if !ok {
-			return false
-		}
-	}
-	return true
-}
-
 func (b *builder) scenario() (schemas.Scenario, error) {
 	s := b.r.Scenario
 	var out schemas.Scenario
@@ -234,7 +218,7 @@ func (b *builder) request(path string, q Request) (schemas.Request, error) {
 	if method == "" {
 		method = DefaultMethod
 	}
-	if !isToken(method) {
+	if schemas.CheckMethod(method) != nil {
 		return schemas.Request{}, r.errorAt(path+".method", fmt.Sprintf("bad method %q", q.Method))
 	}
 	var raw string
