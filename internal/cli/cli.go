@@ -84,11 +84,11 @@ func (a *app) run(ctx context.Context, args []string) int {
 	if errors.As(err, &many) {
 		// Every bad threshold on its own line, so that each names its line.
 		for _, e := range many {
-			fmt.Fprintf(a.stderr, "loadforge: %s\n", oneLine(e.Error()))
+			fmt.Fprintf(a.stderr, "loadforge: %s\n", schemas.OneLine(e.Error()))
 		}
 		return code
 	}
-	msg := oneLine(err.Error())
+	msg := schemas.OneLine(err.Error())
 	if strings.HasPrefix(msg, "unknown command ") && len(args) > 0 {
 		if s := root.SuggestionsFor(args[0]); len(s) > 0 {
 			msg += fmt.Sprintf(" (did you mean %q?)", s[0])
@@ -96,11 +96,6 @@ func (a *app) run(ctx context.Context, args []string) int {
 	}
 	fmt.Fprintf(a.stderr, "loadforge: %s\n", msg)
 	return code
-}
-
-// oneLine folds a message onto one line.
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(s), " ")
 }
 
 func (a *app) rootCommand() *cobra.Command {

@@ -80,7 +80,7 @@ result is still written).`,
 				if err == nil {
 					return failure(werr)
 				}
-				fmt.Fprintf(a.stderr, "loadforge: %s\n", oneLine(werr.Error()))
+				fmt.Fprintf(a.stderr, "loadforge: %s\n", schemas.OneLine(werr.Error()))
 			}
 		}
 		if jerr := writeJUnit(junitFile, res); jerr != nil && err == nil {

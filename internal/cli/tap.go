@@ -188,7 +188,7 @@ type tapError struct {
 func tapLine(subject string, data []byte) any {
 	v, err := decodeAny(data)
 	if err != nil {
-		return tapError{Subject: subject, Error: oneLine(err.Error()), Size: len(data)}
+		return tapError{Subject: subject, Error: schemas.OneLine(err.Error()), Size: len(data)}
 	}
 	return tapData{Subject: subject, Data: v}
 }

@@ -313,7 +313,7 @@ func (b *builder) body(path string, q Request) ([]byte, error) {
 		}
 		data, err := os.ReadFile(name)
 		if err != nil {
-			return nil, b.r.errorAt(path, oneLine(err.Error()))
+			return nil, b.r.errorAt(path, schemas.OneLine(err.Error()))
 		}
 		return data, nil
 	}

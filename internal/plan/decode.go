@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/loadforge/loadforge/schemas"
 )
 
 // ReadFile reads and parses the plan file at path.
@@ -34,7 +36,7 @@ func Parse(data []byte, filename string) (raw *Raw, err error) {
 		// The YAML library has panicked on crafted input in the past; a bad plan
 		// must stay a usage error.
 		if p := recover(); p != nil {
-			raw, err = nil, &Error{Where: filename, Msg: oneLine(fmt.Sprintf("invalid YAML: %v", p))}
+			raw, err = nil, &Error{Where: filename, Msg: schemas.OneLine(fmt.Sprintf("invalid YAML: %v", p))}
 		}
 	}()
 	r := New()
@@ -68,7 +70,7 @@ var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 // yamlError turns a YAML syntax error into file:line: message on one line.
 func yamlError(filename string, data []byte, err error) error {
-	msg := oneLine(err.Error())
+	msg := schemas.OneLine(err.Error())
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
 		msg = m[2]
 		line, _ := strconv.Atoi(m[1])
@@ -94,9 +96,4 @@ func sourceLine(data []byte, n int) string {
 		data = rest
 	}
 	return ""
-}
-
-// oneLine folds a message onto one line.
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(s), " ")
 }

@@ -101,11 +101,11 @@ func (d *decoder) jsonBody(dst *string) func(*yaml.Node, string) error {
 		}
 		var v any
 		if err := n.Decode(&v); err != nil {
-			return d.fail(n, path, "%s", oneLine(err.Error()))
+			return d.fail(n, path, "%s", schemas.OneLine(err.Error()))
 		}
 		b, err := json.Marshal(jsonable(v))
 		if err != nil {
-			return d.fail(n, path, "cannot be JSON: %s", oneLine(err.Error()))
+			return d.fail(n, path, "cannot be JSON: %s", schemas.OneLine(err.Error()))
 		}
 		*dst = string(b)
 		return nil
@@ -338,7 +338,7 @@ func (b *builder) scenarioSpec(spec *schemas.RunSpec) error {
 		}
 		cols, rows, size, err := scenario.ReadDataFile(file, budget)
 		if err != nil {
-			return r.errorAt(ds.path+".file", oneLine(err.Error()))
+			return r.errorAt(ds.path+".file", schemas.OneLine(err.Error()))
 		}
 		budget -= size
 		out.Columns, out.Rows = cols, rows

@@ -130,7 +130,7 @@ func (b *builder) connection(spec *schemas.RunSpec) error {
 		return r.errorAt(KeyTLSKey, "a client key needs its certificate too (tls.cert, --target-cert)")
 	case t.Cert != "":
 		if _, err := tls.X509KeyPair(out.CertPEM, out.KeyPEM); err != nil {
-			return r.errorAt(KeyTLSCert, fmt.Sprintf("%s and %s: %s", t.Cert, t.Key, oneLine(err.Error())))
+			return r.errorAt(KeyTLSCert, fmt.Sprintf("%s and %s: %s", t.Cert, t.Key, schemas.OneLine(err.Error())))
 		}
 	}
 	spec.TLS = out
@@ -149,12 +149,12 @@ func (b *builder) pemFile(key, name string) ([]byte, error) {
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, b.r.errorAt(key, oneLine(err.Error()))
+		return nil, b.r.errorAt(key, schemas.OneLine(err.Error()))
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, schemas.MaxTLSFileBytes+1))
 	if err != nil {
-		return nil, b.r.errorAt(key, oneLine(err.Error()))
+		return nil, b.r.errorAt(key, schemas.OneLine(err.Error()))
 	}
 	if len(data) > schemas.MaxTLSFileBytes {
 		return nil, b.r.errorAt(key, fmt.Sprintf("%s is larger than %d KiB, too large for a PEM file to carry to the workers", name, schemas.MaxTLSFileBytes>>10))

@@ -63,7 +63,7 @@ func CompileExtract(e schemas.Extract) (*Extractor, error) {
 	case FromRegex:
 		re, err := regexp.Compile(e.Expr)
 		if err != nil {
-			return nil, fmt.Errorf("bad regex: %s", oneLine(err.Error()))
+			return nil, fmt.Errorf("bad regex: %s", schemas.OneLine(err.Error()))
 		}
 		x.re = re
 	default:
@@ -202,8 +202,6 @@ func CheckPath(p string) error {
 	return nil
 }
 
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
-
 // Check kinds: the key that makes an entry of checks what it is.
 const (
 	CheckStatus       = "status"
@@ -261,7 +259,7 @@ func CompileCheck(c schemas.Check, names *Names) (*Check, error) {
 			}
 		case "matches":
 			if k.re, err = regexp.Compile(c.Value); err != nil {
-				return nil, fmt.Errorf("matches: bad regex: %s", oneLine(err.Error()))
+				return nil, fmt.Errorf("matches: bad regex: %s", schemas.OneLine(err.Error()))
 			}
 		case "exists":
 			if k.exist, err = strconv.ParseBool(c.Value); err != nil {

@@ -88,14 +88,14 @@ func parseCSVRows(data []byte) ([]string, [][]string, error) {
 	}
 }
 
-func oneLineErr(err error) error { return errors.New(oneLine(err.Error())) }
+func oneLineErr(err error) error { return errors.New(schemas.OneLine(err.Error())) }
 
 func parseJSONRows(data []byte) ([]string, [][]string, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	var objs []map[string]any
 	if err := dec.Decode(&objs); err != nil {
-		return nil, nil, fmt.Errorf("want a JSON array of objects: %s", oneLine(err.Error()))
+		return nil, nil, fmt.Errorf("want a JSON array of objects: %s", schemas.OneLine(err.Error()))
 	}
 	set := map[string]bool{}
 	for i, o := range objs {
