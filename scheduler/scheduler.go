@@ -213,7 +213,7 @@ func (s *Scheduler) followRate(r pattern.RatePattern, waitUntil func(time.Durati
 	if err != nil {
 		return fmt.Errorf("scheduler: %w", err)
 	}
-	wire := wire(r)
+	wire := r.Wire()
 	command := func(at time.Duration, done bool) schemas.ScaleCommand {
 		return schemas.ScaleCommand{TargetVUs: r.PreAllocatedVUs, Arrivals: wire, Rate: sched.Rate(at), Done: done}
 	}
@@ -233,13 +233,4 @@ func (s *Scheduler) followRate(r pattern.RatePattern, waitUntil func(time.Durati
 		return err
 	}
 	return send(end, command(end, true))
-}
-
-// wire is the rate pattern as carried by the scale commands.
-func wire(r pattern.RatePattern) *schemas.ArrivalRate {
-	w := &schemas.ArrivalRate{MaxVUs: r.MaxVUs, PreAllocatedVUs: r.PreAllocatedVUs}
-	for _, s := range r.Stages {
-		w.Stages = append(w.Stages, schemas.RateStage{DurationNs: int64(s.Duration), Rate: s.Rate})
-	}
-	return w
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/loadforge/loadforge/internal/arrival"
 	"github.com/loadforge/loadforge/internal/latency"
+	"github.com/loadforge/loadforge/internal/pattern"
 	"github.com/loadforge/loadforge/schemas"
 )
 
@@ -114,11 +115,7 @@ const maxOpenVUs = 1_000_000
 // change nothing.
 func (w *Worker) startOpen(m *schemas.ScaleCommand) error {
 	a := m.Arrivals
-	stages := make([]arrival.Stage, len(a.Stages))
-	for i, s := range a.Stages {
-		stages[i] = arrival.Stage{Duration: time.Duration(s.DurationNs), Rate: s.Rate}
-	}
-	sched, err := arrival.New(stages)
+	sched, err := pattern.RateFromWire(a).Schedule()
 	if err != nil {
 		return fmt.Errorf("arrival rate: %w", err)
 	}
