@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"os/signal"
 	"runtime"
@@ -40,8 +39,8 @@ func (a *app) targetCommand() *cobra.Command {
 			return failure(err)
 		}
 		addr := st.text(targetSettings[0])
-		if _, _, err := net.SplitHostPort(addr); err != nil {
-			return fmt.Errorf("--addr %q: want HOST:PORT", addr)
+		if err := checkHostPort("--addr", addr); err != nil {
+			return err
 		}
 		ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 		defer stop()

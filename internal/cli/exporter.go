@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/signal"
 	"strconv"
@@ -95,8 +94,8 @@ address could not be served, 2 bad usage.`,
 			return st.text(s), originOr(origin, s)
 		}
 		listen, origin := get("listen")
-		if _, _, err := net.SplitHostPort(listen); err != nil {
-			return fmt.Errorf("%s %q: want HOST:PORT", origin, listen)
+		if err := checkHostPort(origin, listen); err != nil {
+			return err
 		}
 		run, origin := get("run")
 		if run != "" && !schemas.ValidToken(run) {

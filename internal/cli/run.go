@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -218,8 +217,8 @@ func (a *app) sessionConfig(st *settings, args []string) (session.Config, error)
 	}
 	prom := get("prometheus")
 	if prom != "" {
-		if _, _, err := net.SplitHostPort(prom); err != nil {
-			return cfg, fmt.Errorf("--prometheus %q: want HOST:PORT", prom)
+		if err := checkHostPort("--prometheus", prom); err != nil {
+			return cfg, err
 		}
 	}
 	graceful := p.GracefulStop
