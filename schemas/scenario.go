@@ -142,6 +142,16 @@ type Scenario struct {
 	Teardown []Request `msgpack:"teardown" json:"teardown"`
 }
 
+// Requests lists every request of the scenario in order: setup, each task's,
+// teardown. The list is new; each request's headers and body are s's.
+func (s Scenario) Requests() []Request {
+	qs := append([]Request{}, s.Setup...)
+	for _, t := range s.Tasks {
+		qs = append(qs, t.Requests...)
+	}
+	return append(qs, s.Teardown...)
+}
+
 // Task is one iteration's work: its requests in order.
 type Task struct {
 	Name     string    `msgpack:"name" json:"name"`

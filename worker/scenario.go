@@ -125,21 +125,13 @@ func usesScenario(spec schemas.RunSpec) bool {
 	if len(spec.Vars) > 0 || len(spec.Data) > 0 || spec.Cookies {
 		return true
 	}
-	for _, q := range allRequestsOf(spec.Scenario) {
+	for _, q := range spec.Scenario.Requests() {
 		if len(q.Extract) > 0 || len(q.Checks) > 0 || q.JSON != "" || len(q.Query) > 0 || q.TimeoutNs != 0 ||
 			scenario.IsTemplate(q.URL) || scenario.IsTemplate(string(q.Body)) || anyTemplate(q.Headers) {
 			return true
 		}
 	}
 	return false
-}
-
-func allRequestsOf(sc schemas.Scenario) []schemas.Request {
-	qs := append([]schemas.Request{}, sc.Setup...)
-	for _, t := range sc.Tasks {
-		qs = append(qs, t.Requests...)
-	}
-	return append(qs, sc.Teardown...)
 }
 
 // compileScenario prepares the spec's scenario machinery, once the requests
@@ -166,7 +158,7 @@ func (w *Worker) compileScenario(spec schemas.RunSpec) error {
 		sr.tables = append(sr.tables, t)
 		names.Sets[ds.Name] = ds.Columns
 	}
-	for _, q := range allRequestsOf(spec.Scenario) {
+	for _, q := range spec.Scenario.Requests() {
 		for _, e := range q.Extract {
 			if !names.Extracted[e.Name] {
 				names.Extracted[e.Name] = true

@@ -17,7 +17,7 @@ func checkFDs(p *plan.Plan) error {
 	}
 	vus := peakVUs(p)
 	var urls []string
-	for _, q := range allRequests(p.Spec.Scenario) {
+	for _, q := range p.Spec.Scenario.Requests() {
 		urls = append(urls, q.URL)
 	}
 	return fdlimit.Check(fmt.Sprintf("the load (%s, up to %d VUs)", p.Load, vus), vus, urls, soft, hard)

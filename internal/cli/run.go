@@ -370,7 +370,7 @@ func printPlan(w io.Writer, raw *plan.Raw, p *plan.Plan) error {
 
 	sc := p.Spec.Scenario
 	nameW, methodW := 0, 0
-	for _, q := range allRequests(sc) {
+	for _, q := range sc.Requests() {
 		nameW, methodW = max(nameW, len(q.Name)), max(methodW, len(q.Method))
 	}
 	request := func(q schemas.Request) {
@@ -457,14 +457,6 @@ func printPlan(w io.Writer, raw *plan.Raw, p *plan.Plan) error {
 		return failure(err)
 	}
 	return nil
-}
-
-func allRequests(sc schemas.Scenario) []schemas.Request {
-	qs := append([]schemas.Request{}, sc.Setup...)
-	for _, t := range sc.Tasks {
-		qs = append(qs, t.Requests...)
-	}
-	return append(qs, sc.Teardown...)
 }
 
 // niceSteps are the timeline steps a person reads easily.
