@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/loadforge/loadforge/internal/http1"
 )
 
 // h2Client sends HTTP/2 requests, each VU on connections of its own (one per
@@ -39,7 +41,7 @@ func newH2Client(tlsConfig *tls.Config, noKeepAlive bool) *h2Client {
 			start := time.Now()
 			c, err := dial(ctx, network, addr)
 			if d, ok := ctx.Value(dialTimeKey{}).(*int64); ok && err == nil {
-				*d = spanUs(start, time.Now())
+				*d = http1.SpanUs(start, time.Now())
 			}
 			return c, err
 		},
@@ -222,7 +224,7 @@ func (c *h2Client) connect(ctx context.Context, a h2Addr) (*h2Conn, error) {
 	}
 	conn := &h2Conn{cc: cc, connectingUs: dialUs}
 	if a.scheme == "https" {
-		conn.tlsUs = max(spanUs(start, time.Now())-dialUs, 1)
+		conn.tlsUs = max(http1.SpanUs(start, time.Now())-dialUs, 1)
 	}
 	return conn, nil
 }

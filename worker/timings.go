@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/loadforge/loadforge/internal/http1"
 	"github.com/loadforge/loadforge/internal/latency"
 	"github.com/loadforge/loadforge/schemas"
 )
@@ -143,20 +144,12 @@ func (tr *requestTrace) timing(end time.Time) timing {
 	defer tr.mu.Unlock()
 	var t timing
 	if tr.gotConn && !tr.reused {
-		t.connectingUs = spanUs(tr.connectStart, tr.connectDone)
-		t.tlsUs = spanUs(tr.tlsStart, tr.tlsDone)
+		t.connectingUs = http1.SpanUs(tr.connectStart, tr.connectDone)
+		t.tlsUs = http1.SpanUs(tr.tlsStart, tr.tlsDone)
 	}
-	t.waitingUs = spanUs(tr.wrote, tr.firstByte)
-	t.receivingUs = spanUs(tr.firstByte, end)
+	t.waitingUs = http1.SpanUs(tr.wrote, tr.firstByte)
+	t.receivingUs = http1.SpanUs(tr.firstByte, end)
 	return t
-}
-
-// spanUs is to − from in µs, at least 1; 0 when either is unknown or they are out of order.
-func spanUs(from, to time.Time) int64 {
-	if from.IsZero() || to.IsZero() || to.Before(from) {
-		return 0
-	}
-	return max(to.Sub(from).Microseconds(), 1)
 }
 
 // fromIntended makes o's latency run from intended, the intended start of

@@ -117,7 +117,7 @@ func (f *Client) connect(stopCtx context.Context, addr string, tlsConfig *tls.Co
 	if err != nil {
 		return nil, err
 	}
-	c := &conn{nc: nc, connectingUs: spanUs(dialStart, time.Now())}
+	c := &conn{nc: nc, connectingUs: SpanUs(dialStart, time.Now())}
 	if tlsConfig != nil {
 		tc, tlsUs, err := handshake(ctx, nc, tlsConfig)
 		if err != nil {
@@ -357,8 +357,8 @@ func (s *Session) DoCapture(stopCtx context.Context, fr *Request, timeout time.D
 	out.Timing = Timing{
 		ConnectingUs: c.connectingUs,
 		TLSUs:        c.tlsUs,
-		WaitingUs:    spanUs(c.sentAt, c.rr.firstByte),
-		ReceivingUs:  spanUs(c.rr.firstByte, end),
+		WaitingUs:    SpanUs(c.sentAt, c.rr.firstByte),
+		ReceivingUs:  SpanUs(c.rr.firstByte, end),
 	}
 	c.connectingUs, c.tlsUs = 0, 0 // the next request on it did not dial
 	return out

@@ -118,8 +118,10 @@ func (r *Request) WithWire(dst *Request, wire []byte) *Request {
 // NewSession returns a session of f.
 func (f *Client) NewSession() *Session { return &Session{client: f} }
 
-// spanUs is to − from in µs, at least 1; 0 when either is unknown or they are out of order.
-func spanUs(from, to time.Time) int64 {
+// SpanUs is to − from in µs, at least 1; 0 when either is unknown or they are
+// out of order. The worker's net/http and HTTP/2 paths time their phases with
+// it too, so both clients report timings by one rule.
+func SpanUs(from, to time.Time) int64 {
 	if from.IsZero() || to.IsZero() || to.Before(from) {
 		return 0
 	}

@@ -49,5 +49,5 @@ func handshake(ctx context.Context, nc net.Conn, cfg *tls.Config) (tc *tls.Conn,
 	if err := tc.HandshakeContext(ctx); err != nil {
 		return nil, 0, err
 	}
-	return tc, spanUs(start, time.Now()), nil
+	return tc, SpanUs(start, time.Now()), nil
 }
