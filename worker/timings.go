@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"net/http/httptrace"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/loadforge/loadforge/internal/latency"
@@ -39,10 +40,10 @@ type requestTrace struct {
 
 // attempt is one try of a request on one connection.
 type attempt struct {
-	conn    *wireConn // nil when the connection does not count its bytes
-	written uint64    // conn's bytes written when the attempt took it
-	read    uint64    // conn's bytes read when the attempt took it
-	wrote   bool      // WroteRequest reported no error (the fallback without conn)
+	conn    *wireConn      // nil when the connection does not count its bytes
+	written uint64         // conn's bytes written when the attempt took it
+	read    *atomic.Uint64 // the bytes conn read while the attempt held it
+	wrote   bool           // WroteRequest reported no error (the fallback without conn)
 }
 
 // wireBytesIn is what the latest attempt read from its connection: the
@@ -59,7 +60,7 @@ func (tr *requestTrace) wireBytesIn() (uint64, bool) {
 	if a.conn == nil {
 		return 0, false
 	}
-	return a.conn.read.Load() - a.read, true
+	return a.read.Load(), true
 }
 
 // earlierAttempts is how many attempts before the latest reached the wire:
@@ -104,7 +105,8 @@ func (tr *requestTrace) attach(ctx context.Context) context.Context {
 			var a attempt
 			a.conn = wireConnOf(info.Conn)
 			if a.conn != nil {
-				a.written, a.read = a.conn.written.Load(), a.conn.read.Load()
+				a.written, a.read = a.conn.written.Load(), new(atomic.Uint64)
+				a.conn.owner.Store(a.read)
 			}
 			tr.attempts = append(tr.attempts, a)
 			tr.mu.Unlock()

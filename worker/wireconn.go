@@ -11,16 +11,26 @@ import (
 
 // wireConn counts the bytes written and read on a connection of net/http's
 // transport: written tells whether an attempt of a request the transport
-// resent reached the wire; read is what came of the response. Over TLS it
-// sits on the TLS connection (dialTLSCounted), counting the HTTP bytes.
+// resent reached the wire; read is what came on it. Over TLS it sits on the
+// TLS connection (dialTLSCounted), counting the HTTP bytes.
+//
+// What it reads also goes to the request that holds the connection (owner,
+// set when the transport hands it out): the transport's pool may give the
+// connection to another VU's request as soon as a body is read, before its
+// reader has looked at the counts, and the next response is read only after
+// its request took the connection.
 type wireConn struct {
 	net.Conn
 	written, read atomic.Uint64
+	owner         atomic.Pointer[atomic.Uint64]
 }
 
 func (c *wireConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
 	c.read.Add(uint64(n))
+	if o := c.owner.Load(); o != nil {
+		o.Add(uint64(n))
+	}
 	return n, err
 }
 
