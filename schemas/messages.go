@@ -86,6 +86,10 @@ type WorkerHello struct {
 	Host          string `msgpack:"host" json:"host"`
 	PID           int    `msgpack:"pid" json:"pid"`
 	AtNs          int64  `msgpack:"at_ns" json:"at_ns"`
+	// Refused, set in a join, says why the worker will not carry the run
+	// (its open-file limit cannot hold its share of the VUs): the session
+	// admits it not and aborts the run, naming the worker and the reason.
+	Refused string `msgpack:"refused,omitempty" json:"refused,omitempty"`
 }
 
 // WorkerHeartbeat is published by each worker every second while it is in a run.

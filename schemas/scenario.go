@@ -38,6 +38,15 @@ type RunSpec struct {
 	// VUs and workers (shared iterations); each worker makes its share, then
 	// reports itself done (MetricEvent.Done).
 	Iterations int64 `msgpack:"iterations,omitempty" json:"iterations,omitempty"`
+
+	// PeakVUs is the most VUs the run may have at once over all its workers
+	// (closed model: the highest stage target; open model: the larger of
+	// max_vus and pre_allocated_vus; external load: max_vus); 0: not given.
+	// Workers is how many remote workers the run spreads them over (0: not
+	// given). A remote worker checks the largest share, PeakVUs/Workers
+	// rounded up, against its open-file limit before it joins.
+	PeakVUs int `msgpack:"peak_vus,omitempty" json:"peak_vus,omitempty"`
+	Workers int `msgpack:"workers,omitempty" json:"workers,omitempty"`
 }
 
 // DataSet is a named table of test data: {{ .NAME.COLUMN }} in templates is

@@ -74,6 +74,7 @@ type roster struct {
 	quit  chan struct{}
 
 	ready   chan struct{} // closed once Wanted workers are admitted and have said hello
+	refused chan error    // a worker refused the run while it recruited (buffered: the first)
 	allLost chan struct{} // closed when the run has started and every worker is lost
 
 	mu   sync.Mutex
@@ -107,10 +108,12 @@ func newRoster(cfg rosterConfig, conn *bus.Conn) *roster {
 	if cfg.Note == nil {
 		cfg.Note = func(string) {}
 	}
+	// Each worker checks its share of the peak against its own limits.
+	cfg.Spec.Workers = cfg.Wanted
 	return &roster{
 		cfg: cfg, conn: conn, log: cfg.Logger.With("stage", "roster"),
 		inbox: make(chan rosterMsg, 256), quit: make(chan struct{}),
-		ready: make(chan struct{}), allLost: make(chan struct{}),
+		ready: make(chan struct{}), allLost: make(chan struct{}), refused: make(chan error, 1),
 	}
 }
 
@@ -264,6 +267,10 @@ func (r *roster) handle(msg rosterMsg, now time.Time) {
 			return
 		}
 		if strings.HasSuffix(msg.subject, "."+schemas.KindJoin) {
+			if m.Refused != "" {
+				r.refuse(m)
+				return
+			}
 			r.admit(m, now)
 			return
 		}
@@ -301,6 +308,20 @@ func (r *roster) admit(m *schemas.WorkerHello, now time.Time) {
 		"workers", len(r.members), "wanted", r.cfg.Wanted)
 	r.cfg.Note(fmt.Sprintf("worker %s (%s on %s) joined: %d of %d", m.WorkerID, m.Name, m.Host, len(r.members), r.cfg.Wanted))
 	r.changed()
+}
+
+// refuse takes a worker's refusal of the run: while the run recruits it
+// cannot start as planned, and the session aborts it with the worker's reason.
+// Once the workers are in, a refusal comes from a worker that was not needed.
+func (r *roster) refuse(m *schemas.WorkerHello) {
+	if !r.recruiting() || r.member(m.WorkerID) != nil {
+		return
+	}
+	r.log.Error("worker refused the run", "worker_id", m.WorkerID, "name", m.Name, "host", m.Host, "reason", m.Refused)
+	select {
+	case r.refused <- fmt.Errorf("worker %s (%s on %s) %w: %s", m.WorkerID, m.Name, m.Host, ErrWorkerRefused, m.Refused):
+	default: // the first is reason enough
+	}
 }
 
 func (r *roster) checkReady() {

@@ -75,6 +75,11 @@ const DefaultWorkersTimeout = time.Minute
 // ErrInterrupted is returned when a signal came before the run could start.
 var ErrInterrupted = errors.New("interrupted")
 
+// ErrWorkerRefused is returned when a remote worker refused the run before it
+// started (its open-file limit cannot hold its share of the VUs): the plan
+// does not fit the workers, as a plan too big for a local run is refused.
+var ErrWorkerRefused = errors.New("refused the run")
+
 // startLead is how far ahead of the running state the run's time zero lies.
 const startLead = 50 * time.Millisecond
 
@@ -485,6 +490,7 @@ func (s *session) recruit(ctx context.Context, wg *sync.WaitGroup, stageCtx cont
 		return rost, nil
 	case e := <-rStage.done:
 		return nil, fmt.Errorf("roster ended early: %v", e)
+	case err = <-rost.refused:
 	case <-t.C:
 		err = fmt.Errorf("waited %s for %d remote workers; %s", cfg.WorkersTimeout, cfg.Workers, came())
 	case sig := <-signals:

@@ -33,22 +33,40 @@ type h2Request struct{ slot int }
 func newH2Client(tlsConfig *tls.Config, noKeepAlive bool) *h2Client {
 	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
 	dial := reservedNameDialer(dialer.DialContext)
-	tr := &http.Transport{
-		Proxy: nil,
-		// The dial's duration is the connecting time of the request that
-		// opened the connection; the rest of NewClientConn is the handshake.
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			start := time.Now()
+	// The dial's duration is the connecting time of the request that opened
+	// the connection; the rest of NewClientConn is the handshake.
+	timed := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		start := time.Now()
+		c, err := dial(ctx, network, addr)
+		if d, ok := ctx.Value(dialTimeKey{}).(*h2Dial); ok && err == nil {
+			d.us = http1.SpanUs(start, time.Now())
+		}
+		return c, err
+	}
+	// Each connection counts the bytes read on it, HTTP/2 frames (over TLS
+	// the records' contents): a VU's connection carries its requests one at
+	// a time, so what it read since the previous request is this one's.
+	counted := func(dial dialFunc) dialFunc {
+		return func(ctx context.Context, network, addr string) (net.Conn, error) {
 			c, err := dial(ctx, network, addr)
-			if d, ok := ctx.Value(dialTimeKey{}).(*int64); ok && err == nil {
-				*d = http1.SpanUs(start, time.Now())
+			if wc, ok := c.(*wireConn); ok {
+				if d, ok := ctx.Value(dialTimeKey{}).(*h2Dial); ok {
+					d.wire = wc
+				}
 			}
 			return c, err
-		},
-		TLSClientConfig:     tlsConfig.Clone(),
-		TLSHandshakeTimeout: 5 * time.Second,
-		DisableCompression:  true,
-		Protocols:           new(http.Protocols),
+		}
+	}
+	tr := &http.Transport{
+		Proxy:       nil,
+		DialContext: counted(countWrites(timed)),
+		// Given a connection that is not a *tls.Conn, the transport speaks
+		// HTTP/2 with prior knowledge over it: the handshake agreed on h2.
+		// A server that did not is spoken to as it agreed, uncounted.
+		DialTLSContext: counted(dialTLSCounted(timed, tlsConfig, tlsHandshakeTimeout, []string{"h2", "http/1.1"},
+			func(proto string) bool { return proto == "h2" })),
+		DisableCompression: true,
+		Protocols:          new(http.Protocols),
 	}
 	tr.Protocols.SetHTTP2(true)
 	tr.Protocols.SetUnencryptedHTTP2(true)
@@ -56,6 +74,13 @@ func newH2Client(tlsConfig *tls.Config, noKeepAlive bool) *h2Client {
 }
 
 type dialTimeKey struct{}
+
+// h2Dial is what a connection's dial tells connect: how long the TCP connect
+// took, and the connection's byte counts (nil: not counted).
+type h2Dial struct {
+	us   int64
+	wire *wireConn
+}
 
 // prepare returns t's place among the client's addresses.
 func (c *h2Client) prepare(req *http.Request) *h2Request {
@@ -83,6 +108,24 @@ type h2Conn struct {
 	// connectingUs and tlsUs time the connection's opening, reported by its
 	// first request only.
 	connectingUs, tlsUs int64
+	// wire counts the bytes read on the connection (nil: not counted); taken
+	// is how many of them requests have counted so far.
+	wire  *wireConn
+	taken uint64
+}
+
+// takeRead is what the connection read since the last request took its
+// bytes: the frames of this request's response, and the connection's own
+// frames (SETTINGS, WINDOW_UPDATE, PING) that came with them; false when the
+// connection does not count.
+func (c *h2Conn) takeRead() (uint64, bool) {
+	if c.wire == nil {
+		return 0, false
+	}
+	n := c.wire.read.Load()
+	d := n - c.taken
+	c.taken = n
+	return d, true
 }
 
 // close closes every connection of the session.
@@ -165,6 +208,7 @@ func (w *Worker) doH2Req(stopCtx context.Context, v *vu, t *requestTemplate, req
 	}
 	resp, err := c.cc.RoundTrip(req)
 	if err != nil {
+		out.bytesIn, _ = c.takeRead() // what came of it
 		if c.cc.Err() != nil || w.h2.noKeepAlive {
 			drop()
 		}
@@ -181,6 +225,9 @@ func (w *Worker) doH2Req(stopCtx context.Context, v *vu, t *requestTemplate, req
 	c.connectingUs, c.tlsUs = 0, 0
 	out.status = resp.StatusCode
 	out.bytesIn = responseHeaderBytes(resp) + uint64(n)
+	if wire, ok := c.takeRead(); ok {
+		out.bytesIn = wire // the frames as they came, as the other paths count the wire
+	}
 	if w.h2.noKeepAlive || c.cc.Err() != nil {
 		drop()
 	}
@@ -216,13 +263,14 @@ func (tr *requestTrace) attachExchange(ctx context.Context) context.Context {
 
 // connect opens a connection to a, timing its dial and TLS handshake.
 func (c *h2Client) connect(ctx context.Context, a h2Addr) (*h2Conn, error) {
-	var dialUs int64
+	var d h2Dial
 	start := time.Now()
-	cc, err := c.tr.NewClientConn(context.WithValue(ctx, dialTimeKey{}, &dialUs), a.scheme, a.addr)
+	cc, err := c.tr.NewClientConn(context.WithValue(ctx, dialTimeKey{}, &d), a.scheme, a.addr)
 	if err != nil {
 		return nil, err
 	}
-	conn := &h2Conn{cc: cc, connectingUs: dialUs}
+	dialUs := d.us
+	conn := &h2Conn{cc: cc, connectingUs: dialUs, wire: d.wire}
 	if a.scheme == "https" {
 		conn.tlsUs = max(http1.SpanUs(start, time.Now())-dialUs, 1)
 	}

@@ -20,6 +20,9 @@ import (
 	"github.com/loadforge/loadforge/schemas"
 )
 
+// tlsHandshakeTimeout bounds a TLS handshake of net/http's connections.
+const tlsHandshakeTimeout = 5 * time.Second
+
 // newHTTPClient returns the client every VU of a worker shares. It keeps enough
 // idle connections per host for every VU to reuse its own, never caps
 // connections, never asks for compression (decompressing would cost us CPU and
@@ -33,19 +36,21 @@ import (
 // wireConn tells which did).
 func newHTTPClient(tlsConfig *tls.Config, noKeepAlive bool) *http.Client {
 	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
+	dial := reservedNameDialer(dialer.DialContext)
 	tr := &http.Transport{
 		// No proxy from the environment: a load test measures the target, not a proxy.
-		Proxy:                 nil,
-		DialContext:           countWrites(reservedNameDialer(dialer.DialContext)),
+		Proxy:       nil,
+		DialContext: countWrites(dial),
+		// Over TLS the bytes are counted on the TLS connection: HTTP bytes,
+		// as over plain http (wireconn.go).
+		DialTLSContext:        dialTLSCounted(dial, tlsConfig, tlsHandshakeTimeout, nil, nil),
 		MaxIdleConns:          0, // no limit overall
 		MaxIdleConnsPerHost:   10_000,
 		MaxConnsPerHost:       0,
 		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   5 * time.Second,
 		DisableCompression:    true,
 		ForceAttemptHTTP2:     false,
 		ExpectContinueTimeout: 0,
-		TLSClientConfig:       tlsConfig.Clone(),
 		DisableKeepAlives:     noKeepAlive,
 		// The fast client's bound: both clients refuse the same responses.
 		MaxResponseHeaderBytes: 1 << 20,

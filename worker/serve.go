@@ -31,6 +31,8 @@ type ServeConfig struct {
 	// RawPath, when set, makes each run write raw request records to this
 	// path with "-NAME-RUNID" inserted before the extension (RawPathFor).
 	RawPath string
+	// OpenFiles is the process's open-file limit (see Config).
+	OpenFiles OpenFiles
 }
 
 // offerMaxAge: a run spec older than this is not acted on. A run that still
@@ -152,7 +154,7 @@ func serveRun(ctx context.Context, conn *bus.Conn, cfg ServeConfig, spec *schema
 		RunID: spec.RunID, WorkerID: cfg.WorkerID, Name: cfg.Name, Spec: *spec,
 		FlushInterval: cfg.FlushInterval, Shards: cfg.Shards, Logger: log,
 		Remote: true, JoinTimeout: cfg.JoinTimeout, CoordinatorTimeout: cfg.CoordinatorTimeout,
-		RawPath: remoteRawPath(cfg.RawPath, cfg.Name, spec.RunID),
+		RawPath: remoteRawPath(cfg.RawPath, cfg.Name, spec.RunID), OpenFiles: cfg.OpenFiles,
 	}, conn)
 	if err != nil {
 		log.Error("cannot run this spec", "err", err)
@@ -163,6 +165,8 @@ func serveRun(ctx context.Context, conn *bus.Conn, cfg ServeConfig, spec *schema
 	switch {
 	case err == nil:
 		log.Info("run finished; waiting for the next")
+	case errors.Is(err, ErrRefused):
+		log.Info("refused the run; waiting for the next")
 	case errors.Is(err, ErrNotAdmitted):
 		log.Info("the run did not need this worker; waiting for the next")
 	case ctx.Err() != nil:

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"net/http/httptrace"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/loadforge/loadforge/internal/http1"
@@ -40,17 +41,16 @@ type requestTrace struct {
 
 // attempt is one try of a request on one connection.
 type attempt struct {
-	conn    *wireConn // nil when the connection does not count its bytes
-	plain   bool      // conn carries HTTP itself, not TLS records
-	written uint64    // conn's bytes written when the attempt took it
-	read    uint64    // conn's bytes read when the attempt took it
-	wrote   bool      // WroteRequest reported no error (the fallback without conn)
+	conn    *wireConn      // nil when the connection does not count its bytes
+	written uint64         // conn's bytes written when the attempt took it
+	read    *atomic.Uint64 // the bytes conn read while the attempt held it
+	wrote   bool           // WroteRequest reported no error (the fallback without conn)
 }
 
 // wireBytesIn is what the latest attempt read from its connection: the
 // response as it came on the wire (1xx responses, status line, headers, body
-// with its chunk framing), as the fast client counts it. False over TLS or
-// without a counting connection.
+// with its chunk framing; over TLS the records' contents), as the fast client
+// counts it. False without a counting connection.
 func (tr *requestTrace) wireBytesIn() (uint64, bool) {
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
@@ -58,10 +58,10 @@ func (tr *requestTrace) wireBytesIn() (uint64, bool) {
 		return 0, false
 	}
 	a := tr.attempts[len(tr.attempts)-1]
-	if a.conn == nil || !a.plain {
+	if a.conn == nil {
 		return 0, false
 	}
-	return a.conn.read.Load() - a.read, true
+	return a.read.Load(), true
 }
 
 // earlierAttempts is how many attempts before the latest reached the wire:
@@ -104,9 +104,10 @@ func (tr *requestTrace) attach(ctx context.Context) context.Context {
 			tr.mu.Lock()
 			tr.gotConn, tr.reused = true, info.Reused
 			var a attempt
-			a.conn, a.plain = wireConnOf(info.Conn)
+			a.conn = wireConnOf(info.Conn)
 			if a.conn != nil {
-				a.written, a.read = a.conn.written.Load(), a.conn.read.Load()
+				a.written, a.read = a.conn.written.Load(), new(atomic.Uint64)
+				a.conn.owner.Store(a.read)
 			}
 			tr.attempts = append(tr.attempts, a)
 			tr.mu.Unlock()

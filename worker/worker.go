@@ -55,6 +55,10 @@ type Config struct {
 	// RawPath, when set, is the file (.csv or .jsonl, .gz to compress) that
 	// gets one record per request this worker counts (see raw.go).
 	RawPath string
+	// OpenFiles is the process's open-file limit; a remote worker whose
+	// share of the run's VUs cannot get its connections under it refuses
+	// the run at join (fdcheck.go). Zero: not checked.
+	OpenFiles OpenFiles
 }
 
 const maxFlushInterval = 250 * time.Millisecond
@@ -368,6 +372,9 @@ func (w *Worker) Run(ctx context.Context) error {
 		}
 	}
 	if remote != nil {
+		if err := w.refuseShortOfFDs(ctx); err != nil {
+			return err
+		}
 		// A remote worker says hello only once admitted.
 		if err := w.publishHello(schemas.KindJoin); err != nil {
 			return err
@@ -499,6 +506,7 @@ func (w *Worker) Run(ctx context.Context) error {
 				}
 			case reshared:
 				w.log.Info("share changed", "index", w.share.index(), "workers", w.share.count())
+				w.warnShortOfFDs()
 				rescale()
 				w.reshareOpen(a)
 			case dropped:

@@ -99,6 +99,9 @@ func runOutcome(res *schemas.Result, err error) error {
 		if errors.Is(err, session.ErrInterrupted) {
 			return &exitError{code: ExitInterrupted, err: fmt.Errorf("run: %w", err)}
 		}
+		if errors.Is(err, session.ErrWorkerRefused) {
+			return fmt.Errorf("run: %w", err) // the plan does not fit the workers: exit 2
+		}
 		return failure(fmt.Errorf("run: %w", err))
 	}
 	if res == nil {
@@ -199,6 +202,8 @@ func (a *app) sessionConfig(st *settings, args []string) (session.Config, error)
 		if err := checkFDs(p); err != nil {
 			return cfg, err
 		}
+	} else {
+		p.Spec.PeakVUs = peakVUs(p) // each remote worker checks its share
 	}
 	out := get("out")
 	if out != "" {

@@ -94,9 +94,12 @@ Exit codes: 0 stopped by a signal, 1 the bus refused or closed the connection,
 		if err != nil {
 			return err
 		}
-		// A worker's VUs need their connections: use all the descriptors the system allows.
+		// A worker's VUs need their connections: use all the descriptors the
+		// system allows, and refuse a run whose share would not fit.
+		var openFiles worker.OpenFiles
 		if soft, hard, err := fdlimit.Raise(); err == nil {
 			log.Debug("open-file limit", "soft", soft, "hard", hard)
+			openFiles = worker.OpenFiles{Soft: soft, Hard: hard}
 		}
 		raw := st.text(find(workerSettings, "raw"))
 		if raw != "" {
@@ -130,7 +133,7 @@ Exit codes: 0 stopped by a signal, 1 the bus refused or closed the connection,
 			defer cancelClose()
 			_ = conn.Close(closeCtx)
 		}()
-		srv, err := worker.NewServer(worker.ServeConfig{Name: name, Logger: log, RawPath: raw}, conn)
+		srv, err := worker.NewServer(worker.ServeConfig{Name: name, Logger: log, RawPath: raw, OpenFiles: openFiles}, conn)
 		if err != nil {
 			return fmt.Errorf("worker: %w", err) // a bad --name: usage
 		}
