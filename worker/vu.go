@@ -91,10 +91,7 @@ func (w *Worker) runVU(stopCtx context.Context, v *vu) {
 		if !w.beginIteration(v) {
 			break // the run's iterations are made, or the rows ran out
 		}
-		start := time.Now()
-		if w.iterate(stopCtx, v) {
-			v.shard.iterationDone(start)
-		}
+		w.runIteration(stopCtx, v)
 		if !v.thinkFor(w.thinkTime(v.rng)) {
 			break
 		}
@@ -106,6 +103,15 @@ func (w *Worker) runVU(stopCtx context.Context, v *vu) {
 		v.think.Stop()
 	}
 	v.closeConns()
+}
+
+// runIteration runs one iteration of the closed model and counts it when
+// it ran to its end.
+func (w *Worker) runIteration(stopCtx context.Context, v *vu) {
+	start := time.Now()
+	if w.iterate(stopCtx, v) {
+		v.shard.iterationDone(start)
+	}
 }
 
 // iterate runs one task picked by weight and reports whether it ran to the end.
