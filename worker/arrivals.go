@@ -394,7 +394,7 @@ func (w *Worker) runOpenVU(stopCtx context.Context, v *vu, om *openModel) {
 		}
 		start := time.Now()
 		if w.runRequestsFrom(stopCtx, v, w.tasks[w.pickTask(v.rng)], intended) {
-			v.shard.iterationDone(start)
+			v.shard.iterationDone(start, v.lastEnd)
 		}
 		if !v.thinkFor(w.thinkTime(v.rng)) {
 			break

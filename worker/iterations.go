@@ -3,9 +3,15 @@ package worker
 import "time"
 
 // iterationDone counts one iteration that ran to its end and records its
-// duration, from its start to its last response (think time excluded).
-func (s *shard) iterationDone(start time.Time) {
-	us := time.Since(start).Microseconds()
+// duration, from its start to its last response, which ended at end
+// (think time excluded).
+func (s *shard) iterationDone(start, end time.Time) {
+	if start.IsZero() || end.Before(start) {
+		// No request of the iteration was recorded with its times.
+		end = time.Now()
+		start = end
+	}
+	us := end.Sub(start).Microseconds()
 	s.mu.Lock()
 	s.iterHist.Record(us)
 	s.mu.Unlock()

@@ -30,6 +30,11 @@ type scenarioRun struct {
 	extractNames []string
 	checks       []checkDef  // every check of the worker, by id
 	renderWarned atomic.Bool // a request could not be rendered; said once
+
+	// readsData: some request renders a template or runs a check, so the
+	// VUs' variables are read; without, a VU does not keep its iteration
+	// number there (boxing it costs an allocation per iteration).
+	readsData bool
 }
 
 // checkDef is one named check of one endpoint; its id is its index.
@@ -58,6 +63,11 @@ type dynRequest struct {
 	// order net/http writes them (by name); userAgent is apart, as it is there.
 	wire      []dynPair
 	userAgent *scenario.Template // nil: Go's default
+
+	// plain: static, and nothing to check or extract, on the run's
+	// timeout: while the VU's jar is empty, the request goes as it would
+	// without a scenario (see sendPlain).
+	plain bool
 }
 
 type dynPair struct {
@@ -191,6 +201,7 @@ func (w *Worker) compileScenario(spec schemas.RunSpec) error {
 				d.checkIDs = append(d.checkIDs, id(ts[i].endpoint, c.Name))
 			}
 			ts[i].dyn = d
+			sr.readsData = sr.readsData || !d.static || len(d.checks) > 0
 		}
 		return nil
 	}
@@ -267,6 +278,7 @@ func compileDyn(r schemas.Request, names *scenario.Names) (*dynRequest, error) {
 		d.needBody = d.needBody || k.NeedsBody()
 		d.needHdrs = d.needHdrs || k.NeedsHeaders()
 	}
+	d.plain = d.static && d.timeout == 0 && len(d.extract) == 0 && len(d.checks) == 0
 	return d, nil
 }
 
@@ -344,7 +356,9 @@ func (w *Worker) beginIteration(v *vu) bool {
 		return true
 	}
 	s.iteration++
-	s.data[scenario.NameIteration] = s.iteration
+	if w.scn.readsData {
+		s.data[scenario.NameIteration] = s.iteration
+	}
 	for _, t := range w.scn.tables {
 		if t.Set.Pick == schemas.PickPerVU {
 			continue
@@ -380,6 +394,9 @@ func (w *Worker) workDone() bool {
 func (w *Worker) sendScenario(stopCtx context.Context, v *vu, t *requestTemplate) outcome {
 	s := v.scn
 	d := t.dyn
+	if d.plain && s.jar == nil && t.fast != nil && t.h2 == nil {
+		return w.sendPlain(stopCtx, v, t)
+	}
 	timeout := w.timeout
 	if d.timeout > 0 {
 		timeout = d.timeout

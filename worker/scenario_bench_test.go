@@ -167,3 +167,33 @@ func TestTemplatedRequestChecksTheBody(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkVULoop is one closed-model iteration as a VU runs it (begin,
+// the task's request, the iteration's count and duration), for a plain
+// request with the plan's cookie jar off and on (the default). A CPU
+// profile of it (-cpuprofile) shows what the generator spends per request
+// beyond the two syscalls.
+func BenchmarkVULoop(b *testing.B) {
+	url := newJSONBenchServer(b)
+	specs := scenarioBenchSpecs(url)
+	for _, name := range []string{"plain", "cookies"} {
+		b.Run(name, func(b *testing.B) {
+			w, v := scenarioBenchWorker(b, specs[name])
+			ctx := context.Background()
+			b.ReportAllocs()
+			cpu0 := processCPU()
+			for b.Loop() {
+				if !w.beginIteration(v) {
+					b.Fatal("no iteration left")
+				}
+				w.runIteration(ctx, v)
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
+			eps, iterations := w.agg.collect(w.shards, w.endpoints)
+			if len(eps) != 1 || eps[0].Errors != 0 || iterations != eps[0].Requests {
+				b.Fatalf("errors or iterations missing: %+v, %d iterations", eps, iterations)
+			}
+		})
+	}
+}

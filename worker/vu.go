@@ -23,6 +23,10 @@ type vu struct {
 	// mailbox (open model) holds the intended start of the VU's next
 	// iteration; the dispatcher fills it only while the VU is free.
 	mailbox chan time.Time
+	// firstStart and lastEnd are when the first request recorded since
+	// runIteration cleared them started and the last one ended: an
+	// iteration's bounds, read without clock readings of its own.
+	firstStart, lastEnd time.Time
 }
 
 // pool is the worker's VUs as a stack: the newest is the first to stop.
@@ -91,10 +95,7 @@ func (w *Worker) runVU(stopCtx context.Context, v *vu) {
 		if !w.beginIteration(v) {
 			break // the run's iterations are made, or the rows ran out
 		}
-		start := time.Now()
-		if w.iterate(stopCtx, v) {
-			v.shard.iterationDone(start)
-		}
+		w.runIteration(stopCtx, v)
 		if !v.thinkFor(w.thinkTime(v.rng)) {
 			break
 		}
@@ -106,6 +107,39 @@ func (w *Worker) runVU(stopCtx context.Context, v *vu) {
 		v.think.Stop()
 	}
 	v.closeConns()
+}
+
+// runIteration runs one iteration of the closed model and counts it when
+// it ran to its end, with its duration: from its start to its last
+// response. When nothing comes before its first request's start (no
+// rendering, no rate limit), that start is the iteration's.
+func (w *Worker) runIteration(stopCtx context.Context, v *vu) {
+	var start time.Time
+	if !w.startAtRequest {
+		start = time.Now()
+	}
+	v.firstStart = time.Time{}
+	if w.iterate(stopCtx, v) {
+		if start.IsZero() {
+			start = v.firstStart
+		}
+		v.shard.iterationDone(start, v.lastEnd)
+	}
+}
+
+// startsAtRequest reports whether every task's first request is sent
+// without anything before it that takes time: no rate limit to wait for,
+// nothing to render.
+func startsAtRequest(tasks [][]*requestTemplate, limiter *requestLimiter) bool {
+	if limiter != nil {
+		return false
+	}
+	for _, reqs := range tasks {
+		if len(reqs) == 0 || (reqs[0].dyn != nil && !reqs[0].dyn.static) {
+			return false
+		}
+	}
+	return true
 }
 
 // iterate runs one task picked by weight and reports whether it ran to the end.
@@ -149,6 +183,10 @@ func (w *Worker) runRequestsFrom(stopCtx context.Context, v *vu, reqs []*request
 			intended = o.fromIntended(intended)
 		}
 		v.shard.record(t.endpoint, o)
+		if v.firstStart.IsZero() {
+			v.firstStart = o.start
+		}
+		v.lastEnd = o.end
 		if w.raw != nil {
 			w.raw.record(v.id, t.endpoint, &o)
 		}

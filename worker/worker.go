@@ -89,6 +89,9 @@ type Worker struct {
 	// scn is the scenario machinery (nil: the spec uses none; see scenario.go).
 	scn *scenarioRun
 	scenarioCounters
+	// startAtRequest: an iteration starts when its first request does
+	// (see runIteration).
+	startAtRequest bool
 
 	shards []*shard
 	agg    aggregator
@@ -268,6 +271,7 @@ func (w *Worker) compileSpec(spec schemas.RunSpec) error {
 	case rl > 0:
 		w.limiter = newRequestLimiter(rl)
 	}
+	w.startAtRequest = startsAtRequest(w.tasks, w.limiter)
 	return nil
 }
 

@@ -34,7 +34,7 @@ func (c *Capture) reset() {
 }
 
 func (c *Capture) header(name, value []byte) {
-	if c == nil || !(c.wantHeaders || c.wantCookies && bytes.EqualFold(name, []byte("Set-Cookie"))) {
+	if c == nil || !(c.wantHeaders || c.wantCookies && fieldIs(name, "Set-Cookie")) {
 		return
 	}
 	c.lines = append(c.lines, name...)

@@ -195,7 +195,7 @@ func (rr *responseReader) readHead() (h head, err error) {
 		name, value := line[:colon], trimSpace(line[colon+1:])
 		rr.keep.header(name, value)
 		switch {
-		case bytes.EqualFold(name, []byte("Content-Length")):
+		case fieldIs(name, "Content-Length"):
 			n, ok := parseLength(value)
 			if !ok {
 				return h, malformed("bad Content-Length", value)
@@ -207,12 +207,12 @@ func (rr *responseReader) readHead() (h head, err error) {
 			if h.body != chunkedBody {
 				h.body = lengthBody
 			}
-		case bytes.EqualFold(name, []byte("Transfer-Encoding")):
+		case fieldIs(name, "Transfer-Encoding"):
 			if !bytes.EqualFold(value, []byte("chunked")) {
 				return h, fmt.Errorf("%w %q", errUnsupportedEncoding, value)
 			}
 			h.body = chunkedBody
-		case bytes.EqualFold(name, []byte("Connection")):
+		case fieldIs(name, "Connection"):
 			forEachToken(value, func(tok []byte) {
 				switch {
 				case bytes.EqualFold(tok, []byte("close")):
@@ -223,6 +223,14 @@ func (rr *responseReader) readHead() (h head, err error) {
 			})
 		}
 	}
+}
+
+// fieldIs reports whether the header name is want, without case. The
+// length is compared first: most of a response's names differ from want
+// there, and bytes.EqualFold compares byte by byte before it looks at the
+// lengths.
+func fieldIs(name []byte, want string) bool {
+	return len(name) == len(want) && bytes.EqualFold(name, []byte(want))
 }
 
 // parseStatusLine reads "HTTP/d.d NNN reason". A version above 1.x reads as

@@ -34,6 +34,8 @@ func TestResponseReaderFraming(t *testing.T) {
 		{"no reason phrase", false, "HTTP/1.1 204\r\n\r\n", 204, true, ""},
 		{"bare LF lines", false, "HTTP/1.1 200 OK\nContent-Length: 2\n\nhi", 200, true, ""},
 		{"header case and spacing", false, "HTTP/1.1 200 OK\r\ncOnTeNt-LeNgTh:\t3 \r\n\r\nabc", 200, true, ""},
+		{"framing names in any case", false, "HTTP/1.1 200 OK\r\ntransfer-ENCODING: chunked\r\nCONNECTION: close\r\n\r\n1\r\nz\r\n0\r\n\r\n", 200, false, ""},
+		{"names that only start like framing ones", false, "HTTP/1.1 200 OK\r\nContent-Lengths: 9\r\nConnectionx: close\r\nContent-Length: 1\r\n\r\nz", 200, true, ""},
 		{"repeated equal lengths", false, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc", 200, true, ""},
 		{"chunked", false, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nA;ext=1\r\n0123456789\r\n0\r\n\r\n", 200, true, ""},
 		{"chunked with trailers", false, "HTTP/1.1 200 OK\r\nTransfer-Encoding: Chunked\r\n\r\n3 \r\nabc\r\n0\r\nX-Sum: 1\r\nX-Other: 2\r\n\r\n", 200, true, ""},
