@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/loadforge/loadforge/internal/bus"
 	"github.com/loadforge/loadforge/schemas"
 )
 
@@ -16,30 +15,7 @@ import (
 // ends the recruiting with the worker's reason; the spec tells the workers
 // how many of them share the peak.
 func TestRosterTakesARefusalWhileRecruiting(t *testing.T) {
-	b, err := bus.Open(bus.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close(context.Background())
-	sess, err := b.Connect("session")
-	if err != nil {
-		t.Fatal(err)
-	}
-	peer, err := b.Connect("workers")
-	if err != nil {
-		t.Fatal(err)
-	}
-	specs := make(chan *schemas.RunSpec, 64)
-	assigns := make(chan *schemas.WorkerAssignment, 64)
-	if _, err := bus.Subscribe(peer, schemas.Subject("r", schemas.KindSpec), func(_ string, s *schemas.RunSpec) { specs <- s }); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := bus.Subscribe(peer, schemas.Subject("r", schemas.KindAssign), func(_ string, a *schemas.WorkerAssignment) { assigns <- a }); err != nil {
-		t.Fatal(err)
-	}
-	if err := peer.Flush(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	sess, peer, specs, assigns := rosterPeers(t)
 	r := newRoster(rosterConfig{RunID: "r", Spec: schemas.RunSpec{SchemaVersion: 1, RunID: "r", PeakVUs: 600}, Wanted: 2,
 		AnnounceEvery: time.Hour, Logger: quiet}, sess)
 	ctx, cancel := context.WithCancel(context.Background())

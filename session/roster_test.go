@@ -13,30 +13,7 @@ import (
 // The roster admits the first joiners up to the number wanted, in order, and
 // drops what is foreign or malformed.
 func TestRosterAdmitsInOrderAndDropsForeignMessages(t *testing.T) {
-	b, err := bus.Open(bus.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close(context.Background())
-	sess, err := b.Connect("session")
-	if err != nil {
-		t.Fatal(err)
-	}
-	peer, err := b.Connect("workers")
-	if err != nil {
-		t.Fatal(err)
-	}
-	assigns := make(chan *schemas.WorkerAssignment, 64)
-	specs := make(chan *schemas.RunSpec, 64)
-	if _, err := bus.Subscribe(peer, schemas.Subject("r", schemas.KindAssign), func(_ string, a *schemas.WorkerAssignment) { assigns <- a }); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := bus.Subscribe(peer, schemas.Subject("r", schemas.KindSpec), func(_ string, s *schemas.RunSpec) { specs <- s }); err != nil {
-		t.Fatal(err)
-	}
-	if err := peer.Flush(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	sess, peer, specs, assigns := rosterPeers(t)
 	r := newRoster(rosterConfig{RunID: "r", Spec: schemas.RunSpec{SchemaVersion: 1, RunID: "r"}, Wanted: 2,
 		AnnounceEvery: time.Hour, Logger: quiet}, sess)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -104,4 +81,33 @@ func TestRosterAdmitsInOrderAndDropsForeignMessages(t *testing.T) {
 		t.Errorf("an assignment after the roster was full: %+v", a)
 	default:
 	}
+}
+
+// rosterPeers opens a bus with the session's connection and a peer that
+// stands for the workers, subscribed to the run's specs and assignments.
+func rosterPeers(t *testing.T) (sess, peer *bus.Conn, specs chan *schemas.RunSpec, assigns chan *schemas.WorkerAssignment) {
+	t.Helper()
+	b, err := bus.Open(bus.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Close(context.Background()) })
+	if sess, err = b.Connect("session"); err != nil {
+		t.Fatal(err)
+	}
+	if peer, err = b.Connect("workers"); err != nil {
+		t.Fatal(err)
+	}
+	specs = make(chan *schemas.RunSpec, 64)
+	assigns = make(chan *schemas.WorkerAssignment, 64)
+	if _, err := bus.Subscribe(peer, schemas.Subject("r", schemas.KindSpec), func(_ string, s *schemas.RunSpec) { specs <- s }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bus.Subscribe(peer, schemas.Subject("r", schemas.KindAssign), func(_ string, a *schemas.WorkerAssignment) { assigns <- a }); err != nil {
+		t.Fatal(err)
+	}
+	if err := peer.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return sess, peer, specs, assigns
 }
