@@ -38,6 +38,6 @@ func Check(what string, vus int, urls []string, soft, hard uint64) error {
 	if need <= hard {
 		raise = fmt.Sprintf("raise the limit to at least %d (ulimit -n %d)", need, need)
 	}
-	return fmt.Errorf("%s needs about %d file descriptors (%d connections + %d for the process) but the open-file limit is %d (hard %d): %s, or run fewer VUs per process (remote workers)",
+	return fmt.Errorf("%s needs about %d file descriptors (%d connections + %d for the process) but the open-file limit is %d (hard %d): %s, or spread the VUs over more worker processes",
 		what, need, conns, Reserve, soft, hard, raise)
 }
