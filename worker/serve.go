@@ -152,7 +152,8 @@ func (s *Server) Run(ctx context.Context) error {
 func serveRun(ctx context.Context, conn *bus.Conn, cfg ServeConfig, spec *schemas.RunSpec, log *slog.Logger) error {
 	w, err := New(Config{
 		RunID: spec.RunID, WorkerID: cfg.WorkerID, Name: cfg.Name, Spec: *spec,
-		FlushInterval: cfg.FlushInterval, Shards: cfg.Shards, Logger: log,
+		FlushInterval: cfg.FlushInterval, Shards: cfg.Shards,
+		Logger: cfg.Logger.With("run_id", spec.RunID), // New adds worker_id itself
 		Remote: true, JoinTimeout: cfg.JoinTimeout, CoordinatorTimeout: cfg.CoordinatorTimeout,
 		RawPath: remoteRawPath(cfg.RawPath, cfg.Name, spec.RunID), OpenFiles: cfg.OpenFiles,
 	}, conn)
