@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,14 +21,16 @@ import (
 // pattern. From it and t0 alone the worker derives arrival i's intended time
 // (package arrival), so no message on the bus can move an arrival, and one
 // goroutine, the dispatcher, walks the arrivals in order: it sleeps until the
-// next one is due, then hands every arrival due by then to a free VU, or
-// starts a new VU for it while the pool is below max_vus, or else counts it as
-// dropped, and sleeps once to the next. A VU that finishes its iteration takes
-// the next arrival itself when it is already due, before it would park: it is
-// free, so this is the hand-off the dispatcher would make, without waking a
-// goroutine. Nothing waits for a VU or a response, so the schedule never
-// slides: a shortfall is either a dropped iteration or, for an arrival handed
-// over late, latency.
+// next one is due, then hands every arrival due by then to a free VU, and
+// sleeps once to the next. An arrival that finds no VU free waits for the
+// first VU to be ready, a busy one coming free or one the pool starts for the
+// waiting arrivals (growLocked), unless the pool, counting those arrivals, is
+// at max_vus: then it is dropped. A VU that finishes its iteration takes the
+// oldest waiting arrival, or else the next one when it is already due, before
+// it would park: it is free, so this is the hand-off the dispatcher would
+// make, without waking a goroutine. The dispatcher waits for no VU and no
+// response, so the schedule never slides: a shortfall is either a dropped
+// iteration or, for an arrival handed over late, latency.
 //
 // A VU's first request of the iteration is timed from the arrival's intended
 // time; each later request from the end of the one before (outcome.fromIntended).
@@ -55,10 +58,20 @@ type openModel struct {
 	mu sync.Mutex
 	// next is the next arrival to hand out, of share cur: the dispatcher and
 	// VUs that finish an iteration take arrivals from it, in order.
-	next    uint64
-	cur     arrivalShare
-	free    []*vu // idle VUs; the most recently freed is reused first
-	all     []*vu // every VU started, in start order
+	next uint64
+	cur  arrivalShare
+	free []*vu // idle VUs; the most recently freed is reused first
+	all  []*vu // every VU started, in start order
+	// waiting are the intended times of arrivals that found no VU free
+	// while the pool could still grow, oldest first: the first VU to come
+	// free or to be ready takes the oldest. While any wait, no VU is free.
+	waiting []time.Time
+	// starting counts the VUs started for waiting arrivals that have not
+	// taken their first one yet; dialing, those of them still dialling.
+	starting, dialing int
+	lastStart         time.Time // when growLocked last started a VU
+	// newVU starts a VU (startVU; a test's stand-in records the decision).
+	newVU   func(preAllocated bool) *vu
 	stopped bool
 	// switches are changes of share not yet applied by the dispatcher, in order.
 	switches []shareSwitch
@@ -137,11 +150,12 @@ func (w *Worker) startOpen(m *schemas.ScaleCommand) error {
 		done:        make(chan struct{}),
 		sleeper:     w.newSleeper(),
 	}
+	om.newVU = om.startVU
 	// Published before any VU starts: their requests record the service time.
 	w.open.Store(om)
 	om.mu.Lock()
 	for range localPre {
-		om.free = append(om.free, om.startVU())
+		om.free = append(om.free, om.startVU(true))
 	}
 	om.mu.Unlock()
 	w.vuWG.Add(1)
@@ -206,6 +220,7 @@ func (om *openModel) handDue() (next time.Time, more bool) {
 		}
 		now := time.Now()
 		if due.After(now) {
+			om.growLocked(now) // waiting arrivals whose VU dials slowly
 			return due, true
 		}
 		om.next += om.cur.of
@@ -272,24 +287,63 @@ func (om *openModel) sleepUntil(due time.Time, timer *time.Timer) bool {
 }
 
 // handLocked gives the arrival due at `due` to a VU, at now: the most
-// recently freed one, or a new one below the cap; else it is dropped. om.mu
-// is held.
+// recently freed one; with none free, it waits for the first VU to come free
+// or to be started, unless the pool is at its cap, counting each waiting
+// arrival that no starting VU covers as a VU to come: then it is dropped.
+// om.mu is held.
 func (om *openModel) handLocked(due, now time.Time) {
-	om.recordLag(due, now)
-	var v *vu
-	switch n := len(om.free); {
-	case n > 0:
-		v = om.free[n-1]
-		om.free[n-1] = nil
-		om.free = om.free[:n-1]
-	case len(om.all) < om.maxVUs:
-		v = om.startVU()
-	default:
-		om.dropped.Add(1)
+	n := len(om.free)
+	if n == 0 {
+		if len(om.all)+max(0, len(om.waiting)-om.starting) >= om.maxVUs {
+			om.recordLag(due, now)
+			om.dropped.Add(1)
+			return
+		}
+		om.waiting = append(om.waiting, due)
+		om.growLocked(now)
 		return
 	}
-	// A free or new VU's mailbox is empty, so this never blocks.
+	om.recordLag(due, now)
+	v := om.free[n-1]
+	om.free[n-1] = nil
+	om.free = om.free[:n-1]
+	// A free VU's mailbox is empty, so this never blocks.
 	v.mailbox <- due
+}
+
+// growLocked starts a VU when more arrivals wait than VUs are starting for
+// them, below the cap: one dial at a time, or one more each slowDial while
+// dials take longer. A new VU costs more CPU than an arrival's gap at tens
+// of thousands a second, and its first request on a new connection is
+// slower than the next: a VU started for every arrival that finds none
+// free, as each did before, fed on itself and ran the pool to max_vus in
+// the first milliseconds of a run, or after a stall. The waiting arrivals
+// go to the first VU ready, new or freed. om.mu is held.
+func (om *openModel) growLocked(now time.Time) {
+	if om.stopped || len(om.waiting) <= om.starting || len(om.all) >= om.maxVUs {
+		return
+	}
+	if om.dialing > 0 && now.Sub(om.lastStart) < slowDial {
+		return
+	}
+	om.starting++
+	om.dialing++
+	om.lastStart = now
+	om.newVU(false)
+}
+
+// slowDial is how long a dial may take before the pool starts the next VU
+// beside it: a loopback dial takes about 0.1 ms of CPU, one across a network
+// a round trip, and a pool that waits on round trips one by one would grow
+// by a few VUs a second.
+const slowDial = time.Millisecond
+
+// connected is a new VU's word that its dial is done: the next may start.
+func (om *openModel) connected() {
+	om.mu.Lock()
+	defer om.mu.Unlock()
+	om.dialing--
+	om.growLocked(time.Now())
 }
 
 func (om *openModel) recordLag(due, now time.Time) {
@@ -298,8 +352,9 @@ func (om *openModel) recordLag(due, now time.Time) {
 	om.lagMu.Unlock()
 }
 
-// startVU starts a new VU of the pool; om.mu is held.
-func (om *openModel) startVU() *vu {
+// startVU starts a new VU of the pool; om.mu is held. A pre-allocated VU
+// starts free; one started for waiting arrivals takes the oldest once ready.
+func (om *openModel) startVU(preAllocated bool) *vu {
 	w := om.w
 	v := &vu{
 		id:      len(om.all),
@@ -314,20 +369,30 @@ func (om *openModel) startVU() *vu {
 	go func() {
 		defer w.vuWG.Done()
 		defer w.alive.Add(-1)
-		w.runOpenVU(w.stopCtx, v, om)
+		w.runOpenVU(w.stopCtx, v, om, preAllocated)
 	}()
 	return v
 }
 
-// takeOrRelease is v's turn once its iteration is done: when the next
-// arrival is already due, v, being free, takes it itself (took); else v goes
-// back among the free VUs to wait for the dispatcher. alive is false when the
-// pool is stopping and v should exit.
-func (om *openModel) takeOrRelease(v *vu) (intended time.Time, took, alive bool) {
+// takeOrRelease is v's turn once its iteration is done, or, for a VU
+// started for waiting arrivals (first), once it is ready: v takes the oldest
+// waiting arrival, or else the next arrival when it is already due (took);
+// else v goes back among the free VUs to wait for the dispatcher. alive is
+// false when the pool is stopping and v should exit.
+func (om *openModel) takeOrRelease(v *vu, first bool) (intended time.Time, took, alive bool) {
 	om.mu.Lock()
 	defer om.mu.Unlock()
+	if first {
+		om.starting--
+	}
 	if om.stopped {
 		return time.Time{}, false, false
+	}
+	if len(om.waiting) > 0 {
+		due := om.waiting[0]
+		om.waiting = om.waiting[1:]
+		om.recordLag(due, time.Now())
+		return due, true, true
 	}
 	if due, ok := om.peekLocked(); ok {
 		if now := time.Now(); !due.After(now) {
@@ -349,6 +414,9 @@ func (om *openModel) stop() {
 		return
 	}
 	om.stopped = true
+	// Arrivals still waiting for a VU were never run.
+	om.dropped.Add(uint64(len(om.waiting)))
+	om.waiting = nil
 	close(om.quit)
 	if om.sleeper != nil {
 		om.sleeper.close()
@@ -360,8 +428,12 @@ func (om *openModel) stop() {
 }
 
 // runOpenVU is an open-model VU's life: setup once, then one iteration per
-// arrival handed to it, then teardown once.
-func (w *Worker) runOpenVU(stopCtx context.Context, v *vu, om *openModel) {
+// arrival handed to it, then teardown once. A pre-allocated VU dials its
+// connections after its setup, while it waits for its first arrival (the
+// scale command comes ahead of t0): a pool that starts cold at a high rate
+// spends its first milliseconds dialling while arrivals come due, starts a
+// VU for each, and runs to max_vus.
+func (w *Worker) runOpenVU(stopCtx context.Context, v *vu, om *openModel, preAllocated bool) {
 	defer func() {
 		if v.think != nil {
 			v.think.Stop()
@@ -369,17 +441,19 @@ func (w *Worker) runOpenVU(stopCtx context.Context, v *vu, om *openModel) {
 		v.closeConns()
 	}()
 	if !w.startScenarioVU(v) {
-		// The rows ran out: the arrival it was started for is dropped.
-		select {
-		case <-v.mailbox:
-			om.dropped.Add(1)
-		default:
-		}
+		om.abandon(v, preAllocated) // the rows ran out
 		return
+	}
+	w.connectAhead(stopCtx, v)
+	if !preAllocated {
+		om.connected()
 	}
 	w.runRequests(stopCtx, v, w.setup)
 	var intended time.Time
 	took, alive := false, true
+	if !preAllocated {
+		intended, took, alive = om.takeOrRelease(v, true)
+	}
 	for alive && stopCtx.Err() == nil {
 		if !took {
 			var ok bool
@@ -399,7 +473,7 @@ func (w *Worker) runOpenVU(stopCtx context.Context, v *vu, om *openModel) {
 		if !v.thinkFor(w.thinkTime(v.rng)) {
 			break
 		}
-		intended, took, alive = om.takeOrRelease(v)
+		intended, took, alive = om.takeOrRelease(v, false)
 	}
 	// An arrival handed over or taken but never begun (a hard stop came
 	// first) counts as dropped: every arrival is either run or dropped.
@@ -413,6 +487,27 @@ func (w *Worker) runOpenVU(stopCtx context.Context, v *vu, om *openModel) {
 	}
 	if stopCtx.Err() == nil {
 		w.runRequests(stopCtx, v, w.teardown)
+	}
+}
+
+// abandon takes v, which could not start, out of the pool's reckoning: a
+// new VU no longer counts as starting, a pre-allocated one is no longer
+// free, and an arrival already handed to it is dropped.
+func (om *openModel) abandon(v *vu, preAllocated bool) {
+	om.mu.Lock()
+	defer om.mu.Unlock()
+	if preAllocated {
+		if i := slices.Index(om.free, v); i >= 0 {
+			om.free = slices.Delete(om.free, i, i+1)
+		}
+	} else {
+		om.starting--
+		om.dialing--
+	}
+	select {
+	case <-v.mailbox:
+		om.dropped.Add(1)
+	default:
 	}
 }
 

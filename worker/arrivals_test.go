@@ -186,19 +186,23 @@ func TestCorrectedDiffersExactlyWhenThePoolIsStarved(t *testing.T) {
 	})
 
 	t.Run("starved, growing VUs with a setup", func(t *testing.T) {
-		// 50/s (every 20 ms), no VU at first: arrival 0 starts VU 1 and waits
-		// for its 30 ms login, arrival 1 (20 ms) finds VU 1 still logging in
-		// and starts VU 2; from arrival 2 on a VU is always free.
+		// 50/s (every 20 ms) against 3 ms, no VU at first: arrival 0 waits
+		// and starts VU 1, which logs in until 30 ms; arrival 1 (20 ms) finds
+		// VU 1 still logging in, waits too and starts VU 2 (ready at 50 ms).
+		// VU 1 takes the oldest first: arrival 0 at 30 ms, then arrival 1 at
+		// 33 ms, not VU 2; from arrival 2 on a VU is always free.
+		delays := map[string]time.Duration{"/work": 3 * time.Millisecond, "/login": 30 * time.Millisecond}
 		run := runOpen(t, withSetup(), &fakeService{delays: delays}, constantRate(50, time.Second, 10, 0), 0)
 		if run.requests != 50+2 || run.vus != 2 || run.dropped != 0 {
 			t.Fatalf("requests %d (with 2 logins), pool %d, dropped %d", run.requests, run.vus, run.dropped)
 		}
+		ms := time.Millisecond
 		corrected, uncorrected := hist(run.latency["req"]), hist(run.service["req"])
-		if want := sparseOf(map[time.Duration]int64{service: 50}); !slices.Equal(latency.Sparse(uncorrected), want) {
-			t.Fatalf("service times %v, want 50 × %v", run.service["req"], service)
+		if want := sparseOf(map[time.Duration]int64{3 * ms: 50}); !slices.Equal(latency.Sparse(uncorrected), want) {
+			t.Fatalf("service times %v, want 50 × 3 ms", run.service["req"])
 		}
-		waited := 30*time.Millisecond + service // the login, then the request
-		want := sparseOf(map[time.Duration]int64{service: 48, waited: 2})
+		// Arrival 0 waited 30 ms, arrival 1 from 20 to 33 ms; each then took 3 ms.
+		want := sparseOf(map[time.Duration]int64{3 * ms: 48, 33 * ms: 1, 16 * ms: 1})
 		if got := latency.Sparse(corrected); !slices.Equal(got, want) {
 			t.Errorf("latency from the intended start %v, want %v", got, want)
 		}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"sync"
 	"time"
 
@@ -88,6 +89,13 @@ func (w *Worker) prepareClients(choice, version string, tlsConfig *tls.Config, n
 			ep.client = client
 		}
 	}
+	for _, task := range w.tasks {
+		for _, t := range task {
+			if t.fast != nil && t.h2 == nil && !slices.ContainsFunc(w.ahead, t.fast.SameAddress) {
+				w.ahead = append(w.ahead, t.fast)
+			}
+		}
+	}
 	return nil
 }
 
@@ -109,6 +117,21 @@ func (w *Worker) send(stopCtx context.Context, v *vu, t *requestTemplate) outcom
 	}
 	o.settle()
 	return o
+}
+
+// connectAhead dials v's fast-client connections to the addresses of the
+// run's requests, before any request needs them. It sends nothing, so
+// nothing is counted; a dial that fails is left for the first request to
+// make again, and to count.
+func (w *Worker) connectAhead(stopCtx context.Context, v *vu) {
+	for _, fr := range w.ahead {
+		if v.fast == nil {
+			v.fast = w.fast.NewSession()
+		}
+		if err := v.fast.Connect(stopCtx, fr, w.timeout); err != nil {
+			return
+		}
+	}
 }
 
 // closeConns closes the VU's connections.

@@ -316,6 +316,7 @@ type target struct {
 	inflight atomic.Int64
 	read     atomic.Int64
 	written  atomic.Int64
+	accepted atomic.Int64 // connections
 }
 
 // newTarget serves:
@@ -368,7 +369,7 @@ func newTarget(t *testing.T) *target {
 		mux.ServeHTTP(w, r)
 	})
 	tg.Server = httptest.NewUnstartedServer(counting)
-	tg.Listener = &countingListener{Listener: tg.Listener, read: &tg.read, written: &tg.written}
+	tg.Listener = &countingListener{Listener: tg.Listener, read: &tg.read, written: &tg.written, accepted: &tg.accepted}
 	tg.Start()
 	t.Cleanup(tg.Close)
 	return tg
@@ -392,13 +393,16 @@ func (tg *target) total() int {
 
 type countingListener struct {
 	net.Listener
-	read, written *atomic.Int64
+	read, written, accepted *atomic.Int64
 }
 
 func (l *countingListener) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
 	if err != nil {
 		return nil, err
+	}
+	if l.accepted != nil {
+		l.accepted.Add(1)
 	}
 	return &countingConn{Conn: c, l: l}, nil
 }

@@ -81,21 +81,20 @@ func testOpenModelAgainstADelayingServer(t *testing.T, client string) {
 	}
 	e := s.endpoint("t")
 	corrected, service := latency.New(), latency.New()
-	waiting, receiving, connecting := newBreakdownHist(), newBreakdownHist(), newBreakdownHist()
+	waiting, receiving := newBreakdownHist(), newBreakdownHist()
 	for _, ev := range evs {
 		for _, ep := range ev.Endpoints {
 			latency.AddSparse(corrected, ep.LatencyUs)
 			latency.AddSparse(service, ep.ServiceTimeUs)
 			latency.AddSparse(waiting, ep.WaitingUs)
 			latency.AddSparse(receiving, ep.ReceivingUs)
-			latency.AddSparse(connecting, ep.ConnectingUs)
 			if len(ep.TLSHandshakingUs) != 0 {
 				t.Errorf("TLS handshakes on plain http: %v", ep.TLSHandshakingUs)
 			}
 		}
 	}
 	// One connection per VU at most: the pool is a few VUs, all kept alive.
-	if n := connecting.TotalCount(); n < 1 || n > int64(a.MaxVUs) {
+	if n := tg.accepted.Load(); n < 1 || n > int64(a.MaxVUs) {
 		t.Errorf("%d connections opened for %d requests, pool of at most %d", n, e.Requests, a.MaxVUs)
 	}
 	if e.HTTPClient != wantClient(client) {

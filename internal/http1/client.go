@@ -364,6 +364,31 @@ func (s *Session) DoCapture(stopCtx context.Context, fr *Request, timeout time.D
 	return out
 }
 
+// SameAddress reports whether r and o go on the same connection of a session.
+func (r *Request) SameAddress(o *Request) bool { return r.slot == o.slot }
+
+// Connect dials the session's connection for fr's address ahead of its
+// first request, unless it has one. The dial is no request's: the first
+// request on the connection reports no connecting or TLS time, and the
+// connection is idle from now on, so that a request after a pause first
+// checks that the server has not closed it.
+func (s *Session) Connect(stopCtx context.Context, fr *Request, timeout time.Duration) error {
+	if s.conns == nil {
+		s.conns = make([]*conn, len(s.client.addrs))
+	}
+	if s.conns[fr.slot] != nil {
+		return nil
+	}
+	c, err := s.client.connect(stopCtx, fr.addr, fr.tls, time.Now().Add(timeout))
+	if err != nil {
+		return err
+	}
+	c.connectingUs, c.tlsUs = 0, 0
+	c.done = time.Now()
+	s.conns[fr.slot] = c
+	return nil
+}
+
 func (s *Session) drop(slot int) {
 	if c := s.conns[slot]; c != nil {
 		s.client.release(c)

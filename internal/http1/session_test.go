@@ -89,3 +89,53 @@ func TestSessionUntrustedCertificate(t *testing.T) {
 		t.Errorf("result %+v", res)
 	}
 }
+
+// A connection dialled ahead (with its handshake) carries the first request,
+// which reports neither: no request waited for them. A second Connect finds
+// it and dials nothing. A connection the server closed while it waited is
+// found closed before the request, which goes on a new one and times it.
+func TestSessionConnectAhead(t *testing.T) {
+	srv, conns := tlsServer(t)
+	roots := x509.NewCertPool()
+	roots.AddCert(srv.Certificate())
+	c := New(Config{TLS: &tls.Config{RootCAs: roots}})
+	req, err := http.NewRequest(http.MethodGet, srv.URL+"/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fr, err := c.Prepare(req, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := c.NewSession()
+	defer s.Close()
+	for range 2 {
+		if err := s.Connect(context.Background(), fr, 5*time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res := s.Do(context.Background(), fr, 5*time.Second)
+	if res.Err != nil || res.Status != http.StatusOK || res.Timing.ConnectingUs != 0 || res.Timing.TLSUs != 0 || res.Timing.WaitingUs <= 0 {
+		t.Fatalf("first request on a connection dialled ahead: %+v", res)
+	}
+	if got := conns.Load(); got != 1 {
+		t.Fatalf("%d connections after two Connects and a request, want 1", got)
+	}
+
+	// The server closes its idle connections; Connect keeps the one it has.
+	srv.CloseClientConnections()
+	if err := s.Connect(context.Background(), fr, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	// The close is on the socket when CloseClientConnections returns; past
+	// IdleGap (a condition of the check, not a wait for it) the request
+	// checks the idle connection first.
+	time.Sleep(2 * IdleGap)
+	res = s.Do(context.Background(), fr, 5*time.Second)
+	if res.Err != nil || res.Status != http.StatusOK || res.Timing.ConnectingUs <= 0 {
+		t.Fatalf("request after the server closed the connection: %+v", res)
+	}
+	if got := conns.Load(); got != 2 {
+		t.Errorf("%d connections, want 2", got)
+	}
+}
