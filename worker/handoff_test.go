@@ -110,33 +110,25 @@ func TestWaitingArrivalsGrowThePoolOneDialAtATime(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		// Arrivals at 0, 10, 20, 30 and 40 ms are due; one busy VU, a cap of 4.
 		om := handOffModel(t, 45*time.Millisecond, 0, 4)
-		busy := &vu{id: 0, stop: make(chan struct{}), mailbox: make(chan time.Time, 1)}
-		om.all = append(om.all, busy)
-		var started []*vu
-		om.newVU = func(bool) *vu {
-			v := &vu{id: len(om.all), stop: make(chan struct{}), mailbox: make(chan time.Time, 1)}
-			om.all = append(om.all, v)
-			started = append(started, v)
-			return v
-		}
+		busy, started := busyAndStarted(om)
 		om.handDue()
 		// Arrival 0 started a VU; 10 and 20 ms wait for it (2 VUs and 1, then
 		// 2, uncovered arrivals stay below 4); 30 and 40 ms reach the cap.
-		if len(started) != 1 || len(om.waiting) != 3 || om.dropped.Load() != 2 || om.lag.Count() != 2 {
+		if len(*started) != 1 || len(om.waiting) != 3 || om.dropped.Load() != 2 || om.lag.Count() != 2 {
 			t.Fatalf("started %d, waiting %d, dropped %d, lag samples %d; want 1, 3, 2, 2",
-				len(started), len(om.waiting), om.dropped.Load(), om.lag.Count())
+				len(*started), len(om.waiting), om.dropped.Load(), om.lag.Count())
 		}
 		// Its dial done, the next VU starts: more wait than are starting.
 		om.connected()
-		if len(started) != 2 || om.starting != 2 || om.dialing != 1 {
-			t.Fatalf("started %d, starting %d, dialing %d; want 2, 2, 1", len(started), om.starting, om.dialing)
+		if len(*started) != 2 || om.starting != 2 || om.dialing != 1 {
+			t.Fatalf("started %d, starting %d, dialing %d; want 2, 2, 1", len(*started), om.starting, om.dialing)
 		}
 		// The busy VU finishes first and takes the oldest arrival.
 		if at, took, _ := om.takeOrRelease(busy, false); !took || at.Sub(om.origin) != 0 {
 			t.Fatalf("busy VU took %v the arrival intended at %v, want 0", took, at.Sub(om.origin))
 		}
 		// The first new VU, ready, takes the next.
-		if at, took, _ := om.takeOrRelease(started[0], true); !took || at.Sub(om.origin) != 10*time.Millisecond {
+		if at, took, _ := om.takeOrRelease((*started)[0], true); !took || at.Sub(om.origin) != 10*time.Millisecond {
 			t.Fatalf("new VU took %v the arrival intended at %v, want 10ms", took, at.Sub(om.origin))
 		}
 		if om.lag.Count() != 4 || len(om.waiting) != 1 || om.starting != 1 {
@@ -146,23 +138,23 @@ func TestWaitingArrivalsGrowThePoolOneDialAtATime(t *testing.T) {
 		om.mu.Lock()
 		om.growLocked(time.Now().Add(slowDial - time.Microsecond))
 		om.mu.Unlock()
-		if len(started) != 2 {
-			t.Fatalf("started %d while a VU dials, want 2", len(started))
+		if len(*started) != 2 {
+			t.Fatalf("started %d while a VU dials, want 2", len(*started))
 		}
 		// At 50 ms: 3 VUs, the one waiting arrival covered by the VU still
 		// dialling; the arrival waits too, and as that dial has taken 10 ms,
 		// the next VU starts beside it, reaching the cap.
 		time.Sleep(10 * time.Millisecond)
 		om.handDue()
-		if om.dropped.Load() != 2 || len(om.waiting) != 2 || len(started) != 3 || om.dialing != 2 {
+		if om.dropped.Load() != 2 || len(om.waiting) != 2 || len(*started) != 3 || om.dialing != 2 {
 			t.Fatalf("dropped %d, waiting %d, started %d, dialing %d; want 2, 2, 3, 2",
-				om.dropped.Load(), len(om.waiting), len(started), om.dialing)
+				om.dropped.Load(), len(om.waiting), len(*started), om.dialing)
 		}
 		om.stop()
 		if om.dropped.Load() != 4 || len(om.waiting) != 0 {
 			t.Errorf("after stop: dropped %d, waiting %d; want 4, 0", om.dropped.Load(), len(om.waiting))
 		}
-		for _, v := range started[1:] {
+		for _, v := range (*started)[1:] {
 			if _, took, alive := om.takeOrRelease(v, true); took || alive {
 				t.Errorf("after stop a new VU took %v, alive %v", took, alive)
 			}
@@ -178,30 +170,37 @@ func TestWaitingArrivalsGrowThePoolOneDialAtATime(t *testing.T) {
 func TestNewVUFindingNoneWaitingIsFree(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		om := handOffModel(t, 5*time.Millisecond, 0, 4)
-		busy := &vu{id: 0, stop: make(chan struct{}), mailbox: make(chan time.Time, 1)}
-		om.all = append(om.all, busy)
-		var started []*vu
-		om.newVU = func(bool) *vu {
-			v := &vu{id: len(om.all), stop: make(chan struct{}), mailbox: make(chan time.Time, 1)}
-			om.all = append(om.all, v)
-			started = append(started, v)
-			return v
-		}
+		busy, started := busyAndStarted(om)
 		om.handDue() // arrival 0 waits; a VU starts
 		if _, took, _ := om.takeOrRelease(busy, false); !took {
 			t.Fatal("the freed VU did not take the waiting arrival")
 		}
 		om.connected()
-		if _, took, alive := om.takeOrRelease(started[0], true); took || !alive || len(om.free) != 1 || om.free[0] != started[0] {
+		if _, took, alive := om.takeOrRelease((*started)[0], true); took || !alive || len(om.free) != 1 || om.free[0] != (*started)[0] {
 			t.Fatalf("new VU took %v, alive %v, free %d; want it free", took, alive, len(om.free))
 		}
-		if len(started) != 1 || om.starting != 0 || om.dialing != 0 {
-			t.Errorf("started %d, starting %d, dialing %d; want 1, 0, 0", len(started), om.starting, om.dialing)
+		if len(*started) != 1 || om.starting != 0 || om.dialing != 0 {
+			t.Errorf("started %d, starting %d, dialing %d; want 1, 0, 0", len(*started), om.starting, om.dialing)
 		}
 		time.Sleep(10 * time.Millisecond)
 		om.handDue()
-		if at := <-started[0].mailbox; at.Sub(om.origin) != 10*time.Millisecond {
+		if at := <-(*started)[0].mailbox; at.Sub(om.origin) != 10*time.Millisecond {
 			t.Errorf("the free VU got the arrival intended at %v, want 10ms", at.Sub(om.origin))
 		}
 	})
+}
+
+// busyAndStarted adds a busy VU to om, and makes om's new VUs stand-ins
+// (no goroutine) listed in started, in start order.
+func busyAndStarted(om *openModel) (busy *vu, started *[]*vu) {
+	busy = &vu{id: 0, stop: make(chan struct{}), mailbox: make(chan time.Time, 1)}
+	om.all = append(om.all, busy)
+	started = new([]*vu)
+	om.newVU = func(bool) *vu {
+		v := &vu{id: len(om.all), stop: make(chan struct{}), mailbox: make(chan time.Time, 1)}
+		om.all = append(om.all, v)
+		*started = append(*started, v)
+		return v
+	}
+	return busy, started
 }

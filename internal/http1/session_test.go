@@ -72,17 +72,7 @@ func TestSessionOverTLS(t *testing.T) {
 // An untrusted certificate fails the request before anything is sent.
 func TestSessionUntrustedCertificate(t *testing.T) {
 	srv, _ := tlsServer(t)
-	c := New(Config{})
-	req, err := http.NewRequest(http.MethodGet, srv.URL+"/", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fr, err := c.Prepare(req, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := c.NewSession()
-	defer s.Close()
+	s, fr := sessionFor(t, New(Config{}), srv.URL+"/")
 	res := s.Do(context.Background(), fr, 5*time.Second)
 	var verr *tls.CertificateVerificationError
 	if res.Sent || res.Status != 0 || !errors.As(res.Err, &verr) {
@@ -98,17 +88,7 @@ func TestSessionConnectAhead(t *testing.T) {
 	srv, conns := tlsServer(t)
 	roots := x509.NewCertPool()
 	roots.AddCert(srv.Certificate())
-	c := New(Config{TLS: &tls.Config{RootCAs: roots}})
-	req, err := http.NewRequest(http.MethodGet, srv.URL+"/", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fr, err := c.Prepare(req, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := c.NewSession()
-	defer s.Close()
+	s, fr := sessionFor(t, New(Config{TLS: &tls.Config{RootCAs: roots}}), srv.URL+"/")
 	for range 2 {
 		if err := s.Connect(context.Background(), fr, 5*time.Second); err != nil {
 			t.Fatal(err)
@@ -138,4 +118,21 @@ func TestSessionConnectAhead(t *testing.T) {
 	if got := conns.Load(); got != 2 {
 		t.Errorf("%d connections, want 2", got)
 	}
+}
+
+// sessionFor is a new session of c, closed when the test ends, and a GET of
+// url prepared for it.
+func sessionFor(t *testing.T, c *Client, url string) (*Session, *Request) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fr, err := c.Prepare(req, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := c.NewSession()
+	t.Cleanup(s.Close)
+	return s, fr
 }
