@@ -190,6 +190,37 @@ func TestNewVUFindingNoneWaitingIsFree(t *testing.T) {
 	})
 }
 
+// Short of CPU, the pool grows by one VU each saturatedGrowth, however many
+// arrivals wait and however fast the dials go.
+func TestSaturatedPoolGrowsSlowly(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		om := handOffModel(t, 45*time.Millisecond, 0, 100)
+		_, started := busyAndStarted(om)
+		om.saturated = true
+		om.handDue() // 5 arrivals wait; the first starts a VU
+		om.connected()
+		if len(*started) != 1 || len(om.waiting) != 5 {
+			t.Fatalf("started %d, waiting %d; want 1, 5", len(*started), len(om.waiting))
+		}
+		time.Sleep(saturatedGrowth - time.Millisecond)
+		om.handDue()
+		if len(*started) != 1 {
+			t.Fatalf("started %d before saturatedGrowth passed, want 1", len(*started))
+		}
+		time.Sleep(time.Millisecond)
+		om.handDue()
+		if len(*started) != 2 {
+			t.Fatalf("started %d once saturatedGrowth passed, want 2", len(*started))
+		}
+		// With CPU again, the next starts once the last dial is done.
+		om.saturated = false
+		om.connected()
+		if len(*started) != 3 {
+			t.Errorf("started %d with CPU again, want 3", len(*started))
+		}
+	})
+}
+
 // busyAndStarted adds a busy VU to om, and makes om's new VUs stand-ins
 // (no goroutine) listed in started, in start order.
 func busyAndStarted(om *openModel) (busy *vu, started *[]*vu) {

@@ -1,0 +1,48 @@
+package worker
+
+import (
+	"math"
+	"testing"
+	"time"
+)
+
+// The process is short of CPU from a window where a quarter of the
+// goroutines made runnable waited 250 µs or more, and stays so until under a
+// tenth did; a window without a switch changes nothing.
+func TestStillShort(t *testing.T) {
+	// Buckets: [0, 100 µs), [100 µs, 250 µs), [250 µs, 1 ms), [1 ms, ∞).
+	bounds := []float64{0, 100e-6, 250e-6, 1e-3, math.Inf(1)}
+	for _, c := range []struct {
+		was   bool
+		count []uint64
+		want  bool
+	}{
+		{false, []uint64{70, 10, 10, 10}, false}, // 20 % waited long
+		{false, []uint64{60, 15, 20, 5}, true},   // 25 %
+		{false, []uint64{0, 100, 0, 0}, false},   // 100–250 µs is not long
+		{true, []uint64{80, 10, 5, 5}, true},     // 10 %: still short
+		{true, []uint64{80, 11, 5, 4}, false},    // 9 %: enough CPU again
+		{true, []uint64{85, 0, 5, 10}, true},     // 15 %: still short
+		{true, nil, true},
+		{false, []uint64{0, 0, 0, 0}, false},
+	} {
+		if got := stillShort(c.was, bounds, c.count); got != c.want {
+			t.Errorf("was %v, counts %v: short %v, want %v", c.was, c.count, got, c.want)
+		}
+	}
+}
+
+// The runtime has the metric, and it is read once a window.
+func TestSaturationReadsTheRuntime(t *testing.T) {
+	s := newSaturation()
+	now := time.Now()
+	s.shortOfCPU(now)
+	if len(s.last) == 0 {
+		t.Fatalf("no scheduling latencies read: %v", s.sample[0].Value.Kind())
+	}
+	read := s.at
+	s.shortOfCPU(now.Add(saturationWindow / 2))
+	if s.at != read {
+		t.Error("read again within the window")
+	}
+}
