@@ -453,12 +453,11 @@ func (om *openModel) stop() {
 	om.free = nil
 }
 
-// runOpenVU is an open-model VU's life: setup once, then one iteration per
-// arrival handed to it, then teardown once. A pre-allocated VU dials its
-// connections after its setup, while it waits for its first arrival (the
-// scale command comes ahead of t0): a pool that starts cold at a high rate
-// spends its first milliseconds dialling while arrivals come due, starts a
-// VU for each, and runs to max_vus.
+// runOpenVU is an open-model VU's life: its connections dialled, setup once,
+// then one iteration per arrival handed to it, then teardown once. A
+// pre-allocated VU dials while it waits for its first arrival (the scale
+// command comes ahead of t0); one started for waiting arrivals dials before
+// it takes one, and its dial done lets the pool start the next.
 func (w *Worker) runOpenVU(stopCtx context.Context, v *vu, om *openModel, preAllocated bool) {
 	defer func() {
 		if v.think != nil {
