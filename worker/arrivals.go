@@ -69,6 +69,7 @@ type openModel struct {
 	// starting counts the VUs started for waiting arrivals that have not
 	// taken their first one yet; dialing, those of them still dialling.
 	starting, dialing int
+	exited            int       // VUs whose goroutine ended
 	lastStart         time.Time // when growLocked last started a VU
 	// saturated: the process was short of CPU at the dispatcher's last
 	// look (see growLocked); sat looks. Nil sat: never saturated.
@@ -411,14 +412,16 @@ func (om *openModel) takeOrRelease(v *vu, first bool) (intended time.Time, took,
 	if first {
 		om.starting--
 	}
-	if om.stopped {
-		return time.Time{}, false, false
-	}
+	// Waiting arrivals were due and handed to the pool, as those handed to
+	// a VU: they still run after a graceful stop begins.
 	if len(om.waiting) > 0 {
 		due := om.waiting[0]
 		om.waiting = om.waiting[1:]
 		om.recordLag(due, time.Now())
 		return due, true, true
+	}
+	if om.stopped {
+		return time.Time{}, false, false
 	}
 	if due, ok := om.peekLocked(); ok {
 		if now := time.Now(); !due.After(now) {
@@ -440,9 +443,7 @@ func (om *openModel) stop() {
 		return
 	}
 	om.stopped = true
-	// Arrivals still waiting for a VU were never run.
-	om.dropped.Add(uint64(len(om.waiting)))
-	om.waiting = nil
+	om.dropStrandedLocked()
 	close(om.quit)
 	if om.sleeper != nil {
 		om.sleeper.close()
@@ -459,6 +460,7 @@ func (om *openModel) stop() {
 // command comes ahead of t0); one started for waiting arrivals dials before
 // it takes one, and its dial done lets the pool start the next.
 func (w *Worker) runOpenVU(stopCtx context.Context, v *vu, om *openModel, preAllocated bool) {
+	defer om.vuExited()
 	defer func() {
 		if v.think != nil {
 			v.think.Stop()
@@ -512,6 +514,24 @@ func (w *Worker) runOpenVU(stopCtx context.Context, v *vu, om *openModel, preAll
 	}
 	if stopCtx.Err() == nil {
 		w.runRequests(stopCtx, v, w.teardown)
+	}
+}
+
+// vuExited is a VU's last word.
+func (om *openModel) vuExited() {
+	om.mu.Lock()
+	defer om.mu.Unlock()
+	om.exited++
+	om.dropStrandedLocked()
+}
+
+// dropStrandedLocked counts as dropped the arrivals still waiting once the
+// pool is stopped and no VU is left to run them (a hard stop, or the end of
+// a graceful one): every arrival is either run or dropped. om.mu is held.
+func (om *openModel) dropStrandedLocked() {
+	if om.stopped && om.exited == len(om.all) {
+		om.dropped.Add(uint64(len(om.waiting)))
+		om.waiting = nil
 	}
 }
 

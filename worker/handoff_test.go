@@ -105,7 +105,8 @@ func TestFinishingVUTakesTheDueArrival(t *testing.T) {
 // waiting arrival no starting VU covers counts as a VU to come against the
 // cap, so that as many are dropped as when a VU was started for each. The
 // waiting arrivals go, oldest first, to the first VU ready, new or freed,
-// each with its lag; stopping drops those still waiting.
+// each with its lag, also after a graceful stop began; those still waiting
+// when no VU is left are dropped.
 func TestWaitingArrivalsGrowThePoolOneDialAtATime(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		// Arrivals at 0, 10, 20, 30 and 40 ms are due; one busy VU, a cap of 4.
@@ -150,17 +151,20 @@ func TestWaitingArrivalsGrowThePoolOneDialAtATime(t *testing.T) {
 			t.Fatalf("dropped %d, waiting %d, started %d, dialing %d; want 2, 2, 3, 2",
 				om.dropped.Load(), len(om.waiting), len(*started), om.dialing)
 		}
+		// A graceful stop: the waiting arrivals still go to VUs coming free;
+		// once no VU is left, those still waiting are dropped.
 		om.stop()
-		if om.dropped.Load() != 4 || len(om.waiting) != 0 {
-			t.Errorf("after stop: dropped %d, waiting %d; want 4, 0", om.dropped.Load(), len(om.waiting))
+		if at, took, alive := om.takeOrRelease(busy, false); !took || !alive || at.Sub(om.origin) != 20*time.Millisecond {
+			t.Fatalf("after stop the busy VU took %v (alive %v) the arrival intended at %v, want 20ms", took, alive, at.Sub(om.origin))
 		}
-		for _, v := range (*started)[1:] {
-			if _, took, alive := om.takeOrRelease(v, true); took || alive {
-				t.Errorf("after stop a new VU took %v, alive %v", took, alive)
-			}
+		if om.dropped.Load() != 2 || len(om.waiting) != 1 {
+			t.Fatalf("after stop: dropped %d, waiting %d; want 2, 1", om.dropped.Load(), len(om.waiting))
 		}
-		if om.starting != 0 {
-			t.Errorf("starting %d after every new VU came", om.starting)
+		for range om.all {
+			om.vuExited()
+		}
+		if om.dropped.Load() != 3 || len(om.waiting) != 0 {
+			t.Errorf("every VU gone: dropped %d, waiting %d; want 3, 0", om.dropped.Load(), len(om.waiting))
 		}
 	})
 }
