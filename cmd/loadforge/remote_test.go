@@ -67,7 +67,11 @@ func startProc(t *testing.T, name, bin string, args ...string) *proc {
 		t.Fatal(err)
 	}
 	w.Close()
+	// done closes once the process has exited and its last line is read: a
+	// process's output can still be in the pipe when Wait returns.
+	read := make(chan struct{})
 	go func() {
+		defer close(read)
 		sc := bufio.NewScanner(r)
 		for sc.Scan() {
 			p.mu.Lock()
@@ -82,6 +86,7 @@ func startProc(t *testing.T, name, bin string, args ...string) *proc {
 	}()
 	go func() {
 		p.err = p.cmd.Wait()
+		<-read
 		close(p.done)
 		select {
 		case p.notify <- struct{}{}:
