@@ -71,10 +71,10 @@ type openModel struct {
 	starting, dialing int
 	exited            int       // VUs whose goroutine ended
 	lastStart         time.Time // when growLocked last started a VU
-	// saturated: the process was short of CPU at the dispatcher's last
-	// look (see growLocked); sat looks. Nil sat: never saturated.
-	saturated bool
+	// sat is the dispatcher's look at whether the process is short of CPU
+	// (see growLocked); saturated its last answer. Nil sat: never saturated.
 	sat       *saturation
+	saturated atomic.Bool
 	// newVU starts a VU (startVU; a test's stand-in records the decision).
 	newVU   func(preAllocated bool) *vu
 	stopped bool
@@ -208,10 +208,9 @@ func (om *openModel) dispatch() {
 			return
 		}
 		if om.sat != nil {
-			short := om.sat.shortOfCPU(time.Now())
-			om.mu.Lock()
-			om.saturated = short
-			om.mu.Unlock()
+			// The wake-up's due time serves as now: the latencies are read
+			// once a 20 ms window, so no clock read or lock per wake-up.
+			om.saturated.Store(om.sat.shortOfCPU(due))
 		}
 	}
 }
@@ -347,7 +346,7 @@ func (om *openModel) growLocked(now time.Time) {
 	// tenth of its p99. The pool then grows by one VU each saturatedGrowth,
 	// still growing when the shortage has another cause (a busy machine)
 	// and the server is slow.
-	if om.saturated && now.Sub(om.lastStart) < saturatedGrowth {
+	if om.saturated.Load() && now.Sub(om.lastStart) < saturatedGrowth {
 		return
 	}
 	om.starting++

@@ -200,7 +200,7 @@ func TestSaturatedPoolGrowsSlowly(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		om := handOffModel(t, 45*time.Millisecond, 0, 100)
 		_, started := busyAndStarted(om)
-		om.saturated = true
+		om.saturated.Store(true)
 		om.handDue() // 5 arrivals wait; the first starts a VU
 		om.connected()
 		if len(*started) != 1 || len(om.waiting) != 5 {
@@ -217,7 +217,7 @@ func TestSaturatedPoolGrowsSlowly(t *testing.T) {
 			t.Fatalf("started %d once saturatedGrowth passed, want 2", len(*started))
 		}
 		// With CPU again, the next starts once the last dial is done.
-		om.saturated = false
+		om.saturated.Store(false)
 		om.connected()
 		if len(*started) != 3 {
 			t.Errorf("started %d with CPU again, want 3", len(*started))

@@ -87,7 +87,7 @@ type Worker struct {
 	fast        *http1.Client
 	h2          *h2Client
 	// ahead is one fast-client request per address the tasks send to: what
-	// an open model's pre-allocated VU dials before its first arrival.
+	// an open model's VU dials before it takes its first arrival.
 	ahead []*http1.Request
 	// scn is the scenario machinery (nil: the spec uses none; see scenario.go).
 	scn *scenarioRun

@@ -310,10 +310,7 @@ func (s *Session) DoCapture(stopCtx context.Context, fr *Request, timeout time.D
 	start := time.Now()
 	out.Start = start
 	deadline := start.Add(timeout)
-	if s.conns == nil {
-		s.conns = make([]*conn, len(s.client.addrs))
-	}
-	c := s.conns[fr.slot]
+	c := s.conn(fr)
 	if c != nil && !c.done.IsZero() && start.Sub(c.done) >= IdleGap && c.peerClosed() {
 		// The server closed it while it was idle: the request goes on a new
 		// connection, never on this one (no request is lost, none resent).
@@ -322,12 +319,11 @@ func (s *Session) DoCapture(stopCtx context.Context, fr *Request, timeout time.D
 	}
 	if c == nil {
 		var err error
-		if c, err = s.client.connect(stopCtx, fr.addr, fr.tls, deadline); err != nil {
+		if c, err = s.dial(stopCtx, fr, deadline); err != nil {
 			out.End = time.Now()
 			out.Err = err
 			return out
 		}
-		s.conns[fr.slot] = c
 	}
 	c.rr.keep = keep
 	res, wrote, err := c.roundTrip(stopCtx, fr, deadline)
@@ -373,20 +369,34 @@ func (r *Request) SameAddress(o *Request) bool { return r.slot == o.slot }
 // connection is idle from now on, so that a request after a pause first
 // checks that the server has not closed it.
 func (s *Session) Connect(stopCtx context.Context, fr *Request, timeout time.Duration) error {
-	if s.conns == nil {
-		s.conns = make([]*conn, len(s.client.addrs))
-	}
-	if s.conns[fr.slot] != nil {
+	if s.conn(fr) != nil {
 		return nil
 	}
-	c, err := s.client.connect(stopCtx, fr.addr, fr.tls, time.Now().Add(timeout))
+	c, err := s.dial(stopCtx, fr, time.Now().Add(timeout))
 	if err != nil {
 		return err
 	}
 	c.connectingUs, c.tlsUs = 0, 0
 	c.done = time.Now()
-	s.conns[fr.slot] = c
 	return nil
+}
+
+// conn is the session's connection for fr's address; nil when it has none.
+func (s *Session) conn(fr *Request) *conn {
+	if s.conns == nil {
+		s.conns = make([]*conn, len(s.client.addrs))
+	}
+	return s.conns[fr.slot]
+}
+
+// dial opens the session's connection for fr's address, giving up at deadline.
+func (s *Session) dial(stopCtx context.Context, fr *Request, deadline time.Time) (*conn, error) {
+	c, err := s.client.connect(stopCtx, fr.addr, fr.tls, deadline)
+	if err != nil {
+		return nil, err
+	}
+	s.conns[fr.slot] = c
+	return c, nil
 }
 
 func (s *Session) drop(slot int) {
