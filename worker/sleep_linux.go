@@ -21,6 +21,8 @@ type preciseSleeper struct {
 	f   *os.File
 	raw syscall.RawConn
 	buf [8]byte
+	// readStep is s.expired, made once: no allocation per sleep.
+	readStep func(fd uintptr) bool
 }
 
 // newPreciseSleeper returns nil when the system has no timerfd; callers then use Go timers.
@@ -37,7 +39,21 @@ func newPreciseSleeper() *preciseSleeper {
 		f.Close()
 		return nil
 	}
-	return &preciseSleeper{f: f, raw: raw}
+	s := &preciseSleeper{f: f, raw: raw}
+	s.readStep = s.expired
+	return s
+}
+
+// expired reads the timer's expiry count, straight from the kernel for the
+// reason sleepUntil arms it so; false (not yet: wait on the poller) while
+// the timer has not fired.
+func (s *preciseSleeper) expired(fd uintptr) bool {
+	for {
+		_, _, errno := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&s.buf[0])), uintptr(len(s.buf)))
+		if errno != syscall.EINTR {
+			return errno != syscall.EAGAIN
+		}
+	}
 }
 
 // itimerspec is struct itimerspec: a period (unused, zero) and the first expiry.
@@ -55,8 +71,10 @@ func (s *preciseSleeper) sleepUntil(due time.Time) error {
 	var armErr error
 	// Control guards the descriptor against a concurrent close.
 	err := s.raw.Control(func(fd uintptr) {
-		// Arming also clears an expiry left over from a sleep the deadline ended.
-		_, _, errno := syscall.Syscall6(syscall.SYS_TIMERFD_SETTIME, fd, 0, uintptr(unsafe.Pointer(&spec)), 0, 0, 0)
+		// Arming also clears an expiry left over from a sleep the deadline
+		// ended. Raw: the call never blocks, and a Syscall6 would wake the
+		// runtime's monitor thread on each wake-up of an idle process.
+		_, _, errno := syscall.RawSyscall6(syscall.SYS_TIMERFD_SETTIME, fd, 0, uintptr(unsafe.Pointer(&spec)), 0, 0, 0)
 		if errno != 0 {
 			armErr = errno
 		}
@@ -67,7 +85,7 @@ func (s *preciseSleeper) sleepUntil(due time.Time) error {
 	if err := s.f.SetReadDeadline(due); err != nil {
 		return err
 	}
-	if _, err := s.f.Read(s.buf[:]); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+	if err := s.raw.Read(s.readStep); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
 		return err
 	}
 	return nil

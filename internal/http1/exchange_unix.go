@@ -61,10 +61,7 @@ func (c *conn) peekIdle() peekState {
 
 func (c *conn) peekStep(fd uintptr) bool {
 	// The socket is non-blocking (the runtime's poller owns it): EAGAIN is "open, nothing to read".
-	n, _, err := syscall.Recvfrom(int(fd), c.ex.peekBuf[:], syscall.MSG_PEEK)
-	for err == syscall.EINTR {
-		n, _, err = syscall.Recvfrom(int(fd), c.ex.peekBuf[:], syscall.MSG_PEEK)
-	}
+	n, err := ignoringEINTR(func() (int, error) { return nbPeek(fd, c.ex.peekBuf[:]) })
 	switch {
 	case err == syscall.EAGAIN:
 		c.ex.peeked = peekQuiet
@@ -111,7 +108,7 @@ func (c *conn) exchange(wire []byte) (rest []byte, wrote bool, err error) {
 func (c *conn) exchangeStep(fd uintptr) bool {
 	ex := &c.ex
 	if len(ex.pending) > 0 {
-		n, err := ignoringEINTR(func() (int, error) { return syscall.Write(int(fd), ex.pending) })
+		n, err := ignoringEINTR(func() (int, error) { return nbWrite(fd, ex.pending) })
 		if n > 0 {
 			ex.sent += n
 			ex.pending = ex.pending[n:]
@@ -130,7 +127,7 @@ func (c *conn) exchangeStep(fd uintptr) bool {
 	if rr.buf == nil {
 		rr.buf = make([]byte, readBufferSize)
 	}
-	n, err := ignoringEINTR(func() (int, error) { return syscall.Read(int(fd), rr.buf[rr.w:]) })
+	n, err := ignoringEINTR(func() (int, error) { return nbRead(fd, rr.buf[rr.w:]) })
 	switch {
 	case err == syscall.EAGAIN:
 		return false // woken early: nothing yet
