@@ -37,9 +37,9 @@ func TestDispatcherHandsOutTheWholeBatch(t *testing.T) {
 		// Arrivals at 0, 10, …, 40 ms are due, 50 ms is not; two free VUs at a cap of 2.
 		om := handOffModel(t, 45*time.Millisecond, 2, 2)
 		first, second := om.free[1], om.free[0]
-		next, more := om.handDue()
-		if !more || !next.Equal(om.origin.Add(50*time.Millisecond)) {
-			t.Fatalf("next due at %v (more %v), want 50 ms", next.Sub(om.origin), more)
+		next, gap, more := om.handDue()
+		if !more || !next.Equal(om.origin.Add(50*time.Millisecond)) || gap != 10*time.Millisecond {
+			t.Fatalf("next due at %v, the one after %v later (more %v), want 50 ms and 10 ms", next.Sub(om.origin), gap, more)
 		}
 		for _, c := range []struct {
 			v    *vu
@@ -86,7 +86,7 @@ func TestFinishingVUTakesTheDueArrival(t *testing.T) {
 		}
 		// At 20 ms the dispatcher finds v free and hands it over.
 		time.Sleep(5 * time.Millisecond)
-		if _, more := om.handDue(); !more {
+		if _, _, more := om.handDue(); !more {
 			t.Fatal("the schedule ended early")
 		}
 		if at := <-v.mailbox; at.Sub(om.origin) != 20*time.Millisecond {
