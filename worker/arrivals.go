@@ -242,12 +242,17 @@ const (
 func (om *openModel) handDue() (next time.Time, gap time.Duration, more bool) {
 	om.mu.Lock()
 	defer om.mu.Unlock()
+	// The clock is read again only when the next arrival is not due by the
+	// last reading: two reads per wake-up, not one per arrival.
+	now := time.Now()
 	for !om.stopped {
 		due, ok := om.peekLocked()
 		if !ok {
 			return time.Time{}, 0, false
 		}
-		now := time.Now()
+		if due.After(now) {
+			now = time.Now()
+		}
 		if due.After(now) {
 			om.growLocked(now) // waiting arrivals whose VU dials slowly
 			if after, ok := om.sched.At(om.next + om.cur.of); ok {

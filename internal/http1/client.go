@@ -223,7 +223,15 @@ func (c *conn) peerClosed() bool {
 // outcome: the rest of the request is not written.
 func (c *conn) roundTrip(stopCtx context.Context, fr *Request, deadline time.Time) (res response, wrote bool, err error) {
 	c.sentAt, c.rr.firstByte = time.Time{}, time.Time{}
-	if err := c.nc.SetDeadline(deadline); err != nil {
+	// The raw exchange writes past net.Conn and waits as a read: it needs
+	// the read deadline alone (each deadline set is a timer moved), and the
+	// write deadline only for a rest that net.Conn writes.
+	if c.rawExchange() {
+		err = c.nc.SetReadDeadline(deadline)
+	} else {
+		err = c.nc.SetDeadline(deadline)
+	}
+	if err != nil {
 		return res, false, err
 	}
 	// After the deadline is set: see CutOff.
@@ -235,6 +243,14 @@ func (c *conn) roundTrip(stopCtx context.Context, fr *Request, deadline time.Tim
 		return res, wrote, err
 	}
 	if len(rest) > 0 {
+		if c.rawExchange() {
+			if err := c.nc.SetWriteDeadline(deadline); err != nil {
+				return res, wrote, err
+			}
+			if err := stopCtx.Err(); err != nil {
+				return res, wrote, err
+			}
+		}
 		res, err = c.writeWhileReading(rest, fr.head)
 		return res, true, err
 	}

@@ -8,6 +8,8 @@ type rawExchange struct{}
 
 func (c *conn) initExchange(net.Conn) {}
 
+func (c *conn) rawExchange() bool { return false }
+
 // peekIdle cannot look without a raw socket: a close shows as the request's error.
 func (c *conn) peekIdle() peekState { return peekQuiet }
 

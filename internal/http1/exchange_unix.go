@@ -47,6 +47,9 @@ func (c *conn) initExchange(tcp net.Conn) {
 	}
 }
 
+// rawExchange reports whether exchange writes and waits on the socket itself.
+func (c *conn) rawExchange() bool { return c.ex.conn != nil }
+
 // peekIdle looks, without waiting, at what an idle connection's socket holds.
 func (c *conn) peekIdle() peekState {
 	if c.ex.tcp == nil {

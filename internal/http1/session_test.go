@@ -1,13 +1,16 @@
 package http1
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -135,4 +138,49 @@ func sessionFor(t *testing.T, c *Client, url string) (*Session, *Request) {
 	s := c.NewSession()
 	t.Cleanup(s.Close)
 	return s, fr
+}
+
+// A body larger than the socket takes at once is written while the response
+// is read, under the request's deadline: a server that reads it gets it
+// whole, request after request on one connection; one that never reads
+// leaves the request failed at its timeout, not hung.
+func TestLargeBodyUnderTheDeadline(t *testing.T) {
+	body := make([]byte, 8<<20)
+	stall := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/stall" {
+			<-stall // neither reads the body nor answers
+			return
+		}
+		n, err := io.Copy(io.Discard, r.Body)
+		if err != nil || n != int64(len(body)) {
+			http.Error(w, "short body", http.StatusBadRequest)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(stall) })
+	c := New(Config{})
+	s := c.NewSession()
+	defer s.Close()
+	prepare := func(path string) *Request {
+		req, err := http.NewRequest(http.MethodPost, srv.URL+path, bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fr, err := c.Prepare(req, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fr
+	}
+	ok := prepare("/")
+	for i := range 3 {
+		if res := s.Do(context.Background(), ok, 10*time.Second); res.Err != nil || res.Status != http.StatusOK {
+			t.Fatalf("request %d: status %d, err %v", i+1, res.Status, res.Err)
+		}
+	}
+	res := s.Do(context.Background(), prepare("/stall"), 200*time.Millisecond)
+	if !errors.Is(res.Err, os.ErrDeadlineExceeded) {
+		t.Fatalf("a server that never reads: err %v, want the deadline", res.Err)
+	}
 }
