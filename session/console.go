@@ -5,8 +5,6 @@ import (
 	"os"
 	"sync"
 	"unicode/utf8"
-
-	"golang.org/x/sys/unix"
 )
 
 // Console is the run's stderr, shared by the live progress line and
@@ -93,8 +91,8 @@ func (c *Console) fit(line string) string {
 	if c.fd < 0 {
 		return line
 	}
-	if ws, err := unix.IoctlGetWinsize(c.fd, unix.TIOCGWINSZ); err == nil && ws.Col > 0 {
-		c.lastSize = int(ws.Col)
+	if cols := terminalColumns(c.fd); cols > 0 {
+		c.lastSize = cols
 	}
 	width := c.lastSize - 1
 	if width <= 0 || utf8.RuneCountInString(line) <= width {
