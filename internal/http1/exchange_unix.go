@@ -64,7 +64,7 @@ func (c *conn) peekIdle() peekState {
 
 func (c *conn) peekStep(fd uintptr) bool {
 	// The socket is non-blocking (the runtime's poller owns it): EAGAIN is "open, nothing to read".
-	n, err := ignoringEINTR(func() (int, error) { return nbPeek(fd, c.ex.peekBuf[:]) })
+	n, err := nbPeek(fd, c.ex.peekBuf[:])
 	switch {
 	case err == syscall.EAGAIN:
 		c.ex.peeked = peekQuiet
@@ -111,7 +111,7 @@ func (c *conn) exchange(wire []byte) (rest []byte, wrote bool, err error) {
 func (c *conn) exchangeStep(fd uintptr) bool {
 	ex := &c.ex
 	if len(ex.pending) > 0 {
-		n, err := ignoringEINTR(func() (int, error) { return nbWrite(fd, ex.pending) })
+		n, err := nbWrite(fd, ex.pending)
 		if n > 0 {
 			ex.sent += n
 			ex.pending = ex.pending[n:]
@@ -130,7 +130,7 @@ func (c *conn) exchangeStep(fd uintptr) bool {
 	if rr.buf == nil {
 		rr.buf = make([]byte, readBufferSize)
 	}
-	n, err := ignoringEINTR(func() (int, error) { return nbRead(fd, rr.buf[rr.w:]) })
+	n, err := nbRead(fd, rr.buf[rr.w:])
 	switch {
 	case err == syscall.EAGAIN:
 		return false // woken early: nothing yet
@@ -149,13 +149,4 @@ func (c *conn) exchangeStep(fd uintptr) bool {
 
 func (c *conn) opError(op string, err error) error {
 	return &net.OpError{Op: op, Net: "tcp", Source: c.nc.LocalAddr(), Addr: c.nc.RemoteAddr(), Err: err}
-}
-
-func ignoringEINTR(f func() (int, error)) (int, error) {
-	for {
-		n, err := f()
-		if err != syscall.EINTR {
-			return n, err
-		}
-	}
 }

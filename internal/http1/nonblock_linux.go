@@ -12,29 +12,29 @@ import (
 // idle that wakes the runtime's monitor thread, which then runs and sleeps
 // again. At an open model's tens of thousands of requests a second that
 // doubled the process's context switches and cost a quarter of its CPU per
-// request (docs/performance.md).
+// request (docs/performance.md). Each call is made again when a signal
+// interrupts it (EINTR).
 
-func nbWrite(fd uintptr, b []byte) (int, error) {
-	n, _, e := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)))
-	if e != 0 {
-		return 0, e
-	}
-	return int(n), nil
-}
+func nbWrite(fd uintptr, b []byte) (int, error) { return nbCall(syscall.SYS_WRITE, fd, b, 0) }
 
-func nbRead(fd uintptr, b []byte) (int, error) {
-	n, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)))
-	if e != 0 {
-		return 0, e
-	}
-	return int(n), nil
-}
+func nbRead(fd uintptr, b []byte) (int, error) { return nbCall(syscall.SYS_READ, fd, b, 0) }
 
-// nbPeek reads into b without taking the bytes from the socket (MSG_PEEK).
+// nbPeek reads into b without taking the bytes from the socket.
 func nbPeek(fd uintptr, b []byte) (int, error) {
-	n, _, e := syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)), syscall.MSG_PEEK, 0, 0)
-	if e != 0 {
-		return 0, e
+	return nbCall(syscall.SYS_RECVFROM, fd, b, syscall.MSG_PEEK)
+}
+
+// nbCall makes system call trap on fd and b: read and write ignore the
+// flags, recvfrom takes them (and no source address).
+func nbCall(trap, fd uintptr, b []byte, flags uintptr) (int, error) {
+	for {
+		n, _, e := syscall.RawSyscall6(trap, fd, uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)), flags, 0, 0)
+		switch e {
+		case 0:
+			return int(n), nil
+		case syscall.EINTR:
+		default:
+			return 0, e
+		}
 	}
-	return int(n), nil
 }
