@@ -42,7 +42,7 @@ func Decode(data []byte, m Versioned) error {
 	if err := checkWire(data); err != nil {
 		return fmt.Errorf("decode %T: %w", m, err)
 	}
-	if err := msgpack.Unmarshal(data, m); err != nil {
+	if err := unmarshal(data, m); err != nil {
 		return fmt.Errorf("decode %T: %w", m, err)
 	}
 	if v := m.schemaVersion(); v < 1 || v > Version {

@@ -1,10 +1,6 @@
 package schemas
 
-import (
-	"fmt"
-
-	"github.com/vmihailenco/msgpack/v5"
-)
+import "fmt"
 
 // DecodeAny unmarshals a msgpack message into v with Decode's guards on the
 // bytes (no declared length beyond what is there, bounded nesting), for a
@@ -13,7 +9,7 @@ func DecodeAny(data []byte, v any) error {
 	if err := checkWire(data); err != nil {
 		return fmt.Errorf("decode %T: %w", v, err)
 	}
-	if err := msgpack.Unmarshal(data, v); err != nil {
+	if err := unmarshal(data, v); err != nil {
 		return fmt.Errorf("decode %T: %w", v, err)
 	}
 	return nil

@@ -1,6 +1,7 @@
 package schemas
 
 import (
+	"encoding/binary"
 	"fmt"
 	"reflect"
 
@@ -54,7 +55,15 @@ func decodeSparse(d *msgpack.Decoder, v reflect.Value) error {
 		return nil
 	}
 	pairs := make([][2]int64, 0, min(n, sparsePrealloc))
-	for i := range n {
+	r, direct := d.Buffered().(*wireReader)
+	for len(pairs) < n {
+		if direct {
+			if pairs, r.pos = appendPairs(pairs, r.data, r.pos, n); len(pairs) == n {
+				break
+			}
+		}
+		// A pair in a form appendPairs leaves: the decoder's own reading.
+		i := len(pairs)
 		m, err := d.DecodeArrayLen()
 		if err != nil {
 			return fmt.Errorf("bucket %d: %w", i, err)
@@ -73,4 +82,58 @@ func decodeSparse(d *msgpack.Decoder, v reflect.Value) error {
 	}
 	v.Set(reflect.ValueOf(pairs))
 	return nil
+}
+
+// appendPairs reads pairs at data[pos:] until pairs holds n, and says where
+// it stopped. It reads a pair written as a two-element array of integers in
+// any of msgpack's integer forms (what every encoder writes) and stops,
+// consuming nothing of it, at a pair in any other form (nil, a shorter
+// array, a float, a truncated value), for the decoder to read itself with
+// the result the reflecting decoder gives.
+func appendPairs(pairs [][2]int64, data []byte, pos, n int) ([][2]int64, int) {
+	for len(pairs) < n {
+		if pos >= len(data) || data[pos] != 0x92 { // fixarray of 2
+			return pairs, pos
+		}
+		v0, p1, ok := readInt(data, pos+1)
+		if !ok {
+			return pairs, pos
+		}
+		v1, p2, ok := readInt(data, p1)
+		if !ok {
+			return pairs, pos
+		}
+		pairs = append(pairs, [2]int64{v0, v1})
+		pos = p2
+	}
+	return pairs, pos
+}
+
+// readInt reads one msgpack integer, as msgpack's DecodeInt64 does.
+func readInt(data []byte, pos int) (v int64, next int, ok bool) {
+	if pos >= len(data) {
+		return 0, pos, false
+	}
+	c := data[pos]
+	if c <= 0x7f || c >= 0xe0 { // positive and negative fixint
+		return int64(int8(c)), pos + 1, true
+	}
+	b := data[pos+1:]
+	switch {
+	case c == 0xcc && len(b) >= 1: // uint8
+		return int64(b[0]), pos + 2, true
+	case c == 0xd0 && len(b) >= 1: // int8
+		return int64(int8(b[0])), pos + 2, true
+	case c == 0xcd && len(b) >= 2: // uint16
+		return int64(binary.BigEndian.Uint16(b)), pos + 3, true
+	case c == 0xd1 && len(b) >= 2: // int16
+		return int64(int16(binary.BigEndian.Uint16(b))), pos + 3, true
+	case c == 0xce && len(b) >= 4: // uint32
+		return int64(binary.BigEndian.Uint32(b)), pos + 5, true
+	case c == 0xd2 && len(b) >= 4: // int32
+		return int64(int32(binary.BigEndian.Uint32(b))), pos + 5, true
+	case (c == 0xcf || c == 0xd3) && len(b) >= 8: // uint64, int64
+		return int64(binary.BigEndian.Uint64(b)), pos + 9, true
+	}
+	return 0, pos, false
 }

@@ -1,6 +1,7 @@
 package schemas
 
 import (
+	"bytes"
 	"math"
 	"reflect"
 	"testing"
@@ -75,4 +76,94 @@ func TestSparseDecoderRejectsWideBuckets(t *testing.T) {
 	if err := msgpack.Unmarshal(data, &got); err == nil {
 		t.Fatalf("a bucket of three numbers decoded as %v", got.H)
 	}
+}
+
+// sparseForms writes the histogram h=pairs with every integer in the given
+// msgpack form, as encoders other than this one may.
+func sparseForms(t testing.TB, pairs [][2]int64, form func(*msgpack.Encoder, int64) error) []byte {
+	var buf bytes.Buffer
+	e := msgpack.NewEncoder(&buf)
+	if err := e.EncodeMapLen(1); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.EncodeString("h"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.EncodeArrayLen(len(pairs)); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range pairs {
+		if err := e.EncodeArrayLen(2); err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range p {
+			if err := form(e, v); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return buf.Bytes()
+}
+
+// The direct reading of pairs (Decode's path) and the decoder's own (what
+// msgpack.Unmarshal does with the same codec) read every integer form alike.
+func TestSparseDirectReadingMatchesDecoder(t *testing.T) {
+	pairs := [][2]int64{{0, 1}, {127, 128}, {-1, -32}, {-33, 255}, {256, 65535}, {65536, -129},
+		{-32769, 1 << 31}, {-(1 << 31) - 1, 1 << 40}, {math.MaxInt64, math.MinInt64}}
+	forms := map[string]func(*msgpack.Encoder, int64) error{
+		"shortest": func(e *msgpack.Encoder, v int64) error { return e.EncodeInt(v) },
+		"int64":    func(e *msgpack.Encoder, v int64) error { return e.EncodeInt64(v) },
+		"uint64":   func(e *msgpack.Encoder, v int64) error { return e.EncodeUint64(uint64(v)) },
+		"float":    func(e *msgpack.Encoder, v int64) error { return e.EncodeFloat64(float64(v)) },
+		"nil":      func(e *msgpack.Encoder, v int64) error { return e.EncodeNil() },
+	}
+	for name, form := range forms {
+		data := sparseForms(t, pairs, form)
+		var direct, reference registered
+		errDirect := DecodeAny(data, &direct)
+		errReference := msgpack.Unmarshal(data, &reference)
+		if (errDirect == nil) != (errReference == nil) {
+			t.Fatalf("%s: direct error %v, decoder's %v", name, errDirect, errReference)
+		}
+		if !reflect.DeepEqual(direct, reference) {
+			t.Errorf("%s: direct read %v, decoder %v", name, direct.H, reference.H)
+		}
+		if name == "shortest" && !reflect.DeepEqual(direct.H, pairs) {
+			t.Errorf("read %v, wrote %v", direct.H, pairs)
+		}
+	}
+	// Pairs the direct reading leaves to the decoder, between ones it reads.
+	mixed := sparseForms(t, [][2]int64{{1, 2}, {3, 4}}, func(e *msgpack.Encoder, v int64) error { return e.EncodeInt(v) })
+	mixed = bytes.Replace(mixed, []byte{0x92, 0x03, 0x04}, []byte{0x91, 0x03}, 1) // a one-number pair
+	var got registered
+	if err := DecodeAny(mixed, &got); err != nil || !reflect.DeepEqual(got.H, [][2]int64{{1, 2}, {3, 0}}) {
+		t.Errorf("mixed forms read %v, %v; want [[1 2] [3 0]]", got.H, err)
+	}
+}
+
+// FuzzSparseDirect: on any bytes, the direct reading of pairs and the
+// decoder's own give the same histogram or both fail, and the wire check
+// with its pair step gives the verdict of the check walking value by value.
+func FuzzSparseDirect(f *testing.F) {
+	f.Add(sparseForms(f, [][2]int64{{1, 2}, {300, -5}}, func(e *msgpack.Encoder, v int64) error { return e.EncodeInt(v) }))
+	f.Add(sparseForms(f, [][2]int64{{1 << 40, 2}}, func(e *msgpack.Encoder, v int64) error { return e.EncodeInt64(v) }))
+	f.Add([]byte{0x81, 0xa1, 'h', 0x92, 0x92, 0x01, 0xcd, 0x01})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fast, slow := walkWire(data, true), walkWire(data, false)
+		if (fast == nil) != (slow == nil) {
+			t.Fatalf("wire check with the pair step: %v; value by value: %v", fast, slow)
+		}
+		if fast != nil {
+			return
+		}
+		var direct, reference registered
+		errDirect := unmarshal(data, &direct)
+		errReference := msgpack.Unmarshal(data, &reference)
+		if (errDirect == nil) != (errReference == nil) {
+			t.Fatalf("direct error %v, decoder's %v", errDirect, errReference)
+		}
+		if errDirect == nil && !reflect.DeepEqual(direct, reference) {
+			t.Fatalf("direct read %v, decoder %v", direct.H, reference.H)
+		}
+	})
 }

@@ -22,7 +22,11 @@ var ErrWire = errors.New("malformed msgpack")
 // bytes left (msgpack v5 allocates a declared array length up front, so a few
 // bytes claiming 2^32 elements would end the process), an array longer than
 // maxWireArray, or nesting deeper than maxWireDepth.
-func checkWire(data []byte) error {
+func checkWire(data []byte) error { return walkWire(data, true) }
+
+// walkWire is checkWire; pairs false walks each histogram pair value by value
+// too, which the fast step must agree with.
+func walkWire(data []byte, pairs bool) error {
 	w := wireWalker{data: data, left: []uint64{1}}
 	for len(w.left) > 0 {
 		top := len(w.left) - 1
@@ -31,6 +35,15 @@ func checkWire(data []byte) error {
 			continue
 		}
 		w.left[top]--
+		// Most of a metric event is histogram pairs: step over a pair of
+		// integers at once. Not past the depth limit, which the slow
+		// path enforces on the pair's array.
+		if pairs && len(w.left) <= maxWireDepth {
+			if next, ok := skipIntPair(w.data, w.pos); ok {
+				w.pos = next
+				continue
+			}
+		}
 		if err := w.value(); err != nil {
 			return fmt.Errorf("%w: %v at byte %d", ErrWire, err, w.pos)
 		}
@@ -153,4 +166,18 @@ func (w *wireWalker) open(n uint64, isArray bool) error {
 	}
 	w.left = append(w.left, n)
 	return nil
+}
+
+// skipIntPair steps over a two-element array of integers at data[pos:].
+func skipIntPair(data []byte, pos int) (next int, ok bool) {
+	if pos >= len(data) || data[pos] != 0x92 { // fixarray of 2
+		return pos, false
+	}
+	if _, next, ok = readInt(data, pos+1); !ok {
+		return pos, false
+	}
+	if _, next, ok = readInt(data, next); !ok {
+		return pos, false
+	}
+	return next, true
 }
