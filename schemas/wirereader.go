@@ -49,7 +49,9 @@ func unmarshal(data []byte, v any) error {
 	r := wireReader{data: data}
 	d := msgpack.GetDecoder()
 	defer msgpack.PutDecoder(d)
+	// Reset clears the flags: as in msgpack.Unmarshal, whose request of
+	// pre-allocated values Reset undoes (honoured, it starts a goroutine
+	// per type that never ends).
 	d.Reset(&r)
-	d.UsePreallocateValues(true) // as msgpack.Unmarshal
 	return d.Decode(v)
 }

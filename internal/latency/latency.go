@@ -77,14 +77,54 @@ func Summary(h *hdrhistogram.Histogram) schemas.LatencyMs {
 		return schemas.LatencyMs{}
 	}
 	ms := func(us int64) float64 { return float64(us) / 1000 }
-	return schemas.LatencyMs{
-		Min:  ms(h.Min()),
-		Mean: h.Mean() / 1000,
-		P50:  ms(h.ValueAtQuantile(50)),
-		P90:  ms(h.ValueAtQuantile(90)),
-		P95:  ms(h.ValueAtQuantile(95)),
-		P99:  ms(h.ValueAtQuantile(99)),
-		P999: ms(h.ValueAtQuantile(99.9)),
-		Max:  ms(h.Max()),
+	// One pass over the flat counts for min, mean and max; HDR walks them
+	// once for each, bucket by bucket, and a per-second summary of a few
+	// histograms cost the collector milliseconds on the load's core.
+	minUs, mean, maxUs, ok := extremes(h)
+	if !ok {
+		minUs, mean, maxUs = h.Min(), h.Mean(), h.Max()
 	}
+	p := h.ValueAtPercentilesSlice(summaryPercentiles)
+	return schemas.LatencyMs{
+		Min:  ms(minUs),
+		Mean: mean / 1000,
+		P50:  ms(p[0]),
+		P90:  ms(p[1]),
+		P95:  ms(p[2]),
+		P99:  ms(p[3]),
+		P999: ms(p[4]),
+		Max:  ms(maxUs),
+	}
+}
+
+// summaryPercentiles are Summary's, ascending.
+var summaryPercentiles = []float64{50, 90, 95, 99, 99.9}
+
+// extremes gives what h.Min, h.Mean and h.Max give, to the last bit (the
+// mean sums the same terms in the same order), in one walk of the counts;
+// ok is false for a histogram whose layout is not latency's.
+func extremes(h *hdrhistogram.Histogram) (minUs int64, mean float64, maxUs int64, ok bool) {
+	g := layoutOf(h)
+	if g == nil {
+		return 0, 0, 0, false
+	}
+	counts := h.Export().Counts
+	total := float64(h.TotalCount())
+	first := -1
+	last := 0
+	for i, c := range counts {
+		if c == 0 {
+			continue
+		}
+		if first < 0 {
+			first = i
+		}
+		last = i
+		lo, size := g.value(i), g.size(i)
+		mean += float64(c) * float64(lo+size>>1) / total
+	}
+	if first < 0 {
+		return 0, 0, 0, true
+	}
+	return g.value(first), mean, g.value(last) + g.size(last) - 1, true
 }

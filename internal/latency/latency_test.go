@@ -1,8 +1,13 @@
 package latency
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/loadforge/loadforge/schemas"
 )
 
 func TestSparseRoundTripRebuildsTheHistogram(t *testing.T) {
@@ -66,6 +71,53 @@ func TestSummaryInMilliseconds(t *testing.T) {
 	within("p99", s.P99, 990)
 	within("max", s.Max, 1000)
 	within("mean", s.Mean, 500.5)
+}
+
+// Summary's one walk gives, to the last bit, what HDR's own Min, Mean, Max
+// and ValueAtQuantile give, at every precision the layouts cover and for
+// values across the whole range.
+func TestSummaryMatchesHDR(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for sig := 1; sig <= maxSigFigs; sig++ {
+		for round := range 20 {
+			h := hdrhistogram.New(LowestUs, HighestUs, sig)
+			n := 1 + rng.IntN(5000)
+			scale := math.Pow(10, float64(rng.IntN(8)))
+			for range n {
+				Record(h, int64(rng.ExpFloat64()*scale)+int64(rng.IntN(3)))
+			}
+			if round == 0 {
+				Record(h, HighestUs) // the last bucket
+				Record(h, LowestUs)
+			}
+			ms := func(us int64) float64 { return float64(us) / 1000 }
+			want := schemas.LatencyMs{Min: ms(h.Min()), Mean: h.Mean() / 1000, P50: ms(h.ValueAtQuantile(50)),
+				P90: ms(h.ValueAtQuantile(90)), P95: ms(h.ValueAtQuantile(95)), P99: ms(h.ValueAtQuantile(99)),
+				P999: ms(h.ValueAtQuantile(99.9)), Max: ms(h.Max())}
+			if got := Summary(h); got != want {
+				t.Fatalf("%d figures, round %d: Summary %+v, HDR %+v", sig, round, got, want)
+			}
+		}
+	}
+	// A histogram of another range takes HDR's own walks.
+	h := hdrhistogram.New(1, 1000, 2)
+	_ = h.RecordValue(500)
+	if got := Summary(h); got.Min != ms(h.Min()) || got.Max != ms(h.Max()) || got.Mean != h.Mean()/1000 {
+		t.Errorf("other range: %+v", got)
+	}
+}
+
+func ms(us int64) float64 { return float64(us) / 1000 }
+
+func BenchmarkSummary(b *testing.B) {
+	h := New()
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 100_000 {
+		Record(h, int64(rng.ExpFloat64()*2000)+1)
+	}
+	for b.Loop() {
+		Summary(h)
+	}
 }
 
 func BenchmarkRecord(b *testing.B) {

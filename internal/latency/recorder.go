@@ -77,6 +77,11 @@ func (g *layout) value(i int) int64 {
 	return int64(sub) << (uint(bucket) + g.unitMagnitude)
 }
 
+// size is how many values the bucket at flat index i holds.
+func (g *layout) size(i int) int64 {
+	return int64(1) << (uint(max(i>>g.halfMagnitude-1, 0)) + g.unitMagnitude)
+}
+
 // A Recorder is a latency histogram in microseconds with the buckets of New
 // (or of an HDR histogram of other precision: NewRecorderSigFigs), made for
 // recording on a hot path and for flushing often: Record is a few
