@@ -21,6 +21,9 @@ type preciseSleeper struct {
 	f   *os.File
 	raw syscall.RawConn
 	buf [8]byte
+	// armed: the timer was just set for a later instant, so the poller's
+	// first look needs no read, which would only find nothing yet.
+	armed bool
 	// readStep is s.expired, made once: no allocation per sleep.
 	readStep func(fd uintptr) bool
 }
@@ -48,6 +51,10 @@ func newPreciseSleeper() *preciseSleeper {
 // reason sleepUntil arms it so; false (not yet: wait on the poller) while
 // the timer has not fired.
 func (s *preciseSleeper) expired(fd uintptr) bool {
+	if s.armed {
+		s.armed = false
+		return false
+	}
 	for {
 		_, _, errno := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&s.buf[0])), uintptr(len(s.buf)))
 		if errno != syscall.EINTR {
@@ -85,6 +92,7 @@ func (s *preciseSleeper) sleepUntil(due time.Time) error {
 	if err := s.f.SetReadDeadline(due); err != nil {
 		return err
 	}
+	s.armed = true
 	if err := s.raw.Read(s.readStep); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
 		return err
 	}

@@ -161,6 +161,9 @@ type conn struct {
 	// sentAt is when the last byte of the current request was written; zero
 	// while it has not been written in full.
 	sentAt time.Time
+	// readDeadline is the read deadline last set on a raw-exchange
+	// connection, the one deadline its requests use: see keepReadDeadline.
+	readDeadline time.Time
 }
 
 // IdleGap is the pause after which a kept-alive connection is checked, before
@@ -216,18 +219,40 @@ func (c *conn) peerClosed() bool {
 	return !ok || !netErr.Timeout()
 }
 
+// DeadlineSlack is how late past its timeout a request on a plain
+// connection may fail: 1/64 of the timeout, at most 100 ms (10 s: 100 ms;
+// 1 s: 15.6 ms). Within it a connection keeps the read deadline an earlier
+// request set, instead of moving it for every request: each move is a
+// runtime timer changed under a lock, a few percent of a request's CPU at
+// tens of thousands a second.
+func DeadlineSlack(timeout time.Duration) time.Duration {
+	return min(timeout/64, 100*time.Millisecond)
+}
+
+// keepReadDeadline makes the read deadline fall in [deadline, deadline+slack]:
+// it keeps the one set last when it does, and sets deadline+slack otherwise,
+// so that the requests after this one keep it until their own deadlines pass
+// it. A deadline CutOff set is in the past: the request fails, as it must.
+func (c *conn) keepReadDeadline(deadline time.Time, slack time.Duration) error {
+	if kept := c.readDeadline; !kept.Before(deadline) && kept.Sub(deadline) <= slack {
+		return nil
+	}
+	c.readDeadline = deadline.Add(slack)
+	return c.nc.SetReadDeadline(c.readDeadline)
+}
+
 // roundTrip writes fr's request and reads its response. wrote tells whether
 // any byte of the request may have left; c.sentAt (non-zero once the whole
 // request is written) and c.rr.firstByte time it. A response that comes while
 // the request is still being written (a 413 to a large body) is the request's
 // outcome: the rest of the request is not written.
-func (c *conn) roundTrip(stopCtx context.Context, fr *Request, deadline time.Time) (res response, wrote bool, err error) {
+func (c *conn) roundTrip(stopCtx context.Context, fr *Request, deadline time.Time, slack time.Duration) (res response, wrote bool, err error) {
 	c.sentAt, c.rr.firstByte = time.Time{}, time.Time{}
 	// The raw exchange writes past net.Conn and waits as a read: it needs
 	// the read deadline alone (each deadline set is a timer moved), and the
 	// write deadline only for a rest that net.Conn writes.
 	if c.rawExchange() {
-		err = c.nc.SetReadDeadline(deadline)
+		err = c.keepReadDeadline(deadline, slack)
 	} else {
 		err = c.nc.SetDeadline(deadline)
 	}
@@ -342,7 +367,7 @@ func (s *Session) DoCapture(stopCtx context.Context, fr *Request, timeout time.D
 		}
 	}
 	c.rr.keep = keep
-	res, wrote, err := c.roundTrip(stopCtx, fr, deadline)
+	res, wrote, err := c.roundTrip(stopCtx, fr, deadline, DeadlineSlack(timeout))
 	c.rr.keep = nil
 	if err != nil {
 		// No resend: a request written on a connection that then failed is

@@ -184,3 +184,102 @@ func TestLargeBodyUnderTheDeadline(t *testing.T) {
 		t.Fatalf("a server that never reads: err %v, want the deadline", res.Err)
 	}
 }
+
+// A plain connection keeps the read deadline an earlier request set while it
+// falls within the request's own [deadline, deadline+slack]: a request never
+// fails before its timeout, a short timeout after long ones still applies,
+// and a hanging server fails the request at most the slack late (bounded
+// here by what a loaded machine can promise).
+func TestKeptReadDeadline(t *testing.T) {
+	hang := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/hang" {
+			<-hang
+		}
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(hang) })
+	c := New(Config{})
+	prepare := func(path string) *Request {
+		req, err := http.NewRequest(http.MethodGet, srv.URL+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fr, err := c.Prepare(req, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fr
+	}
+	ok, hung := prepare("/"), prepare("/hang")
+	for _, tc := range []struct {
+		name          string
+		before, after time.Duration // timeouts of the answered requests, then of the hanging one
+	}{
+		{"same timeout", 640 * time.Millisecond, 640 * time.Millisecond},
+		{"shorter after longer", 10 * time.Second, 200 * time.Millisecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := c.NewSession()
+			defer s.Close()
+			for i := range 20 {
+				if res := s.Do(context.Background(), ok, tc.before); res.Err != nil {
+					t.Fatalf("request %d: %v", i+1, res.Err)
+				}
+			}
+			res := s.Do(context.Background(), hung, tc.after)
+			if !errors.Is(res.Err, os.ErrDeadlineExceeded) {
+				t.Fatalf("hanging server: err %v, want the deadline", res.Err)
+			}
+			took := res.End.Sub(res.Start)
+			if took < tc.after {
+				t.Errorf("failed after %v, before its timeout %v", took, tc.after)
+			}
+			if limit := tc.after + DeadlineSlack(tc.after) + 3*time.Second; took > limit {
+				t.Errorf("failed after %v, timeout %v (slack %v)", took, tc.after, DeadlineSlack(tc.after))
+			}
+		})
+	}
+}
+
+// deadlineConn records the read deadlines set on it.
+type deadlineConn struct {
+	net.Conn
+	set []time.Time
+}
+
+func (d *deadlineConn) SetReadDeadline(t time.Time) error {
+	d.set = append(d.set, t)
+	return nil
+}
+
+// keepReadDeadline leaves every request's deadline in [deadline,
+// deadline+slack] and moves it about once per slack of steady requests.
+func TestKeepReadDeadlineMovesOncePerSlack(t *testing.T) {
+	dc := &deadlineConn{}
+	c := &conn{nc: dc}
+	const slack = 100 * time.Millisecond
+	base := time.Unix(1_700_000_000, 0)
+	for i := range 1000 {
+		d := base.Add(time.Duration(i) * time.Millisecond) // a request a millisecond
+		if err := c.keepReadDeadline(d, slack); err != nil {
+			t.Fatal(err)
+		}
+		kept := dc.set[len(dc.set)-1]
+		if kept.Before(d) || kept.Sub(d) > slack {
+			t.Fatalf("request %d: deadline %v, kept %v", i, d, kept)
+		}
+	}
+	if n := len(dc.set); n < 9 || n > 11 {
+		t.Errorf("%d deadlines set for 1,000 requests over 1 s, want about 10", n)
+	}
+	// An earlier deadline (a shorter timeout) is set at once.
+	short := base.Add(500 * time.Millisecond)
+	before := len(dc.set)
+	if err := c.keepReadDeadline(short, slack); err != nil {
+		t.Fatal(err)
+	}
+	if len(dc.set) != before+1 || dc.set[len(dc.set)-1].Sub(short) > slack {
+		t.Errorf("a shorter deadline left the kept one: %v", dc.set[len(dc.set)-1])
+	}
+}
