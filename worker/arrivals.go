@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/loadforge/loadforge/internal/arrival"
+	"github.com/loadforge/loadforge/internal/clock"
 	"github.com/loadforge/loadforge/internal/latency"
 	"github.com/loadforge/loadforge/internal/pattern"
 	"github.com/loadforge/loadforge/schemas"
@@ -190,7 +191,7 @@ func (om *openModel) dispatch() {
 			om.dropOverdue()
 			return
 		}
-		now := time.Now()
+		now := clock.Now()
 		// A change of share heard while waiting must still apply before its
 		// effective time, which comes reshareLead after it is made: wait in
 		// steps well below that, then look again.
@@ -244,14 +245,14 @@ func (om *openModel) handDue() (next time.Time, gap time.Duration, more bool) {
 	defer om.mu.Unlock()
 	// The clock is read again only when the next arrival is not due by the
 	// last reading: two reads per wake-up, not one per arrival.
-	now := time.Now()
+	now := clock.Now()
 	for !om.stopped {
 		due, ok := om.peekLocked()
 		if !ok {
 			return time.Time{}, 0, false
 		}
 		if due.After(now) {
-			now = time.Now()
+			now = clock.Now()
 		}
 		if due.After(now) {
 			om.growLocked(now) // waiting arrivals whose VU dials slowly
@@ -440,14 +441,14 @@ func (om *openModel) takeOrRelease(v *vu, first bool) (intended time.Time, took,
 	if len(om.waiting) > 0 {
 		due := om.waiting[0]
 		om.waiting = om.waiting[1:]
-		om.recordLag(due, time.Now())
+		om.recordLag(due, clock.Now())
 		return due, true, true
 	}
 	if om.stopped {
 		return time.Time{}, false, false
 	}
 	if due, ok := om.peekLocked(); ok {
-		if now := time.Now(); !due.After(now) {
+		if now := clock.Now(); !due.After(now) {
 			om.next += om.cur.of
 			om.recordLag(due, now)
 			return due, true, true
@@ -516,7 +517,7 @@ func (w *Worker) runOpenVU(stopCtx context.Context, v *vu, om *openModel, preAll
 			om.dropped.Add(1) // handed over, never run: the rows ran out
 			break
 		}
-		start := time.Now()
+		start := clock.Now()
 		if w.runRequestsFrom(stopCtx, v, w.tasks[w.pickTask(v.rng)], intended) {
 			v.shard.iterationDone(start, v.lastEnd)
 		}

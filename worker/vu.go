@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/loadforge/loadforge/internal/clock"
 	"github.com/loadforge/loadforge/internal/http1"
 )
 
@@ -116,7 +117,7 @@ func (w *Worker) runVU(stopCtx context.Context, v *vu) {
 func (w *Worker) runIteration(stopCtx context.Context, v *vu) {
 	var start time.Time
 	if !w.startAtRequest {
-		start = time.Now()
+		start = clock.Now()
 	}
 	v.firstStart = time.Time{}
 	if w.iterate(stopCtx, v) {

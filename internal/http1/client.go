@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/loadforge/loadforge/internal/clock"
 )
 
 // Request is a request prepared for the client.
@@ -299,7 +301,7 @@ func writeSmall(c *conn, wire []byte) (rest []byte, wrote bool, err error) {
 	if err != nil {
 		return nil, n > 0, err
 	}
-	c.sentAt = time.Now()
+	c.sentAt = clock.Now()
 	return nil, true, nil
 }
 
@@ -311,7 +313,7 @@ func (c *conn) writeWhileReading(rest []byte, head bool) (response, error) {
 	go func() {
 		_, err := c.nc.Write(rest)
 		if err == nil {
-			c.sentAt = time.Now()
+			c.sentAt = clock.Now()
 		}
 		written <- err
 	}()
@@ -328,7 +330,7 @@ func (c *conn) writeWhileReading(rest []byte, head bool) (response, error) {
 		<-written
 		res.keepAlive = false
 		if err == nil && c.sentAt.IsZero() {
-			c.sentAt = time.Now() // the server took it as a request and answered
+			c.sentAt = clock.Now() // the server took it as a request and answered
 		}
 	}
 	return res, err
@@ -351,7 +353,7 @@ func (s *Session) Do(stopCtx context.Context, fr *Request, timeout time.Duration
 // DoCapture is Do keeping what keep asks of the response (nil: nothing).
 func (s *Session) DoCapture(stopCtx context.Context, fr *Request, timeout time.Duration, keep *Capture) Result {
 	var out Result
-	start := time.Now()
+	start := clock.Now()
 	out.Start = start
 	deadline := start.Add(timeout)
 	c := s.conn(fr)
@@ -364,7 +366,7 @@ func (s *Session) DoCapture(stopCtx context.Context, fr *Request, timeout time.D
 	if c == nil {
 		var err error
 		if c, err = s.dial(stopCtx, fr, deadline); err != nil {
-			out.End = time.Now()
+			out.End = clock.Now()
 			out.Err = err
 			return out
 		}
@@ -376,7 +378,7 @@ func (s *Session) DoCapture(stopCtx context.Context, fr *Request, timeout time.D
 		// No resend: a request written on a connection that then failed is
 		// one request, failed (the server may have seen it).
 		s.drop(fr.slot)
-		out.End = time.Now()
+		out.End = clock.Now()
 		out.Err = err
 		out.Status = res.status // non-zero when the body broke off
 		out.BytesIn = res.bytes
@@ -384,7 +386,7 @@ func (s *Session) DoCapture(stopCtx context.Context, fr *Request, timeout time.D
 		out.Wrote = wrote
 		return out
 	}
-	end := time.Now()
+	end := clock.Now()
 	if res.keepAlive && !fr.close {
 		c.done = end
 	} else {

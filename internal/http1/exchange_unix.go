@@ -7,7 +7,8 @@ import (
 	"net"
 	"os"
 	"syscall"
-	"time"
+
+	"github.com/loadforge/loadforge/internal/clock"
 )
 
 // rawExchange is a connection's state for sending a request and reading the
@@ -123,7 +124,7 @@ func (c *conn) exchangeStep(fd uintptr) bool {
 		case len(ex.pending) > 0:
 			return true // the rest goes through net.Conn, which waits for room
 		}
-		c.sentAt = time.Now()
+		c.sentAt = clock.Now()
 		return false // written; wait for the response
 	}
 	rr := &c.rr
@@ -141,7 +142,7 @@ func (c *conn) exchangeStep(fd uintptr) bool {
 	default:
 		rr.w += n
 		if rr.firstByte.IsZero() {
-			rr.firstByte = time.Now()
+			rr.firstByte = clock.Now()
 		}
 	}
 	return true

@@ -7,6 +7,8 @@ import (
 	"io"
 	"sync"
 	"time"
+
+	"github.com/loadforge/loadforge/internal/clock"
 )
 
 // Buffer sizes of the fast client's response reader.
@@ -316,7 +318,7 @@ func (rr *responseReader) fill() error {
 		rr.w += n
 		if n > 0 {
 			if rr.firstByte.IsZero() {
-				rr.firstByte = time.Now()
+				rr.firstByte = clock.Now()
 			}
 			return nil
 		}
