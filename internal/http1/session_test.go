@@ -162,17 +162,7 @@ func TestLargeBodyUnderTheDeadline(t *testing.T) {
 	c := New(Config{})
 	s := c.NewSession()
 	defer s.Close()
-	prepare := func(path string) *Request {
-		req, err := http.NewRequest(http.MethodPost, srv.URL+path, bytes.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		fr, err := c.Prepare(req, body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return fr
-	}
+	prepare := func(path string) *Request { return prepared(t, c, http.MethodPost, srv.URL+path, body) }
 	ok := prepare("/")
 	for i := range 3 {
 		if res := s.Do(context.Background(), ok, 10*time.Second); res.Err != nil || res.Status != http.StatusOK {
@@ -200,18 +190,7 @@ func TestKeptReadDeadline(t *testing.T) {
 	t.Cleanup(srv.Close)
 	t.Cleanup(func() { close(hang) })
 	c := New(Config{})
-	prepare := func(path string) *Request {
-		req, err := http.NewRequest(http.MethodGet, srv.URL+path, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		fr, err := c.Prepare(req, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return fr
-	}
-	ok, hung := prepare("/"), prepare("/hang")
+	ok, hung := prepared(t, c, http.MethodGet, srv.URL+"/", nil), prepared(t, c, http.MethodGet, srv.URL+"/hang", nil)
 	for _, tc := range []struct {
 		name          string
 		before, after time.Duration // timeouts of the answered requests, then of the hanging one
@@ -282,4 +261,22 @@ func TestKeepReadDeadlineMovesOncePerSlack(t *testing.T) {
 	if len(dc.set) != before+1 || dc.set[len(dc.set)-1].Sub(short) > slack {
 		t.Errorf("a shorter deadline left the kept one: %v", dc.set[len(dc.set)-1])
 	}
+}
+
+// prepared is c's request of method to url with body (nil: none).
+func prepared(t *testing.T, c *Client, method, url string, body []byte) *Request {
+	t.Helper()
+	var r io.Reader
+	if body != nil {
+		r = bytes.NewReader(body)
+	}
+	req, err := http.NewRequest(method, url, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fr, err := c.Prepare(req, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fr
 }
