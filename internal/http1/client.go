@@ -224,13 +224,13 @@ func (c *conn) peerClosed() bool {
 	return !ok || !netErr.Timeout()
 }
 
-// DeadlineSlack is how late past its timeout a request on a plain
+// deadlineSlack is how late past its timeout a request on a plain
 // connection may fail: 1/64 of the timeout, at most 100 ms (10 s: 100 ms;
 // 1 s: 15.6 ms). Within it a connection keeps the read deadline an earlier
 // request set, instead of moving it for every request: each move is a
 // runtime timer changed under a lock, a few percent of a request's CPU at
 // tens of thousands a second.
-func DeadlineSlack(timeout time.Duration) time.Duration {
+func deadlineSlack(timeout time.Duration) time.Duration {
 	return min(timeout/64, 100*time.Millisecond)
 }
 
@@ -372,7 +372,7 @@ func (s *Session) DoCapture(stopCtx context.Context, fr *Request, timeout time.D
 		}
 	}
 	c.rr.keep = keep
-	res, wrote, err := c.roundTrip(stopCtx, fr, deadline, DeadlineSlack(timeout))
+	res, wrote, err := c.roundTrip(stopCtx, fr, deadline, deadlineSlack(timeout))
 	c.rr.keep = nil
 	if err != nil {
 		// No resend: a request written on a connection that then failed is

@@ -214,8 +214,8 @@ func TestKeptReadDeadline(t *testing.T) {
 			if took < tc.after {
 				t.Errorf("failed after %v, before its timeout %v", took, tc.after)
 			}
-			if limit := tc.after + DeadlineSlack(tc.after) + 3*time.Second; took > limit {
-				t.Errorf("failed after %v, timeout %v (slack %v)", took, tc.after, DeadlineSlack(tc.after))
+			if limit := tc.after + deadlineSlack(tc.after) + 3*time.Second; took > limit {
+				t.Errorf("failed after %v, timeout %v (slack %v)", took, tc.after, deadlineSlack(tc.after))
 			}
 		})
 	}
