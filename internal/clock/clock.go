@@ -13,6 +13,8 @@ var epoch = time.Now()
 // time half a dozen times. Durations between Now,
 // and between Now and time.Now, are the monotonic clock's, as between two
 // time.Now readings. The wall time of Now is the process start's plus the
-// monotonic time elapsed, so it does not follow a step of the system clock
-// during the run; no one reads it but to subtract another time from it.
+// monotonic time elapsed: the two clocks run at the same, NTP-disciplined
+// rate, so it matches time.Now's unless the system clock is stepped during
+// the run, which it then does not follow (raw records' start_ns and the
+// last completion's time are such wall times).
 func Now() time.Time { return epoch.Add(time.Since(epoch)) }
