@@ -92,21 +92,29 @@ func decodeSparse(d *msgpack.Decoder, v reflect.Value) error {
 // the result the reflecting decoder gives.
 func appendPairs(pairs [][2]int64, data []byte, pos, n int) ([][2]int64, int) {
 	for len(pairs) < n {
-		if pos >= len(data) || data[pos] != 0x92 { // fixarray of 2
-			return pairs, pos
-		}
-		v0, p1, ok := readInt(data, pos+1)
+		p, next, ok := readIntPair(data, pos)
 		if !ok {
 			return pairs, pos
 		}
-		v1, p2, ok := readInt(data, p1)
-		if !ok {
-			return pairs, pos
-		}
-		pairs = append(pairs, [2]int64{v0, v1})
-		pos = p2
+		pairs = append(pairs, p)
+		pos = next
 	}
 	return pairs, pos
+}
+
+// readIntPair reads, at data[pos:], a two-element array of integers, and
+// says where it ends; ok is false, with nothing consumed, for any other form.
+func readIntPair(data []byte, pos int) (p [2]int64, next int, ok bool) {
+	if pos >= len(data) || data[pos] != 0x92 { // fixarray of 2
+		return p, pos, false
+	}
+	next = pos + 1
+	for i := range p {
+		if p[i], next, ok = readInt(data, next); !ok {
+			return p, pos, false
+		}
+	}
+	return p, next, true
 }
 
 // readInt reads one msgpack integer, as msgpack's DecodeInt64 does.

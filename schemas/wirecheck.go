@@ -39,7 +39,7 @@ func walkWire(data []byte, pairs bool) error {
 		// integers at once. Not past the depth limit, which the slow
 		// path enforces on the pair's array.
 		if pairs && len(w.left) <= maxWireDepth {
-			if next, ok := skipIntPair(w.data, w.pos); ok {
+			if _, next, ok := readIntPair(w.data, w.pos); ok {
 				w.pos = next
 				continue
 			}
@@ -166,18 +166,4 @@ func (w *wireWalker) open(n uint64, isArray bool) error {
 	}
 	w.left = append(w.left, n)
 	return nil
-}
-
-// skipIntPair steps over a two-element array of integers at data[pos:].
-func skipIntPair(data []byte, pos int) (next int, ok bool) {
-	if pos >= len(data) || data[pos] != 0x92 { // fixarray of 2
-		return pos, false
-	}
-	if _, next, ok = readInt(data, pos+1); !ok {
-		return pos, false
-	}
-	if _, next, ok = readInt(data, next); !ok {
-		return pos, false
-	}
-	return next, true
 }

@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"time"
 	"unsafe"
+
+	"github.com/loadforge/loadforge/internal/nonblock"
 )
 
 // preciseSleeper sleeps until an instant with two timers at once: a Linux
@@ -55,12 +57,8 @@ func (s *preciseSleeper) expired(fd uintptr) bool {
 		s.armed = false
 		return false
 	}
-	for {
-		_, _, errno := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&s.buf[0])), uintptr(len(s.buf)))
-		if errno != syscall.EINTR {
-			return errno != syscall.EAGAIN
-		}
-	}
+	_, err := nonblock.Read(fd, s.buf[:])
+	return err != syscall.EAGAIN
 }
 
 // itimerspec is struct itimerspec: a period (unused, zero) and the first expiry.

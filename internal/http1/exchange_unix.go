@@ -9,6 +9,7 @@ import (
 	"syscall"
 
 	"github.com/loadforge/loadforge/internal/clock"
+	"github.com/loadforge/loadforge/internal/nonblock"
 )
 
 // rawExchange is a connection's state for sending a request and reading the
@@ -65,7 +66,7 @@ func (c *conn) peekIdle() peekState {
 
 func (c *conn) peekStep(fd uintptr) bool {
 	// The socket is non-blocking (the runtime's poller owns it): EAGAIN is "open, nothing to read".
-	n, err := nbPeek(fd, c.ex.peekBuf[:])
+	n, err := nonblock.Peek(fd, c.ex.peekBuf[:])
 	switch {
 	case err == syscall.EAGAIN:
 		c.ex.peeked = peekQuiet
@@ -112,7 +113,7 @@ func (c *conn) exchange(wire []byte) (rest []byte, wrote bool, err error) {
 func (c *conn) exchangeStep(fd uintptr) bool {
 	ex := &c.ex
 	if len(ex.pending) > 0 {
-		n, err := nbWrite(fd, ex.pending)
+		n, err := nonblock.Write(fd, ex.pending)
 		if n > 0 {
 			ex.sent += n
 			ex.pending = ex.pending[n:]
@@ -131,7 +132,7 @@ func (c *conn) exchangeStep(fd uintptr) bool {
 	if rr.buf == nil {
 		rr.buf = make([]byte, readBufferSize)
 	}
-	n, err := nbRead(fd, rr.buf[rr.w:])
+	n, err := nonblock.Read(fd, rr.buf[rr.w:])
 	switch {
 	case err == syscall.EAGAIN:
 		return false // woken early: nothing yet

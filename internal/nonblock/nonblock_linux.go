@@ -1,0 +1,32 @@
+package nonblock
+
+import (
+	"syscall"
+	"unsafe"
+)
+
+// Write writes b to fd.
+func Write(fd uintptr, b []byte) (int, error) { return call(syscall.SYS_WRITE, fd, b, 0) }
+
+// Read reads into b from fd.
+func Read(fd uintptr, b []byte) (int, error) { return call(syscall.SYS_READ, fd, b, 0) }
+
+// Peek reads into b from socket fd without taking the bytes from it.
+func Peek(fd uintptr, b []byte) (int, error) {
+	return call(syscall.SYS_RECVFROM, fd, b, syscall.MSG_PEEK)
+}
+
+// call makes system call trap on fd and b: read and write ignore the
+// flags, recvfrom takes them (and no source address).
+func call(trap, fd uintptr, b []byte, flags uintptr) (int, error) {
+	for {
+		n, _, e := syscall.RawSyscall6(trap, fd, uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)), flags, 0, 0)
+		switch e {
+		case 0:
+			return int(n), nil
+		case syscall.EINTR:
+		default:
+			return 0, e
+		}
+	}
+}
