@@ -475,6 +475,11 @@ func (om *openModel) stop() {
 	for _, v := range om.all {
 		close(v.stop)
 	}
+	// A free VU waits on its mailbox alone: the zero time tells it to stop.
+	// Its mailbox is empty, so this never blocks.
+	for _, v := range om.free {
+		v.mailbox <- time.Time{}
+	}
 	om.free = nil
 }
 
@@ -507,8 +512,13 @@ func (w *Worker) runOpenVU(stopCtx context.Context, v *vu, om *openModel, preAll
 	}
 	for alive && stopCtx.Err() == nil {
 		if !took {
-			var ok bool
-			if intended, ok = v.nextArrival(stopCtx); !ok {
+			// A free VU waits on its mailbox alone (one channel, not a
+			// select per arrival): stop sends the zero time to free VUs.
+			if intended = <-v.mailbox; intended.IsZero() {
+				break
+			}
+			if stopCtx.Err() != nil {
+				took = true // handed over as in-flight work was cut off
 				break
 			}
 		}
@@ -517,10 +527,7 @@ func (w *Worker) runOpenVU(stopCtx context.Context, v *vu, om *openModel, preAll
 			om.dropped.Add(1) // handed over, never run: the rows ran out
 			break
 		}
-		start := clock.Now()
-		if w.runRequestsFrom(stopCtx, v, w.tasks[w.pickTask(v.rng)], intended) {
-			v.shard.iterationDone(start, v.lastEnd)
-		}
+		w.runIteration(stopCtx, v, intended)
 		if !v.thinkFor(w.thinkTime(v.rng)) {
 			break
 		}
@@ -531,11 +538,7 @@ func (w *Worker) runOpenVU(stopCtx context.Context, v *vu, om *openModel, preAll
 	if took {
 		om.dropped.Add(1)
 	}
-	select {
-	case <-v.mailbox:
-		om.dropped.Add(1)
-	default:
-	}
+	om.dropUnbegun(v)
 	if stopCtx.Err() == nil {
 		w.runRequests(stopCtx, v, w.teardown)
 	}
@@ -573,29 +576,18 @@ func (om *openModel) abandon(v *vu, preAllocated bool) {
 		om.starting--
 		om.dialing--
 	}
-	select {
-	case <-v.mailbox:
-		om.dropped.Add(1)
-	default:
-	}
+	om.dropUnbegun(v)
 }
 
-// nextArrival waits for the intended start of v's next iteration. Told to
-// stop, v still runs an arrival handed to it before: that iteration was in
-// flight. ok is false when there is none, or in-flight work is being cut off.
-func (v *vu) nextArrival(stopCtx context.Context) (intended time.Time, ok bool) {
+// dropUnbegun counts as dropped an arrival handed to v that v will not
+// begin; the zero time stop sends is no arrival.
+func (om *openModel) dropUnbegun(v *vu) {
 	select {
-	case intended = <-v.mailbox:
-		return intended, true
-	case <-v.stop:
-	case <-stopCtx.Done():
-		return time.Time{}, false
-	}
-	select {
-	case intended = <-v.mailbox:
-		return intended, true
+	case at := <-v.mailbox:
+		if !at.IsZero() {
+			om.dropped.Add(1)
+		}
 	default:
-		return time.Time{}, false
 	}
 }
 

@@ -49,7 +49,7 @@ func runIterations(t *testing.T, w *Worker, v *vu, n int) {
 		if !w.beginIteration(v) {
 			t.Fatal("no iteration left")
 		}
-		w.runIteration(context.Background(), v)
+		w.runIteration(context.Background(), v, time.Time{})
 	}
 }
 
@@ -157,7 +157,7 @@ func TestIterationBoundsFromItsRequests(t *testing.T) {
 				t.Fatal("no iteration")
 			}
 			before := time.Now()
-			w.runIteration(context.Background(), v)
+			w.runIteration(context.Background(), v, time.Time{})
 			wall := time.Since(before).Microseconds()
 			hist := latency.New()
 			latency.AddSparse(hist, w.agg.iterationDurations(w.shards))

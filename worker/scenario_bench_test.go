@@ -6,6 +6,7 @@ import (
 	"net"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/loadforge/loadforge/schemas"
 )
@@ -186,7 +187,7 @@ func BenchmarkVULoop(b *testing.B) {
 				if !w.beginIteration(v) {
 					b.Fatal("no iteration left")
 				}
-				w.runIteration(ctx, v)
+				w.runIteration(ctx, v, time.Time{}) // closed model: no intended start
 			}
 			b.StopTimer()
 			b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")

@@ -26,8 +26,12 @@ type preciseSleeper struct {
 	// armed: the timer was just set for a later instant, so the poller's
 	// first look needs no read, which would only find nothing yet.
 	armed bool
-	// readStep is s.expired, made once: no allocation per sleep.
+	// readStep is s.expired and armStep s.arm, made once, with arm's
+	// argument and result in fields: no allocation per sleep.
 	readStep func(fd uintptr) bool
+	armStep  func(fd uintptr)
+	spec     itimerspec
+	armErr   error
 }
 
 // newPreciseSleeper returns nil when the system has no timerfd; callers then use Go timers.
@@ -45,7 +49,7 @@ func newPreciseSleeper() *preciseSleeper {
 		return nil
 	}
 	s := &preciseSleeper{f: f, raw: raw}
-	s.readStep = s.expired
+	s.readStep, s.armStep = s.expired, s.arm
 	return s
 }
 
@@ -66,25 +70,28 @@ type itimerspec struct {
 	interval, value syscall.Timespec
 }
 
+// arm sets the timer to s.spec; an error goes to s.armErr. Arming also
+// clears an expiry left over from a sleep the deadline ended. Raw: the call
+// never blocks, and a Syscall6 would wake the runtime's monitor thread on
+// each wake-up of an idle process.
+func (s *preciseSleeper) arm(fd uintptr) {
+	_, _, errno := syscall.RawSyscall6(syscall.SYS_TIMERFD_SETTIME, fd, 0, uintptr(unsafe.Pointer(&s.spec)), 0, 0, 0)
+	if errno != 0 {
+		s.armErr = errno
+	}
+}
+
 // sleepUntil returns once due has come, or with an error once close was called.
 func (s *preciseSleeper) sleepUntil(due time.Time) error {
 	d := time.Until(due)
 	if d <= 0 {
 		return nil
 	}
-	spec := itimerspec{value: syscall.NsecToTimespec(int64(d))}
-	var armErr error
+	s.spec = itimerspec{value: syscall.NsecToTimespec(int64(d))}
+	s.armErr = nil
 	// Control guards the descriptor against a concurrent close.
-	err := s.raw.Control(func(fd uintptr) {
-		// Arming also clears an expiry left over from a sleep the deadline
-		// ended. Raw: the call never blocks, and a Syscall6 would wake the
-		// runtime's monitor thread on each wake-up of an idle process.
-		_, _, errno := syscall.RawSyscall6(syscall.SYS_TIMERFD_SETTIME, fd, 0, uintptr(unsafe.Pointer(&spec)), 0, 0, 0)
-		if errno != 0 {
-			armErr = errno
-		}
-	})
-	if err = errors.Join(err, armErr); err != nil {
+	err := s.raw.Control(s.armStep)
+	if err = errors.Join(err, s.armErr); err != nil {
 		return err
 	}
 	if err := s.f.SetReadDeadline(due); err != nil {

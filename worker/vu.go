@@ -96,7 +96,7 @@ func (w *Worker) runVU(stopCtx context.Context, v *vu) {
 		if !w.beginIteration(v) {
 			break // the run's iterations are made, or the rows ran out
 		}
-		w.runIteration(stopCtx, v)
+		w.runIteration(stopCtx, v, time.Time{})
 		if !v.thinkFor(w.thinkTime(v.rng)) {
 			break
 		}
@@ -110,17 +110,18 @@ func (w *Worker) runVU(stopCtx context.Context, v *vu) {
 	v.closeConns()
 }
 
-// runIteration runs one iteration of the closed model and counts it when
-// it ran to its end, with its duration: from its start to its last
+// runIteration runs one iteration, of a task picked by weight, and counts it
+// when it ran to its end, with its duration: from its start to its last
 // response. When nothing comes before its first request's start (no
-// rendering, no rate limit), that start is the iteration's.
-func (w *Worker) runIteration(stopCtx context.Context, v *vu) {
+// rendering, no rate limit), that start is the iteration's. intended is the
+// open model's arrival (zero in the closed model): see runRequestsFrom.
+func (w *Worker) runIteration(stopCtx context.Context, v *vu, intended time.Time) {
 	var start time.Time
 	if !w.startAtRequest {
 		start = clock.Now()
 	}
 	v.firstStart = time.Time{}
-	if w.iterate(stopCtx, v) {
+	if w.runRequestsFrom(stopCtx, v, w.tasks[w.pickTask(v.rng)], intended) {
 		if start.IsZero() {
 			start = v.firstStart
 		}
