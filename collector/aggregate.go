@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"hash/maphash"
 	"log/slog"
 	"strings"
 	"time"
@@ -29,6 +30,11 @@ type aggregatorConfig struct {
 // aggregator is the collector's whole state. It is driven by one goroutine and
 // takes the time as an argument, so it runs the same on and off the bus.
 type aggregator struct {
+	// printSeed and printBuf serve fingerprint: the seed of its hash, and
+	// the bytes it hashes, kept between events.
+	printSeed maphash.Seed
+	printBuf  []byte
+
 	cfg           aggregatorConfig
 	metricsPrefix string // loadforge.<run>.metrics.
 
@@ -109,6 +115,7 @@ func newAggregator(cfg aggregatorConfig) *aggregator {
 		cfg.emitThreshold = func(*schemas.ThresholdState) {}
 	}
 	return &aggregator{
+		printSeed:     maphash.MakeSeed(),
 		verdicts:      threshold.NewSet(cfg.thresholds),
 		cfg:           cfg,
 		metricsPrefix: schemas.Subject(cfg.runID, schemas.KindMetrics) + ".",

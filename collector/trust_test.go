@@ -153,3 +153,46 @@ func TestByeReconciliationReportsDifference(t *testing.T) {
 	warningWith(t, res, "worker w1 counted", "itself", "off by")
 	warningWith(t, res, "worker w1: 1 metric events (claiming 40 requests) came with seqs past")
 }
+
+// An event's print follows its content alone: a copy decoded from the same
+// bytes (its maps filled in another order) prints the same, and each figure
+// changed, a latency count, a status count, a check, changes the print.
+func TestEventPrintFollowsContent(t *testing.T) {
+	a := newAggregator(aggregatorConfig{runID: "r"})
+	ev := &schemas.MetricEvent{
+		SchemaVersion: schemas.Version, RunID: "r", WorkerID: "w", Seq: 3, StartNs: 1, EndNs: 2, VUs: 4,
+		Endpoints: []schemas.EndpointMetrics{{
+			Name: "GET /", Method: "GET", URL: "http://x/", Requests: 10,
+			StatusCodes: map[string]uint64{"200": 9, "500": 1, "404": 0},
+			LatencyUs:   [][2]int64{{100, 4}, {200, 6}},
+			Checks:      []schemas.CheckCount{{Name: "ok", Passes: 9, Fails: 1}},
+		}},
+	}
+	body, err := schemas.Encode(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	decode := func() *schemas.MetricEvent {
+		var c schemas.MetricEvent
+		if err := schemas.Decode(body, &c); err != nil {
+			t.Fatal(err)
+		}
+		return &c
+	}
+	want := a.fingerprint(ev)
+	if got := a.fingerprint(decode()); got != want {
+		t.Fatalf("a decoded copy prints %#x, the event %#x", got, want)
+	}
+	for name, change := range map[string]func(*schemas.MetricEvent){
+		"latency count": func(e *schemas.MetricEvent) { e.Endpoints[0].LatencyUs[1][1]++ },
+		"status count":  func(e *schemas.MetricEvent) { e.Endpoints[0].StatusCodes["500"]++ },
+		"check":         func(e *schemas.MetricEvent) { e.Endpoints[0].Checks[0].Fails++ },
+		"worker":        func(e *schemas.MetricEvent) { e.WorkerID = "v" },
+	} {
+		c := decode()
+		change(c)
+		if a.fingerprint(c) == want {
+			t.Errorf("a changed %s leaves the print as it was", name)
+		}
+	}
+}
