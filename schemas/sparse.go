@@ -57,12 +57,16 @@ func decodeSparse(d *msgpack.Decoder, v reflect.Value) error {
 	pairs := make([][2]int64, 0, min(n, sparsePrealloc))
 	r, direct := d.Buffered().(*wireReader)
 	for len(pairs) < n {
+		// Most pairs are two integers: read straight from the bytes.
 		if direct {
-			if pairs, r.pos = appendPairs(pairs, r.data, r.pos, n); len(pairs) == n {
-				break
+			if p, next, ok := readIntPair(r.data, r.pos); ok {
+				pairs, r.pos = append(pairs, p), next
+				continue
 			}
 		}
-		// A pair in a form appendPairs leaves: the decoder's own reading.
+		// A pair in any other form (nil, a shorter array, a float, a
+		// truncated value): the decoder's own reading, with the result the
+		// reflecting decoder gives.
 		i := len(pairs)
 		m, err := d.DecodeArrayLen()
 		if err != nil {
@@ -82,24 +86,6 @@ func decodeSparse(d *msgpack.Decoder, v reflect.Value) error {
 	}
 	v.Set(reflect.ValueOf(pairs))
 	return nil
-}
-
-// appendPairs reads pairs at data[pos:] until pairs holds n, and says where
-// it stopped. It reads a pair written as a two-element array of integers in
-// any of msgpack's integer forms (what every encoder writes) and stops,
-// consuming nothing of it, at a pair in any other form (nil, a shorter
-// array, a float, a truncated value), for the decoder to read itself with
-// the result the reflecting decoder gives.
-func appendPairs(pairs [][2]int64, data []byte, pos, n int) ([][2]int64, int) {
-	for len(pairs) < n {
-		p, next, ok := readIntPair(data, pos)
-		if !ok {
-			return pairs, pos
-		}
-		pairs = append(pairs, p)
-		pos = next
-	}
-	return pairs, pos
 }
 
 // readIntPair reads, at data[pos:], a two-element array of integers, and

@@ -427,3 +427,9 @@ func (c *countingConn) Write(p []byte) (int, error) {
 	c.l.written.Add(int64(n - len(p)))
 	return n, err
 }
+
+// iterate runs one task picked by weight and reports whether it ran to the
+// end: an iteration without its count or duration, for tests and benchmarks.
+func (w *Worker) iterate(stopCtx context.Context, v *vu) bool {
+	return w.runRequests(stopCtx, v, w.tasks[w.pickTask(v.rng)])
+}

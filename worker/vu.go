@@ -144,11 +144,6 @@ func startsAtRequest(tasks [][]*requestTemplate, limiter *requestLimiter) bool {
 	return true
 }
 
-// iterate runs one task picked by weight and reports whether it ran to the end.
-func (w *Worker) iterate(stopCtx context.Context, v *vu) bool {
-	return w.runRequests(stopCtx, v, w.tasks[w.pickTask(v.rng)])
-}
-
 // runRequests sends reqs in order, recording each, and reports whether all were
 // sent. A failed request does not end the sequence; a cancelled stop does.
 func (w *Worker) runRequests(stopCtx context.Context, v *vu, reqs []*requestTemplate) bool {
