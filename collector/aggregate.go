@@ -72,10 +72,11 @@ type aggregator struct {
 	duplicates uint64
 	notSent    map[string]uint64 // by cause: requests the generators could not attempt (notsent.go)
 
-	spare   []*hdrhistogram.Histogram // emptied bucket histograms, for reuse
-	scratch *hdrhistogram.Histogram   // see scratchHist
-	// sparePairs are emptied latency pair slices of published seconds, for reuse.
-	sparePairs [][][2]int64
+	// sparePairs are emptied latency pair slices of published seconds, for
+	// reuse. eventPairs, secondPairs and mergePairs are working space of
+	// addShare and publishShares.
+	sparePairs                          [][][2]int64
+	eventPairs, secondPairs, mergePairs [][2]int64
 
 	verdicts   *threshold.Set // evaluates the thresholds as each second is published
 	stopReason string         // why the session stopped the run
@@ -324,12 +325,6 @@ func (a *aggregator) fold(ev *schemas.MetricEvent, w *workerState, now time.Time
 			e.client = ep.HTTPClient
 		}
 		e.proto.add(ep)
-		if len(ep.LatencyUs) > 0 {
-			if b.hist == nil {
-				b.hist = a.newHist()
-			}
-			latency.AddSparse(b.hist, ep.LatencyUs)
-		}
 		a.addShare(b, e, c, ep.LatencyUs) // e.hist takes the latencies when b is published
 		e.extra.add(ep)
 		a.foldChecks(b, e, ep)

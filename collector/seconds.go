@@ -3,8 +3,6 @@ package collector
 import (
 	"time"
 
-	"github.com/HdrHistogram/hdrhistogram-go"
-
 	"github.com/loadforge/loadforge/internal/latency"
 	"github.com/loadforge/loadforge/schemas"
 )
@@ -16,7 +14,6 @@ const second = int64(time.Second)
 
 type bucket struct {
 	counters
-	hist *hdrhistogram.Histogram // nil until a latency arrives
 	// vus holds, per worker, the VUs of its latest event ending in this second.
 	vus map[string]vuMark
 	// shares breaks the second down by endpoint (timeline.go).
@@ -33,15 +30,6 @@ type vuMark struct {
 // secondOf is the second k of the run with end in (t0+(k-1)s, t0+k s]; end > t0.
 func (a *aggregator) secondOf(end int64) uint64 {
 	return uint64((end - a.t0 + second - 1) / second)
-}
-
-func (a *aggregator) newHist() *hdrhistogram.Histogram {
-	if n := len(a.spare); n > 0 {
-		h := a.spare[n-1]
-		a.spare = a.spare[:n-1]
-		return h
-	}
-	return latency.New()
 }
 
 // secondReady reports whether second k may be published before the run ends.
@@ -101,14 +89,9 @@ func (a *aggregator) publishSecond(length time.Duration, final, row bool) {
 	if b == nil {
 		b = &bucket{}
 	}
-	var sum schemas.LatencyMs
-	var more schemas.LatencyMoreMs
-	if b.hist != nil {
-		sum, more = latency.Summary(b.hist), latency.More(b.hist)
-		a.totalHist.Merge(b.hist)
-		b.hist.Reset()
-		a.spare = append(a.spare, b.hist)
-	}
+	eps, all := a.publishShares(b)
+	sum, more := latency.SummaryOfCompact(all)
+	latency.AddSparse(a.totalHist, all)
 	vus := 0
 	for _, m := range b.vus {
 		vus += m.vus
@@ -131,7 +114,6 @@ func (a *aggregator) publishSecond(length time.Duration, final, row bool) {
 		ChecksFails:       b.checksFails,
 		Final:             final,
 	}
-	eps := a.publishShares(b)
 	if row {
 		a.timeline = append(a.timeline, schemas.TimelineRow{
 			TS: s.TS, VUs: vus, Requests: b.requests, Errors: b.errors,

@@ -10,10 +10,11 @@ import (
 	"github.com/loadforge/loadforge/schemas"
 )
 
-// share is one endpoint's part of a second: its counts and the latency pairs
-// of its events, summarised when the second is published. Pairs rather than
-// a histogram: a histogram per endpoint and open second would cost far more
-// memory than the pairs a second brings.
+// share is one endpoint's part of a second: its counts and its latencies as
+// compact pairs (latency.AppendCompact), summarised when the second is
+// published. Pairs rather than a histogram: a histogram per endpoint and open
+// second would cost far more memory than the pairs a second brings, and its
+// summary a walk, a copy and a clearing of all its buckets.
 type share struct {
 	c     counters
 	pairs [][2]int64
@@ -29,58 +30,73 @@ func (a *aggregator) addShare(b *bucket, e *endpointAgg, c counters, pairs [][2]
 	}
 	s := b.shares[e]
 	if s == nil {
-		s = &share{}
-		if n := len(a.sparePairs); n > 0 {
-			s.pairs, a.sparePairs = a.sparePairs[n-1], a.sparePairs[:n-1]
-		}
+		s = &share{pairs: a.takePairs()}
 		b.shares[e] = s
 	}
 	s.c.add(c)
-	s.pairs = append(s.pairs, pairs...)
+	if len(s.pairs) == 0 {
+		s.pairs = latency.AppendCompact(s.pairs, pairs)
+		return
+	}
+	a.eventPairs = latency.AppendCompact(a.eventPairs[:0], pairs)
+	merged := latency.MergeCompact(a.takePairs(), s.pairs, a.eventPairs)
+	a.keepPairs(s.pairs)
+	s.pairs = merged
+}
+
+// takePairs is an empty pair slice, with room when one is spare.
+func (a *aggregator) takePairs() [][2]int64 {
+	n := len(a.sparePairs)
+	if n == 0 {
+		return nil
+	}
+	p := a.sparePairs[n-1]
+	a.sparePairs = a.sparePairs[:n-1]
+	return p
+}
+
+// keepPairs keeps p's room for takePairs.
+func (a *aggregator) keepPairs(p [][2]int64) {
+	if cap(p) > 0 && len(a.sparePairs) < maxSparePairs {
+		a.sparePairs = append(a.sparePairs, p[:0])
+	}
 }
 
 // publishShares summarises second b's endpoint shares into timeline rows,
 // sorted like the result's endpoints, and folds their latencies into each
 // endpoint's run histogram, so that an endpoint's run histogram holds exactly
 // the published seconds (its cumulative median is then Locust's "Total Median").
-func (a *aggregator) publishShares(b *bucket) []schemas.TimelineEndpoint {
+// all is the second's latencies over every endpoint, as compact pairs; it
+// is valid until the next call.
+func (a *aggregator) publishShares(b *bucket) (rows []schemas.TimelineEndpoint, all [][2]int64) {
+	all = a.secondPairs[:0]
 	if len(b.shares) == 0 {
-		return nil
+		return nil, all
 	}
-	rows := make([]schemas.TimelineEndpoint, 0, len(b.shares))
+	rows = make([]schemas.TimelineEndpoint, 0, len(b.shares))
 	for e, s := range b.shares {
 		row := schemas.TimelineEndpoint{
 			Name: e.key.name, Method: e.key.method, URL: e.key.url,
 			Requests: s.c.requests, Errors: s.c.errors, BytesIn: s.c.bytesIn,
 		}
 		if len(s.pairs) > 0 {
-			h := a.scratchHist()
-			latency.AddSparse(h, s.pairs)
-			row.LatencyMs, row.LatencyMoreMs = latency.Summary(h), latency.More(h)
+			row.LatencyMs, row.LatencyMoreMs = latency.SummaryOfCompact(s.pairs)
 			if e.hist == nil {
 				e.hist = latency.New()
 			}
 			latency.AddSparse(e.hist, s.pairs)
+			a.mergePairs = latency.MergeCompact(a.mergePairs[:0], all, s.pairs)
+			all, a.mergePairs = a.mergePairs, all
 		}
 		row.CumP50Ms = latency.Median(e.hist)
 		rows = append(rows, row)
-		if len(a.sparePairs) < maxSparePairs {
-			a.sparePairs = append(a.sparePairs, s.pairs[:0])
-		}
+		a.keepPairs(s.pairs)
 	}
+	a.secondPairs = all
 	slices.SortFunc(rows, func(x, y schemas.TimelineEndpoint) int {
 		return cmp.Or(cmp.Compare(x.Name, y.Name), cmp.Compare(x.Method, y.Method), cmp.Compare(x.URL, y.URL))
 	})
-	return rows
-}
-
-// scratchHist returns the aggregator's one reusable histogram, emptied.
-func (a *aggregator) scratchHist() *hdrhistogram.Histogram {
-	if a.scratch == nil {
-		a.scratch = latency.New()
-	}
-	a.scratch.Reset()
-	return a.scratch
+	return rows, all
 }
 
 // spectrum builds the percentile spectrum of a latency and a service time

@@ -32,6 +32,7 @@ func TestTimelineEndpointsAddUp(t *testing.T) {
 	runHist := map[string]*hdrhistogram.Histogram{}
 	totalThrough := latency.New()
 	totalCum := map[int]float64{}
+	secondTotal := map[int]*hdrhistogram.Histogram{} // every endpoint's latencies of second s
 	for s := 1; s <= seconds; s++ {
 		for q := 1; q <= 4; q++ {
 			end := time.Duration(s-1)*time.Second + time.Duration(q)*250*time.Millisecond
@@ -48,6 +49,10 @@ func TestTimelineEndpointsAddUp(t *testing.T) {
 					}
 					latency.AddSparse(runHist[ep.Name], ep.LatencyUs)
 					latency.AddSparse(totalThrough, ep.LatencyUs)
+					if secondTotal[s] == nil {
+						secondTotal[s] = latency.New()
+					}
+					latency.AddSparse(secondTotal[s], ep.LatencyUs)
 				}
 				h.event(ev)
 			}
@@ -94,6 +99,10 @@ func TestTimelineEndpointsAddUp(t *testing.T) {
 		if req != row.Requests || errs != row.Errors || bytes != row.BytesIn {
 			t.Fatalf("second %d: endpoint rows sum to %d req %d err %d bytes, the row says %d %d %d",
 				s, req, errs, bytes, row.Requests, row.Errors, row.BytesIn)
+		}
+		if want := secondTotal[s]; row.LatencyMs != latency.Summary(want) || row.LatencyMoreMs != latency.More(want) {
+			t.Fatalf("second %d: latency %+v %+v, want %+v %+v", s, row.LatencyMs, row.LatencyMoreMs,
+				latency.Summary(want), latency.More(want))
 		}
 		if row.CumP50Ms != totalCum[s] {
 			t.Fatalf("second %d: cumulative median %v, want %v", s, row.CumP50Ms, totalCum[s])

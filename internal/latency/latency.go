@@ -84,7 +84,7 @@ func Summary(h *hdrhistogram.Histogram) schemas.LatencyMs {
 	if !ok {
 		minUs, mean, maxUs = h.Min(), h.Mean(), h.Max()
 	}
-	p := h.ValueAtPercentilesSlice(summaryPercentiles)
+	p := h.ValueAtPercentilesSlice(summaryPercentiles[:])
 	return schemas.LatencyMs{
 		Min:  ms(minUs),
 		Mean: mean / 1000,
@@ -98,7 +98,7 @@ func Summary(h *hdrhistogram.Histogram) schemas.LatencyMs {
 }
 
 // summaryPercentiles are Summary's, ascending.
-var summaryPercentiles = []float64{50, 90, 95, 99, 99.9}
+var summaryPercentiles = [...]float64{50, 90, 95, 99, 99.9}
 
 // extremes gives what h.Min, h.Mean and h.Max give, to the last bit (the
 // mean sums the same terms in the same order), in one walk of the counts;

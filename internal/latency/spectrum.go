@@ -9,7 +9,7 @@ import (
 )
 
 // morePercentiles are LatencyMoreMs's percentiles, in its field order.
-var morePercentiles = []float64{66, 75, 80, 98, 99.99}
+var morePercentiles = [...]float64{66, 75, 80, 98, 99.99}
 
 // More gives the latency percentiles Locust reports beyond Summary's, in ms;
 // all zero if h is empty or nil.
@@ -17,7 +17,7 @@ func More(h *hdrhistogram.Histogram) schemas.LatencyMoreMs {
 	if h == nil || h.TotalCount() == 0 {
 		return schemas.LatencyMoreMs{}
 	}
-	v := h.ValueAtPercentilesSlice(morePercentiles)
+	v := h.ValueAtPercentilesSlice(morePercentiles[:])
 	ms := func(us int64) float64 { return float64(us) / 1000 }
 	return schemas.LatencyMoreMs{P66: ms(v[0]), P75: ms(v[1]), P80: ms(v[2]), P98: ms(v[3]), P9999: ms(v[4])}
 }
