@@ -66,7 +66,7 @@ type openModel struct {
 	// waiting are the intended times of arrivals that found no VU free
 	// while the pool could still grow, oldest first: the first VU to come
 	// free or to be ready takes the oldest. While any wait, no VU is free.
-	waiting []time.Time
+	waiting arrivalQueue
 	// starting counts the VUs started for waiting arrivals that have not
 	// taken their first one yet; dialing, those of them still dialling.
 	starting, dialing int
@@ -332,12 +332,12 @@ func (om *openModel) sleepUntil(due time.Time, timer *time.Timer) bool {
 func (om *openModel) handLocked(due, now time.Time) {
 	n := len(om.free)
 	if n == 0 {
-		if len(om.all)+max(0, len(om.waiting)-om.starting) >= om.maxVUs {
+		if len(om.all)+max(0, om.waiting.len()-om.starting) >= om.maxVUs {
 			om.recordLag(due, now)
 			om.dropped.Add(1)
 			return
 		}
-		om.waiting = append(om.waiting, due)
+		om.waiting.push(due)
 		om.growLocked(now)
 		return
 	}
@@ -358,7 +358,7 @@ func (om *openModel) handLocked(due, now time.Time) {
 // the first milliseconds of a run, or after a stall. The waiting arrivals
 // go to the first VU ready, new or freed. om.mu is held.
 func (om *openModel) growLocked(now time.Time) {
-	if om.stopped || len(om.waiting) <= om.starting || len(om.all) >= om.maxVUs {
+	if om.stopped || om.waiting.len() <= om.starting || len(om.all) >= om.maxVUs {
 		return
 	}
 	if om.dialing > 0 && now.Sub(om.lastStart) < slowDial {
@@ -438,9 +438,8 @@ func (om *openModel) takeOrRelease(v *vu, first bool) (intended time.Time, took,
 	}
 	// Waiting arrivals were due and handed to the pool, as those handed to
 	// a VU: they still run after a graceful stop begins.
-	if len(om.waiting) > 0 {
-		due := om.waiting[0]
-		om.waiting = om.waiting[1:]
+	if om.waiting.len() > 0 {
+		due := om.waiting.pop()
 		om.recordLag(due, clock.Now())
 		return due, true, true
 	}
@@ -557,8 +556,8 @@ func (om *openModel) vuExited() {
 // a graceful one): every arrival is either run or dropped. om.mu is held.
 func (om *openModel) dropStrandedLocked() {
 	if om.stopped && om.exited == len(om.all) {
-		om.dropped.Add(uint64(len(om.waiting)))
-		om.waiting = nil
+		om.dropped.Add(uint64(om.waiting.len()))
+		om.waiting = arrivalQueue{}
 	}
 }
 
@@ -610,4 +609,35 @@ func (w *Worker) fillOpen(ev *schemas.MetricEvent) {
 	ev.ScheduleLagUs = om.lag.Sparse()
 	om.lag.Reset()
 	om.lagMu.Unlock()
+}
+
+// arrivalQueue holds the intended times of waiting arrivals, oldest first.
+// It keeps its room as it empties: popping by reslicing gave the room at the
+// front away, so that each burst of waiting arrivals (a stall) allocated
+// anew, 7 % of the bytes allocated at 50,000 arrivals/s.
+type arrivalQueue struct {
+	q    []time.Time
+	head int // q[head:] are waiting
+}
+
+func (a *arrivalQueue) len() int { return len(a.q) - a.head }
+
+func (a *arrivalQueue) push(t time.Time) {
+	// Moving the waiting ones to the front when they fill at most half of
+	// the slice costs no more, over the pushes, than the appends.
+	if len(a.q) == cap(a.q) && a.head*2 >= len(a.q) {
+		a.q = a.q[:copy(a.q, a.q[a.head:])]
+		a.head = 0
+	}
+	a.q = append(a.q, t)
+}
+
+// pop takes the oldest; the queue must not be empty.
+func (a *arrivalQueue) pop() time.Time {
+	t := a.q[a.head]
+	a.head++
+	if a.head == len(a.q) {
+		a.q, a.head = a.q[:0], 0
+	}
+	return t
 }

@@ -2,6 +2,7 @@ package worker
 
 import (
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"slices"
 	"strings"
@@ -257,5 +258,47 @@ func TestDropOverdueCountsTheShareDueBeforeTheStop(t *testing.T) {
 	om.dropOverdue()
 	if got := om.dropped.Load(); got != 0 {
 		t.Errorf("dropped %d past the schedule's end", got)
+	}
+}
+
+// The waiting arrivals come out oldest first however pushes and pops
+// interleave, and a queue that drained takes the next burst in the room it
+// kept.
+func TestArrivalQueueIsFIFOAndKeepsItsRoom(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	var q arrivalQueue
+	var want []time.Time
+	base := time.Unix(1_700_000_000, 0)
+	next := 0
+	for range 20_000 {
+		if len(want) > 0 && rng.IntN(3) == 0 || len(want) > 300 {
+			if got := q.pop(); !got.Equal(want[0]) {
+				t.Fatalf("popped %v, want %v", got.Sub(base), want[0].Sub(base))
+			}
+			want = want[1:]
+		} else {
+			at := base.Add(time.Duration(next))
+			next++
+			q.push(at)
+			want = append(want, at)
+		}
+		if q.len() != len(want) {
+			t.Fatalf("len %d, want %d", q.len(), len(want))
+		}
+	}
+	for q.len() > 0 {
+		q.pop()
+	}
+	burst := func() {
+		for i := range 200 {
+			q.push(base.Add(time.Duration(i)))
+		}
+		for range 200 {
+			q.pop()
+		}
+	}
+	burst()
+	if n := testing.AllocsPerRun(10, burst); n != 0 {
+		t.Errorf("a burst after a drained one allocated %v times", n)
 	}
 }

@@ -115,9 +115,9 @@ func TestWaitingArrivalsGrowThePoolOneDialAtATime(t *testing.T) {
 		om.handDue()
 		// Arrival 0 started a VU; 10 and 20 ms wait for it (2 VUs and 1, then
 		// 2, uncovered arrivals stay below 4); 30 and 40 ms reach the cap.
-		if len(*started) != 1 || len(om.waiting) != 3 || om.dropped.Load() != 2 || om.lag.Count() != 2 {
+		if len(*started) != 1 || om.waiting.len() != 3 || om.dropped.Load() != 2 || om.lag.Count() != 2 {
 			t.Fatalf("started %d, waiting %d, dropped %d, lag samples %d; want 1, 3, 2, 2",
-				len(*started), len(om.waiting), om.dropped.Load(), om.lag.Count())
+				len(*started), om.waiting.len(), om.dropped.Load(), om.lag.Count())
 		}
 		// Its dial done, the next VU starts: more wait than are starting.
 		om.connected()
@@ -132,8 +132,8 @@ func TestWaitingArrivalsGrowThePoolOneDialAtATime(t *testing.T) {
 		if at, took, _ := om.takeOrRelease((*started)[0], true); !took || at.Sub(om.origin) != 10*time.Millisecond {
 			t.Fatalf("new VU took %v the arrival intended at %v, want 10ms", took, at.Sub(om.origin))
 		}
-		if om.lag.Count() != 4 || len(om.waiting) != 1 || om.starting != 1 {
-			t.Fatalf("lag samples %d, waiting %d, starting %d; want 4, 1, 1", om.lag.Count(), len(om.waiting), om.starting)
+		if om.lag.Count() != 4 || om.waiting.len() != 1 || om.starting != 1 {
+			t.Fatalf("lag samples %d, waiting %d, starting %d; want 4, 1, 1", om.lag.Count(), om.waiting.len(), om.starting)
 		}
 		// Less than slowDial later, nothing more starts while a VU dials.
 		om.mu.Lock()
@@ -147,9 +147,9 @@ func TestWaitingArrivalsGrowThePoolOneDialAtATime(t *testing.T) {
 		// the next VU starts beside it, reaching the cap.
 		time.Sleep(10 * time.Millisecond)
 		om.handDue()
-		if om.dropped.Load() != 2 || len(om.waiting) != 2 || len(*started) != 3 || om.dialing != 2 {
+		if om.dropped.Load() != 2 || om.waiting.len() != 2 || len(*started) != 3 || om.dialing != 2 {
 			t.Fatalf("dropped %d, waiting %d, started %d, dialing %d; want 2, 2, 3, 2",
-				om.dropped.Load(), len(om.waiting), len(*started), om.dialing)
+				om.dropped.Load(), om.waiting.len(), len(*started), om.dialing)
 		}
 		// A graceful stop: the waiting arrivals still go to VUs coming free;
 		// once no VU is left, those still waiting are dropped.
@@ -157,14 +157,14 @@ func TestWaitingArrivalsGrowThePoolOneDialAtATime(t *testing.T) {
 		if at, took, alive := om.takeOrRelease(busy, false); !took || !alive || at.Sub(om.origin) != 20*time.Millisecond {
 			t.Fatalf("after stop the busy VU took %v (alive %v) the arrival intended at %v, want 20ms", took, alive, at.Sub(om.origin))
 		}
-		if om.dropped.Load() != 2 || len(om.waiting) != 1 {
-			t.Fatalf("after stop: dropped %d, waiting %d; want 2, 1", om.dropped.Load(), len(om.waiting))
+		if om.dropped.Load() != 2 || om.waiting.len() != 1 {
+			t.Fatalf("after stop: dropped %d, waiting %d; want 2, 1", om.dropped.Load(), om.waiting.len())
 		}
 		for range om.all {
 			om.vuExited()
 		}
-		if om.dropped.Load() != 3 || len(om.waiting) != 0 {
-			t.Errorf("every VU gone: dropped %d, waiting %d; want 3, 0", om.dropped.Load(), len(om.waiting))
+		if om.dropped.Load() != 3 || om.waiting.len() != 0 {
+			t.Errorf("every VU gone: dropped %d, waiting %d; want 3, 0", om.dropped.Load(), om.waiting.len())
 		}
 	})
 }
@@ -203,8 +203,8 @@ func TestSaturatedPoolGrowsSlowly(t *testing.T) {
 		om.saturated.Store(true)
 		om.handDue() // 5 arrivals wait; the first starts a VU
 		om.connected()
-		if len(*started) != 1 || len(om.waiting) != 5 {
-			t.Fatalf("started %d, waiting %d; want 1, 5", len(*started), len(om.waiting))
+		if len(*started) != 1 || om.waiting.len() != 5 {
+			t.Fatalf("started %d, waiting %d; want 1, 5", len(*started), om.waiting.len())
 		}
 		time.Sleep(saturatedGrowth - time.Millisecond)
 		om.handDue()
