@@ -167,3 +167,84 @@ func FuzzSparseDirect(f *testing.F) {
 		}
 	})
 }
+
+// encodeSparseByEncoder is the sparse encoding through msgpack's encoder,
+// number by number: the bytes encodeSparse must write.
+func encodeSparseByEncoder(t testing.TB, pairs [][2]int64) []byte {
+	var buf bytes.Buffer
+	e := msgpack.NewEncoder(&buf)
+	if err := e.EncodeArrayLen(len(pairs)); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range pairs {
+		if err := e.EncodeArrayLen(2); err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range p {
+			if err := e.EncodeInt(n); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return buf.Bytes()
+}
+
+// sparseBytes is what encodeSparse writes for pairs.
+func sparseBytes(t testing.TB, pairs [][2]int64) []byte {
+	var buf bytes.Buffer
+	if err := encodeSparse(msgpack.NewEncoder(&buf), reflect.ValueOf(pairs)); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// The sparse encoder writes, byte for byte, what msgpack's encoder writes
+// for the same array of integer pairs: every integer form at its edges, and
+// every array header.
+func TestSparseEncoderWritesTheEncodersBytes(t *testing.T) {
+	var edges []int64
+	for _, v := range []int64{0, 127, 255, math.MaxUint16, math.MaxUint32, math.MaxInt64,
+		-32, math.MinInt8, math.MinInt16, math.MinInt32, math.MinInt64} {
+		edges = append(edges, v)
+		if v != math.MaxInt64 {
+			edges = append(edges, v+1)
+		}
+		if v != math.MinInt64 {
+			edges = append(edges, v-1)
+		}
+	}
+	var pairs [][2]int64
+	for i, v := range edges {
+		pairs = append(pairs, [2]int64{v, edges[(i*7)%len(edges)]})
+	}
+	for _, n := range []int{0, 1, 15, 16, len(pairs), math.MaxUint16, math.MaxUint16 + 1} {
+		h := make([][2]int64, n)
+		for i := range h {
+			h[i] = pairs[i%len(pairs)]
+		}
+		if got, want := sparseBytes(t, h), encodeSparseByEncoder(t, h); !bytes.Equal(got, want) {
+			t.Fatalf("%d pairs: %d bytes written, the encoder's %d, first difference at %d",
+				n, len(got), len(want), firstDifference(got, want))
+		}
+	}
+}
+
+func firstDifference(a, b []byte) int {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return min(len(a), len(b))
+}
+
+func FuzzSparseEncode(f *testing.F) {
+	f.Add(int64(0), int64(-1), int64(math.MaxInt64))
+	f.Add(int64(math.MinInt64), int64(-33), int64(256))
+	f.Fuzz(func(t *testing.T, a, b, c int64) {
+		pairs := [][2]int64{{a, b}, {b, c}, {c, a}}
+		if got, want := sparseBytes(t, pairs), encodeSparseByEncoder(t, pairs); !bytes.Equal(got, want) {
+			t.Fatalf("%v: wrote % x, the encoder % x", pairs, got, want)
+		}
+	})
+}
