@@ -195,6 +195,8 @@ func (b *Bus) Close(ctx context.Context) error {
 // Conn is one client connection with msgpack publish and subscribe.
 type Conn struct {
 	nc        *nats.Conn
+	encMu     sync.Mutex
+	enc       schemas.Encoder // Publish's; the client copies what it publishes
 	malformed atomic.Uint64
 	closeOnce sync.Once
 	closeErr  error
@@ -256,7 +258,9 @@ func (c *Conn) PublishRaw(subject string, data []byte) error {
 
 // Publish encodes m as msgpack and publishes it on subject.
 func (c *Conn) Publish(subject string, m any) error {
-	data, err := schemas.Encode(m)
+	c.encMu.Lock()
+	defer c.encMu.Unlock()
+	data, err := c.enc.Encode(m)
 	if err != nil {
 		return fmt.Errorf("encode for %s: %w", subject, err)
 	}
