@@ -34,6 +34,9 @@ func (a *aggregator) addShare(b *bucket, e *endpointAgg, c counters, pairs [][2]
 		b.shares[e] = s
 	}
 	s.c.add(c)
+	if len(pairs) == 0 {
+		return
+	}
 	if len(s.pairs) == 0 {
 		s.pairs = latency.AppendCompact(s.pairs, pairs)
 		return

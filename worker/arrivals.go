@@ -222,8 +222,8 @@ func (om *openModel) dispatch() {
 // runtime's search for work, more than an arrival's own hand-off: handing
 // several out per wake-up (and sending their requests together) cut the CPU
 // per request by about a fifth at 5,000/s, and a floor of 500 µs rather than
-// 100 µs cut it again above 10,000/s (docs/performance.md, lessons 12 and
-// 15). The price is lag: an arrival goes up to the window late (plus the
+// 100 µs cut it again at 20,000 and 50,000/s (docs/performance.md, lessons
+// 12 and 15). The price is lag: an arrival goes up to the window late (plus the
 // kernel's timer slack, 50 µs by default), recorded as schedule lag and
 // counted in its latency, which runs from the intended time. Arrivals more
 // than maxBatch apart each get their own wake-up, on time.
