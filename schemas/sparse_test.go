@@ -168,34 +168,19 @@ func FuzzSparseDirect(f *testing.F) {
 	})
 }
 
-// encodeSparseByEncoder is the sparse encoding through msgpack's encoder,
-// number by number: the bytes encodeSparse must write.
-func encodeSparseByEncoder(t testing.TB, pairs [][2]int64) []byte {
-	var buf bytes.Buffer
-	e := msgpack.NewEncoder(&buf)
-	if err := e.EncodeArrayLen(len(pairs)); err != nil {
+// sparseBytes is what the sparse encoder writes for h=pairs.
+func sparseBytes(t testing.TB, pairs [][2]int64) []byte {
+	b, err := msgpack.Marshal(registered{H: pairs})
+	if err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range pairs {
-		if err := e.EncodeArrayLen(2); err != nil {
-			t.Fatal(err)
-		}
-		for _, n := range p {
-			if err := e.EncodeInt(n); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	return buf.Bytes()
+	return b
 }
 
-// sparseBytes is what encodeSparse writes for pairs.
-func sparseBytes(t testing.TB, pairs [][2]int64) []byte {
-	var buf bytes.Buffer
-	if err := encodeSparse(msgpack.NewEncoder(&buf), reflect.ValueOf(pairs)); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+// encodeSparseByEncoder is h=pairs written through msgpack's encoder, number
+// by number: the bytes the sparse encoder must write.
+func encodeSparseByEncoder(t testing.TB, pairs [][2]int64) []byte {
+	return sparseForms(t, pairs, (*msgpack.Encoder).EncodeInt)
 }
 
 // The sparse encoder writes, byte for byte, what msgpack's encoder writes

@@ -76,7 +76,6 @@ func Summary(h *hdrhistogram.Histogram) schemas.LatencyMs {
 	if h.TotalCount() == 0 {
 		return schemas.LatencyMs{}
 	}
-	ms := func(us int64) float64 { return float64(us) / 1000 }
 	// One pass over the flat counts for min, mean and max; HDR walks them
 	// once for each, bucket by bucket, and a per-second summary of a few
 	// histograms cost the collector milliseconds on the load's core.
@@ -84,18 +83,30 @@ func Summary(h *hdrhistogram.Histogram) schemas.LatencyMs {
 	if !ok {
 		minUs, mean, maxUs = h.Min(), h.Mean(), h.Max()
 	}
-	p := h.ValueAtPercentilesSlice(summaryPercentiles[:])
+	return summaryMs(minUs, mean, h.ValueAtPercentilesSlice(summaryPercentiles[:]), maxUs)
+}
+
+// summaryMs is a Summary from its parts in µs; p holds the values at
+// summaryPercentiles.
+func summaryMs(minUs int64, meanUs float64, p []int64, maxUs int64) schemas.LatencyMs {
 	return schemas.LatencyMs{
-		Min:  ms(minUs),
-		Mean: mean / 1000,
-		P50:  ms(p[0]),
-		P90:  ms(p[1]),
-		P95:  ms(p[2]),
-		P99:  ms(p[3]),
-		P999: ms(p[4]),
-		Max:  ms(maxUs),
+		Min:  toMs(minUs),
+		Mean: meanUs / 1000,
+		P50:  toMs(p[0]),
+		P90:  toMs(p[1]),
+		P95:  toMs(p[2]),
+		P99:  toMs(p[3]),
+		P999: toMs(p[4]),
+		Max:  toMs(maxUs),
 	}
 }
+
+// moreMs is a More from the values in µs at morePercentiles.
+func moreMs(p []int64) schemas.LatencyMoreMs {
+	return schemas.LatencyMoreMs{P66: toMs(p[0]), P75: toMs(p[1]), P80: toMs(p[2]), P98: toMs(p[3]), P9999: toMs(p[4])}
+}
+
+func toMs(us int64) float64 { return float64(us) / 1000 }
 
 // summaryPercentiles are Summary's, ascending.
 var summaryPercentiles = [...]float64{50, 90, 95, 99, 99.9}

@@ -112,20 +112,8 @@ func SummaryOfCompact(pairs [][2]int64) (schemas.LatencyMs, schemas.LatencyMoreM
 		}
 	}
 	first, last := g.index(pairs[0][0]), g.index(pairs[len(pairs)-1][0])
-	ms := func(us int64) float64 { return float64(us) / 1000 }
 	s := len(summaryPercentiles)
-	return schemas.LatencyMs{
-			Min:  ms(g.value(first)),
-			Mean: mean / 1000,
-			P50:  ms(at[0]),
-			P90:  ms(at[1]),
-			P95:  ms(at[2]),
-			P99:  ms(at[3]),
-			P999: ms(at[4]),
-			Max:  ms(g.value(last) + g.size(last) - 1),
-		}, schemas.LatencyMoreMs{
-			P66: ms(at[s]), P75: ms(at[s+1]), P80: ms(at[s+2]), P98: ms(at[s+3]), P9999: ms(at[s+4]),
-		}
+	return summaryMs(g.value(first), mean, at[:s], g.value(last)+g.size(last)-1), moreMs(at[s:])
 }
 
 // rankOrder lists Summary's and More's percentiles (Summary's first, at

@@ -17,9 +17,7 @@ func More(h *hdrhistogram.Histogram) schemas.LatencyMoreMs {
 	if h == nil || h.TotalCount() == 0 {
 		return schemas.LatencyMoreMs{}
 	}
-	v := h.ValueAtPercentilesSlice(morePercentiles[:])
-	ms := func(us int64) float64 { return float64(us) / 1000 }
-	return schemas.LatencyMoreMs{P66: ms(v[0]), P75: ms(v[1]), P80: ms(v[2]), P98: ms(v[3]), P9999: ms(v[4])}
+	return moreMs(h.ValueAtPercentilesSlice(morePercentiles[:]))
 }
 
 // Median is h's 50th percentile in ms; 0 if h is empty or nil.
