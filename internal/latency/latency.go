@@ -76,14 +76,13 @@ func Summary(h *hdrhistogram.Histogram) schemas.LatencyMs {
 	if h.TotalCount() == 0 {
 		return schemas.LatencyMs{}
 	}
-	// One pass over the flat counts for min, mean and max; HDR walks them
-	// once for each, bucket by bucket, and a per-second summary of a few
-	// histograms cost the collector milliseconds on the load's core.
-	minUs, mean, maxUs, ok := extremes(h)
-	if !ok {
-		minUs, mean, maxUs = h.Min(), h.Mean(), h.Max()
+	if g := layoutOf(h); g != nil {
+		// One walk of its pairs; HDR walks the counts once for each of min,
+		// mean and max, bucket by bucket.
+		sum, _ := summaryOf(g, sparseFromCounts(g, h.Export().Counts))
+		return sum
 	}
-	return summaryMs(minUs, mean, h.ValueAtPercentilesSlice(summaryPercentiles[:]), maxUs)
+	return summaryMs(h.Min(), h.Mean(), h.ValueAtPercentilesSlice(summaryPercentiles[:]), h.Max())
 }
 
 // summaryMs is a Summary from its parts in µs; p holds the values at
@@ -110,32 +109,3 @@ func toMs(us int64) float64 { return float64(us) / 1000 }
 
 // summaryPercentiles are Summary's, ascending.
 var summaryPercentiles = [...]float64{50, 90, 95, 99, 99.9}
-
-// extremes gives what h.Min, h.Mean and h.Max give, to the last bit (the
-// mean sums the same terms in the same order), in one walk of the counts;
-// ok is false for a histogram whose layout is not latency's.
-func extremes(h *hdrhistogram.Histogram) (minUs int64, mean float64, maxUs int64, ok bool) {
-	g := layoutOf(h)
-	if g == nil {
-		return 0, 0, 0, false
-	}
-	counts := h.Export().Counts
-	total := float64(h.TotalCount())
-	first := -1
-	last := 0
-	for i, c := range counts {
-		if c == 0 {
-			continue
-		}
-		if first < 0 {
-			first = i
-		}
-		last = i
-		lo, size := g.value(i), g.size(i)
-		mean += float64(c) * float64(lo+size>>1) / total
-	}
-	if first < 0 {
-		return 0, 0, 0, true
-	}
-	return g.value(first), mean, g.value(last) + g.size(last) - 1, true
-}

@@ -79,6 +79,11 @@ func MergeCompact(dst, a, b [][2]int64) [][2]int64 {
 // SummaryOfCompact gives what Summary and More give for a histogram holding
 // the compact pairs, to the last bit, in one walk of the pairs.
 func SummaryOfCompact(pairs [][2]int64) (schemas.LatencyMs, schemas.LatencyMoreMs) {
+	return summaryOf(&geometry, pairs)
+}
+
+// summaryOf is SummaryOfCompact for pairs in the buckets of layout g.
+func summaryOf(g *layout, pairs [][2]int64) (schemas.LatencyMs, schemas.LatencyMoreMs) {
 	var total int64
 	for _, p := range pairs {
 		total += p[1]
@@ -86,7 +91,6 @@ func SummaryOfCompact(pairs [][2]int64) (schemas.LatencyMs, schemas.LatencyMoreM
 	if total <= 0 {
 		return schemas.LatencyMs{}, schemas.LatencyMoreMs{}
 	}
-	g := &geometry
 	// The ranks of Summary's and More's percentiles, in ascending order
 	// (order[k] is the k-th smallest's place in at): one walk finds them all.
 	var ranks [len(summaryPercentiles) + len(morePercentiles)]int64
