@@ -7,7 +7,6 @@ import (
 	"os"
 	"syscall"
 	"time"
-	"unsafe"
 
 	"github.com/loadforge/loadforge/internal/nonblock"
 )
@@ -30,7 +29,7 @@ type preciseSleeper struct {
 	// argument and result in fields: no allocation per sleep.
 	readStep func(fd uintptr) bool
 	armStep  func(fd uintptr)
-	spec     itimerspec
+	wait     time.Duration
 	armErr   error
 }
 
@@ -65,20 +64,10 @@ func (s *preciseSleeper) expired(fd uintptr) bool {
 	return err != syscall.EAGAIN
 }
 
-// itimerspec is struct itimerspec: a period (unused, zero) and the first expiry.
-type itimerspec struct {
-	interval, value syscall.Timespec
-}
-
-// arm sets the timer to s.spec; an error goes to s.armErr. Arming also
-// clears an expiry left over from a sleep the deadline ended. Raw: the call
-// never blocks, and a Syscall6 would wake the runtime's monitor thread on
-// each wake-up of an idle process.
+// arm sets the timer to expire s.wait from now; an error goes to s.armErr.
+// Arming also clears an expiry left over from a sleep the deadline ended.
 func (s *preciseSleeper) arm(fd uintptr) {
-	_, _, errno := syscall.RawSyscall6(syscall.SYS_TIMERFD_SETTIME, fd, 0, uintptr(unsafe.Pointer(&s.spec)), 0, 0, 0)
-	if errno != 0 {
-		s.armErr = errno
-	}
+	s.armErr = nonblock.SetTimer(fd, s.wait)
 }
 
 // sleepUntil returns once due has come, or with an error once close was called.
@@ -87,8 +76,7 @@ func (s *preciseSleeper) sleepUntil(due time.Time) error {
 	if d <= 0 {
 		return nil
 	}
-	s.spec = itimerspec{value: syscall.NsecToTimespec(int64(d))}
-	s.armErr = nil
+	s.wait, s.armErr = d, nil
 	// Control guards the descriptor against a concurrent close.
 	err := s.raw.Control(s.armStep)
 	if err = errors.Join(err, s.armErr); err != nil {

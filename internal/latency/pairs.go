@@ -40,7 +40,7 @@ func AppendCompact(dst, pairs [][2]int64) [][2]int64 {
 		return dst // what a worker sends: no sort
 	}
 	out := dst[start:]
-	slices.SortStableFunc(out, func(a, b [2]int64) int { return cmp.Compare(a[0], b[0]) })
+	slices.SortFunc(out, func(a, b [2]int64) int { return cmp.Compare(a[0], b[0]) })
 	w := 0
 	for _, p := range out {
 		if w > 0 && out[w-1][0] == p[0] {

@@ -2,6 +2,7 @@ package nonblock
 
 import (
 	"syscall"
+	"time"
 	"unsafe"
 )
 
@@ -29,4 +30,18 @@ func call(trap, fd uintptr, b []byte, flags uintptr) (int, error) {
 			return 0, e
 		}
 	}
+}
+
+// SetTimer arms timerfd fd to expire once, d from now (timerfd_settime).
+func SetTimer(fd uintptr, d time.Duration) error {
+	spec := itimerspec{value: syscall.NsecToTimespec(int64(d))}
+	if _, _, e := syscall.RawSyscall6(syscall.SYS_TIMERFD_SETTIME, fd, 0, uintptr(unsafe.Pointer(&spec)), 0, 0, 0); e != 0 {
+		return e
+	}
+	return nil
+}
+
+// itimerspec is struct itimerspec: a period (unused, zero) and the first expiry.
+type itimerspec struct {
+	interval, value syscall.Timespec
 }
