@@ -67,6 +67,9 @@ type openModel struct {
 	// while the pool could still grow, oldest first: the first VU to come
 	// free or to be ready takes the oldest. While any wait, no VU is free.
 	waiting arrivalQueue
+	// waitingSince is when the waiting arrivals began to wait: when the
+	// queue last went from empty to not empty.
+	waitingSince time.Time
 	// starting counts the VUs started for waiting arrivals that have not
 	// taken their first one yet; dialing, those of them still dialling.
 	starting, dialing int
@@ -260,6 +263,11 @@ func (om *openModel) handDue() (next time.Time, gap time.Duration, more bool) {
 			if after, ok := om.sched.At(om.next + om.cur.of); ok {
 				gap = om.origin.Add(after).Sub(due)
 			}
+			// Waiting arrivals held back by growFrom start a VU then,
+			// however far off the next arrival is.
+			if grow := om.growFrom(now); om.waiting.len() > om.starting && grow.After(now) && grow.Before(due) {
+				due = grow
+			}
 			return due, gap, true
 		}
 		om.next += om.cur.of
@@ -338,6 +346,9 @@ func (om *openModel) handLocked(due, now time.Time) {
 			om.dropped.Add(1)
 			return
 		}
+		if om.waiting.len() == 0 {
+			om.waitingSince = now
+		}
 		om.waiting.push(due)
 		om.growLocked(now)
 		return
@@ -351,15 +362,18 @@ func (om *openModel) handLocked(due, now time.Time) {
 }
 
 // growLocked starts a VU when more arrivals wait than VUs are starting for
-// them, below the cap: one dial at a time, or one more each slowDial while
-// dials take longer. A new VU costs more CPU than an arrival's gap at tens
-// of thousands a second, and its first request on a new connection is
+// them, below the cap, from growFrom on: one dial at a time, or one more
+// each slowDial while dials take longer. A new VU costs more CPU than an
+// arrival's gap at tens of thousands a second, and its first request on a new connection is
 // slower than the next: a VU started for every arrival that finds none
 // free, as each did before, fed on itself and ran the pool to max_vus in
 // the first milliseconds of a run, or after a stall. The waiting arrivals
 // go to the first VU ready, new or freed. om.mu is held.
 func (om *openModel) growLocked(now time.Time) {
 	if om.stopped || om.waiting.len() <= om.starting || len(om.all) >= om.maxVUs {
+		return
+	}
+	if now.Before(om.growFrom(now)) {
 		return
 	}
 	if om.dialing > 0 && now.Sub(om.lastStart) < slowDial {
@@ -380,6 +394,29 @@ func (om *openModel) growLocked(now time.Time) {
 	om.lastStart = now
 	om.newVU(false)
 }
+
+// growFrom is when the waiting arrivals may start a VU: at once, except
+// while the worker's rate is one the dispatcher batches at (arrivals
+// minBatch/batchArrivals apart or less, 8,000/s and more), when they first
+// wait growAfter. There a backlog
+// the VUs clear within growAfter is the process's own pause, not a pool too
+// small: at 50,000/s the quarter-second bookkeeping, a GC or a stall of the
+// host left one or two milliseconds of arrivals waiting, each time starting
+// a VU or a few that the pool kept (it never shrinks); grown so to 130–340
+// VUs in 10 s, it had more requests in flight after each pause and sent
+// them at more CPU each (docs/performance.md, lesson 16). A pool too small
+// for its server keeps arrivals waiting longer than that and grows growAfter
+// later than it would have. Below 8,000/s a pause leaves an arrival or two
+// waiting, and the pool grows at once, as a slow server there needs.
+func (om *openModel) growFrom(now time.Time) time.Time {
+	perSecond := om.sched.Rate(now.Sub(om.origin)) / float64(max(om.cur.of, 1))
+	if perSecond*minBatch.Seconds() < batchArrivals {
+		return time.Time{}
+	}
+	return om.waitingSince.Add(growAfter)
+}
+
+const growAfter = 2 * time.Millisecond
 
 // slowDial is how long a dial may take before the pool starts the next VU
 // beside it: a loopback dial takes about 0.1 ms of CPU, one across a network

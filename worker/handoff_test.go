@@ -13,7 +13,13 @@ import (
 // the dispatcher and the VUs decide can be read off its state.
 func handOffModel(t *testing.T, late time.Duration, free, maxVUs int) *openModel {
 	t.Helper()
-	sched, err := arrival.New([]arrival.Stage{{Rate: 100}, {Duration: time.Second, Rate: 100}})
+	return handOffModelOf(t, []arrival.Stage{{Rate: 100}, {Duration: time.Second, Rate: 100}}, late, free, maxVUs)
+}
+
+// handOffModelOf is handOffModel with the given rate stages.
+func handOffModelOf(t *testing.T, stages []arrival.Stage, late time.Duration, free, maxVUs int) *openModel {
+	t.Helper()
+	sched, err := arrival.New(stages)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,6 +171,69 @@ func TestWaitingArrivalsGrowThePoolOneDialAtATime(t *testing.T) {
 		}
 		if om.dropped.Load() != 3 || om.waiting.len() != 0 {
 			t.Errorf("every VU gone: dropped %d, waiting %d; want 3, 0", om.dropped.Load(), om.waiting.len())
+		}
+	})
+}
+
+// While the rate is one the dispatcher batches at (8,000/s and more),
+// arrivals that find no VU free wait growAfter before they start one: a
+// backlog the busy VUs clear sooner starts none, one that lasts starts a VU
+// once it has lasted growAfter, and the dispatcher wakes for that even when
+// no arrival is due until long after.
+func TestFastArrivalsWaitBeforeThePoolGrows(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		us := time.Microsecond
+		// 10,000/s for 1 ms (arrivals 0, 100, …, 900 µs), a pause of a
+		// second, then 10,000/s again; one busy VU, a cap of 10.
+		stages := []arrival.Stage{{Rate: 10_000}, {Duration: time.Millisecond, Rate: 10_000}, {Rate: 0},
+			{Duration: time.Second, Rate: 0}, {Rate: 10_000}, {Duration: time.Second, Rate: 10_000}}
+		om := handOffModelOf(t, stages, 250*us, 0, 10)
+		busy, started := busyAndStarted(om)
+		// Arrivals at 0, 100 and 200 µs wait; none starts a VU.
+		om.handDue()
+		if len(*started) != 0 || om.waiting.len() != 3 || om.dropped.Load() != 0 {
+			t.Fatalf("started %d, waiting %d, dropped %d; want 0, 3, 0", len(*started), om.waiting.len(), om.dropped.Load())
+		}
+		// The busy VU clears them before growAfter: none started.
+		for range 3 {
+			if _, took, _ := om.takeOrRelease(busy, false); !took {
+				t.Fatal("the busy VU took no waiting arrival")
+			}
+		}
+		// At 650 µs arrivals 300 to 600 µs begin to wait, at 950 µs the
+		// rest of the burst joins them, and the next arrival is due after
+		// the pause: the dispatcher is to wake growAfter after they began
+		// to wait, and then starts a VU.
+		time.Sleep(400 * us)
+		began := time.Now()
+		if _, _, more := om.handDue(); !more || om.waiting.len() != 4 || len(*started) != 0 {
+			t.Fatalf("waiting %d, started %d (more %v); want 4, 0", om.waiting.len(), len(*started), more)
+		}
+		time.Sleep(300 * us)
+		next, _, more := om.handDue()
+		if !more || om.waiting.len() != 7 || len(*started) != 0 {
+			t.Fatalf("waiting %d, started %d (more %v); want 7, 0", om.waiting.len(), len(*started), more)
+		}
+		if wake := next.Sub(began); wake != growAfter {
+			t.Fatalf("dispatcher to wake %v after the wait began, want %v", wake, growAfter)
+		}
+		time.Sleep(time.Until(next))
+		om.handDue()
+		if len(*started) != 1 || om.starting != 1 {
+			t.Errorf("after growAfter: started %d, starting %d; want 1, 1", len(*started), om.starting)
+		}
+	})
+}
+
+// Below 8,000 arrivals/s an arrival that finds no VU free starts one at once.
+func TestSlowArrivalsGrowThePoolAtOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		// 7,000/s: arrival 0 is due, the next 143 µs later.
+		om := handOffModelOf(t, []arrival.Stage{{Rate: 7000}, {Duration: time.Second, Rate: 7000}}, 0, 0, 10)
+		_, started := busyAndStarted(om)
+		om.handDue()
+		if len(*started) != 1 || om.waiting.len() != 1 {
+			t.Errorf("started %d, waiting %d; want 1, 1", len(*started), om.waiting.len())
 		}
 	})
 }

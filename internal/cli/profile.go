@@ -5,6 +5,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 
 	"github.com/spf13/pflag"
 )
@@ -14,13 +15,16 @@ import (
 const (
 	flagCPUProfile = "cpuprofile"
 	flagMemProfile = "memprofile"
+	flagTrace      = "trace"
 )
 
 func addProfileFlags(fs *pflag.FlagSet) {
 	fs.String(flagCPUProfile, "", "write a CPU profile of the run to `FILE`")
 	fs.String(flagMemProfile, "", "write an allocation profile of the run to `FILE` at its end")
+	fs.String(flagTrace, "", "write an execution trace of the run (go tool trace) to `FILE`")
 	_ = fs.MarkHidden(flagCPUProfile)
 	_ = fs.MarkHidden(flagMemProfile)
+	_ = fs.MarkHidden(flagTrace)
 }
 
 // startProfiles starts what the profiling flags ask for; stop ends the CPU
@@ -28,7 +32,8 @@ func addProfileFlags(fs *pflag.FlagSet) {
 func startProfiles(fs *pflag.FlagSet) (stop func() error, err error) {
 	cpuPath, _ := fs.GetString(flagCPUProfile)
 	memPath, _ := fs.GetString(flagMemProfile)
-	var cpuFile *os.File
+	tracePath, _ := fs.GetString(flagTrace)
+	var cpuFile, traceFile *os.File
 	if cpuPath != "" {
 		if cpuFile, err = os.Create(cpuPath); err != nil {
 			return nil, fmt.Errorf("--%s: %w", flagCPUProfile, err)
@@ -38,7 +43,22 @@ func startProfiles(fs *pflag.FlagSet) (stop func() error, err error) {
 			return nil, fmt.Errorf("--%s: %w", flagCPUProfile, err)
 		}
 	}
+	if tracePath != "" {
+		if traceFile, err = os.Create(tracePath); err != nil {
+			return nil, fmt.Errorf("--%s: %w", flagTrace, err)
+		}
+		if err := trace.Start(traceFile); err != nil {
+			traceFile.Close()
+			return nil, fmt.Errorf("--%s: %w", flagTrace, err)
+		}
+	}
 	return func() error {
+		if traceFile != nil {
+			trace.Stop()
+			if err := traceFile.Close(); err != nil {
+				return fmt.Errorf("--%s: %w", flagTrace, err)
+			}
+		}
 		if cpuFile != nil {
 			pprof.StopCPUProfile()
 			if err := cpuFile.Close(); err != nil {
