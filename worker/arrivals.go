@@ -46,6 +46,7 @@ type openModel struct {
 	w      *Worker
 	sched  *arrival.Schedule
 	origin time.Time    // the run's t0, with a monotonic reading
+	end    time.Time    // origin plus the schedule's duration
 	t0ns   int64        // the run's t0, Unix ns
 	share  arrivalShare // the share the dispatcher starts with
 	// totalMaxVUs is the run's cap on the pool, split among the workers.
@@ -159,6 +160,7 @@ func (w *Worker) startOpen(m *schemas.ScaleCommand) error {
 		done:        make(chan struct{}),
 		sleeper:     w.newSleeper(),
 	}
+	om.end = om.origin.Add(sched.Duration())
 	if !w.timersOnly {
 		om.sat = newSaturation()
 	}
@@ -194,19 +196,7 @@ func (om *openModel) dispatch() {
 			om.dropOverdue()
 			return
 		}
-		now := clock.Now()
-		// A change of share heard while waiting must still apply before its
-		// effective time, which comes reshareLead after it is made: wait in
-		// steps well below that, then look again.
-		if wake := now.Add(reshareLead / 4); wake.Before(due) {
-			due = wake
-		}
-		// A wake-up costs more than an arrival at thousands a second:
-		// sleep at least the batch window, and hand out what came due
-		// meanwhile (finishing VUs take some of it first).
-		if wake := now.Add(batchWindow(gap)); due.Before(wake) {
-			due = wake
-		}
+		due = om.wakeAt(clock.Now(), due, gap)
 		if !om.sleepUntil(due, timer) {
 			om.dropOverdue()
 			return
@@ -217,6 +207,26 @@ func (om *openModel) dispatch() {
 			om.saturated.Store(om.sat.shortOfCPU(due))
 		}
 	}
+}
+
+// wakeAt is when the dispatcher, at now, wakes next for the arrival due at
+// due, the one after it coming gap later (0: none).
+func (om *openModel) wakeAt(now, due time.Time, gap time.Duration) time.Time {
+	// A change of share heard while waiting must still apply before its
+	// effective time, which comes reshareLead after it is made: wait in
+	// steps well below that, then look again.
+	if wake := now.Add(reshareLead / 4); wake.Before(due) {
+		due = wake
+	}
+	// A wake-up costs more than an arrival at thousands a second: sleep at
+	// least the batch window, and hand out what came due meanwhile
+	// (finishing VUs take some of it first). Not past the schedule's end,
+	// though: the run stops then, and an arrival due before it but left for
+	// a later wake-up would be dropped (1 in a run of 500,000 at 50,000/s).
+	if wake := now.Add(batchWindow(gap)); due.Before(wake) && !wake.After(om.end) {
+		due = wake
+	}
+	return due
 }
 
 // batchWindow is the dispatcher's shortest sleep when arrivals come gap

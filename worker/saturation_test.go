@@ -47,6 +47,32 @@ func TestSaturationReadsTheRuntime(t *testing.T) {
 	}
 }
 
+// The dispatcher wakes for the next arrival no sooner than the batch
+// window, nor later than a quarter of the lead of a change of share, and
+// stops batching where the window would reach past the schedule's end.
+func TestDispatcherWakeAt(t *testing.T) {
+	us := time.Microsecond
+	end := time.Now().Add(time.Hour)
+	om := &openModel{end: end}
+	for _, c := range []struct {
+		name      string
+		left      time.Duration // from now to the schedule's end
+		due, want time.Duration // from now
+		gap       time.Duration
+	}{
+		{"due within the window: the window", time.Minute, 20 * us, 500 * us, 20 * us},
+		{"due after the window: then", time.Minute, 700 * us, 700 * us, 20 * us},
+		{"far off: a quarter of the share's lead", time.Minute, time.Hour, reshareLead / 4, 0},
+		{"the window past the end: the arrival's own time", 400 * us, 100 * us, 100 * us, 20 * us},
+		{"the window up to the end: the window", 500 * us, 100 * us, 500 * us, 20 * us},
+	} {
+		now := end.Add(-c.left)
+		if got := om.wakeAt(now, now.Add(c.due), c.gap).Sub(now); got != c.want {
+			t.Errorf("%s: wakes after %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
 // The dispatcher's shortest sleep covers about four arrivals' gap, between
 // 500 µs and 1 ms: arrivals further apart than the window are each on time.
 func TestBatchWindow(t *testing.T) {
