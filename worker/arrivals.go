@@ -222,7 +222,7 @@ func (om *openModel) wakeAt(now, due time.Time, gap time.Duration) time.Time {
 	// least the batch window, and hand out what came due meanwhile
 	// (finishing VUs take some of it first). Not past the schedule's end,
 	// though: the run stops then, and an arrival due before it but left for
-	// a later wake-up would be dropped (1 in a run of 500,000 at 50,000/s).
+	// a later wake-up would be dropped.
 	if wake := now.Add(batchWindow(gap)); due.Before(wake) && !wake.After(om.end) {
 		due = wake
 	}
