@@ -374,11 +374,11 @@ func (om *openModel) handLocked(due, now time.Time) {
 // growLocked starts a VU when more arrivals wait than VUs are starting for
 // them, below the cap, from growFrom on: one dial at a time, or one more
 // each slowDial while dials take longer. A new VU costs more CPU than an
-// arrival's gap at tens of thousands a second, and its first request on a new connection is
-// slower than the next: a VU started for every arrival that finds none
-// free, as each did before, fed on itself and ran the pool to max_vus in
-// the first milliseconds of a run, or after a stall. The waiting arrivals
-// go to the first VU ready, new or freed. om.mu is held.
+// arrival's gap at tens of thousands a second, and its first request on a
+// new connection is slower than the next: a VU started for every arrival
+// that finds none free, as each did before, fed on itself and ran the pool
+// to max_vus in the first milliseconds of a run, or after a stall. The
+// waiting arrivals go to the first VU ready, new or freed. om.mu is held.
 func (om *openModel) growLocked(now time.Time) {
 	if om.stopped || om.waiting.len() <= om.starting || len(om.all) >= om.maxVUs {
 		return
@@ -408,16 +408,16 @@ func (om *openModel) growLocked(now time.Time) {
 // growFrom is when the waiting arrivals may start a VU: at once, except
 // while the worker's rate is one the dispatcher batches at (arrivals
 // minBatch/batchArrivals apart or less, 8,000/s and more), when they first
-// wait growAfter. There a backlog
-// the VUs clear within growAfter is the process's own pause, not a pool too
-// small: at 50,000/s the quarter-second bookkeeping, a GC or a stall of the
-// host left one or two milliseconds of arrivals waiting, each time starting
-// a VU or a few that the pool kept (it never shrinks); grown so to 130–340
-// VUs in 10 s, it had more requests in flight after each pause and sent
-// them at more CPU each (docs/performance.md, lesson 16). A pool too small
-// for its server keeps arrivals waiting longer than that and grows growAfter
-// later than it would have. Below 8,000/s a pause leaves an arrival or two
-// waiting, and the pool grows at once, as a slow server there needs.
+// wait growAfter. There a backlog the VUs clear within growAfter is the
+// process's own pause, not a pool too small: at 50,000/s the quarter-second
+// bookkeeping, a GC or a stall of the host left one or two milliseconds of
+// arrivals waiting, each time starting a VU or a few that the pool kept (it
+// never shrinks); grown so to 130–400 VUs in 10 s, it had more requests in
+// flight after each pause and sent them at more CPU each
+// (docs/performance.md, lesson 16). A pool too small for its server keeps
+// arrivals waiting longer than that and grows growAfter later than it would
+// have. Below 8,000/s a pause leaves an arrival or two waiting, and the pool
+// grows at once, as a slow server there needs.
 func (om *openModel) growFrom(now time.Time) time.Time {
 	perSecond := om.sched.Rate(now.Sub(om.origin)) / float64(max(om.cur.of, 1))
 	if perSecond*minBatch.Seconds() < batchArrivals {

@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"runtime/pprof"
@@ -28,45 +30,21 @@ func addProfileFlags(fs *pflag.FlagSet) {
 }
 
 // startProfiles starts what the profiling flags ask for; stop ends the CPU
-// profile and writes the allocation profile.
+// profile and the trace, and writes the allocation profile.
 func startProfiles(fs *pflag.FlagSet) (stop func() error, err error) {
-	cpuPath, _ := fs.GetString(flagCPUProfile)
+	cpu, err := startRecording(fs, flagCPUProfile, pprof.StartCPUProfile, pprof.StopCPUProfile)
+	if err != nil {
+		return nil, err
+	}
+	tr, err := startRecording(fs, flagTrace, trace.Start, trace.Stop)
+	if err != nil {
+		_ = cpu.end()
+		return nil, err
+	}
 	memPath, _ := fs.GetString(flagMemProfile)
-	tracePath, _ := fs.GetString(flagTrace)
-	var cpuFile, traceFile *os.File
-	if cpuPath != "" {
-		if cpuFile, err = os.Create(cpuPath); err != nil {
-			return nil, fmt.Errorf("--%s: %w", flagCPUProfile, err)
-		}
-		if err := pprof.StartCPUProfile(cpuFile); err != nil {
-			cpuFile.Close()
-			return nil, fmt.Errorf("--%s: %w", flagCPUProfile, err)
-		}
-	}
-	if tracePath != "" {
-		if traceFile, err = os.Create(tracePath); err != nil {
-			return nil, fmt.Errorf("--%s: %w", flagTrace, err)
-		}
-		if err := trace.Start(traceFile); err != nil {
-			traceFile.Close()
-			return nil, fmt.Errorf("--%s: %w", flagTrace, err)
-		}
-	}
 	return func() error {
-		if traceFile != nil {
-			trace.Stop()
-			if err := traceFile.Close(); err != nil {
-				return fmt.Errorf("--%s: %w", flagTrace, err)
-			}
-		}
-		if cpuFile != nil {
-			pprof.StopCPUProfile()
-			if err := cpuFile.Close(); err != nil {
-				return fmt.Errorf("--%s: %w", flagCPUProfile, err)
-			}
-		}
-		if memPath == "" {
-			return nil
+		if err := errors.Join(tr.end(), cpu.end()); err != nil || memPath == "" {
+			return err
 		}
 		f, err := os.Create(memPath)
 		if err != nil {
@@ -79,4 +57,41 @@ func startProfiles(fs *pflag.FlagSet) (stop func() error, err error) {
 		}
 		return f.Close()
 	}, nil
+}
+
+// recording is a profile or trace written to a file while the run goes on.
+type recording struct {
+	flag string
+	f    *os.File
+	stop func()
+}
+
+// startRecording creates the file flag names and starts writing to it;
+// nil when the flag is not given.
+func startRecording(fs *pflag.FlagSet, flag string, start func(io.Writer) error, stop func()) (*recording, error) {
+	path, _ := fs.GetString(flag)
+	if path == "" {
+		return nil, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("--%s: %w", flag, err)
+	}
+	if err := start(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("--%s: %w", flag, err)
+	}
+	return &recording{flag: flag, f: f, stop: stop}, nil
+}
+
+// end stops the recording and closes its file; nil does nothing.
+func (r *recording) end() error {
+	if r == nil {
+		return nil
+	}
+	r.stop()
+	if err := r.f.Close(); err != nil {
+		return fmt.Errorf("--%s: %w", r.flag, err)
+	}
+	return nil
 }
