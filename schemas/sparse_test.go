@@ -139,6 +139,12 @@ func TestSparseDirectReadingMatchesDecoder(t *testing.T) {
 	if err := DecodeAny(mixed, &got); err != nil || !reflect.DeepEqual(got.H, [][2]int64{{1, 2}, {3, 0}}) {
 		t.Errorf("mixed forms read %v, %v; want [[1 2] [3 0]]", got.H, err)
 	}
+	// 0x80, the first byte past the positive fixints, is no number (an
+	// empty map), also with more pairs after it.
+	mixed = bytes.Replace(mixed, []byte{0x92, 0x01, 0x02}, []byte{0x92, 0x80, 0x01}, 1)
+	if err := DecodeAny(mixed, &got); err == nil {
+		t.Errorf("a map for a number read as %v", got.H)
+	}
 }
 
 // FuzzSparseDirect: on any bytes, the direct reading of pairs and the
