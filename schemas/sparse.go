@@ -142,18 +142,6 @@ func readIntPair(data []byte, pos int) (p [2]int64, next int, ok bool) {
 	}
 	next = pos + 1
 	for i := range p {
-		// A histogram's counts are mostly positive fixints and its values
-		// mostly uint16: those two forms without a call.
-		if next+2 < len(data) {
-			switch c := data[next]; {
-			case c <= 0x7f:
-				p[i], next = int64(c), next+1
-				continue
-			case c == 0xcd:
-				p[i], next = int64(binary.BigEndian.Uint16(data[next+1:])), next+3
-				continue
-			}
-		}
 		if p[i], next, ok = readInt(data, next); !ok {
 			return p, pos, false
 		}
