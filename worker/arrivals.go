@@ -46,7 +46,6 @@ type openModel struct {
 	w      *Worker
 	sched  *arrival.Schedule
 	origin time.Time    // the run's t0, with a monotonic reading
-	end    time.Time    // origin plus the schedule's duration
 	t0ns   int64        // the run's t0, Unix ns
 	share  arrivalShare // the share the dispatcher starts with
 	// totalMaxVUs is the run's cap on the pool, split among the workers.
@@ -160,7 +159,6 @@ func (w *Worker) startOpen(m *schemas.ScaleCommand) error {
 		done:        make(chan struct{}),
 		sleeper:     w.newSleeper(),
 	}
-	om.end = om.origin.Add(sched.Duration())
 	if !w.timersOnly {
 		om.sat = newSaturation()
 	}
@@ -223,7 +221,8 @@ func (om *openModel) wakeAt(now, due time.Time, gap time.Duration) time.Time {
 	// (finishing VUs take some of it first). Not past the schedule's end,
 	// though: the run stops then, and an arrival due before it but left for
 	// a later wake-up would be dropped.
-	if wake := now.Add(batchWindow(gap)); due.Before(wake) && !wake.After(om.end) {
+	end := om.origin.Add(om.sched.Duration())
+	if wake := now.Add(batchWindow(gap)); due.Before(wake) && !wake.After(end) {
 		due = wake
 	}
 	return due

@@ -4,6 +4,8 @@ import (
 	"math"
 	"testing"
 	"time"
+
+	"github.com/loadforge/loadforge/internal/arrival"
 )
 
 // The process is short of CPU from a window where a quarter of the
@@ -52,8 +54,12 @@ func TestSaturationReadsTheRuntime(t *testing.T) {
 // stops batching where the window would reach past the schedule's end.
 func TestDispatcherWakeAt(t *testing.T) {
 	us := time.Microsecond
-	end := time.Now().Add(time.Hour)
-	om := &openModel{end: end}
+	sched, err := arrival.New([]arrival.Stage{{Rate: 100}, {Duration: time.Hour, Rate: 100}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	om := &openModel{sched: sched, origin: time.Now()}
+	end := om.origin.Add(time.Hour)
 	for _, c := range []struct {
 		name      string
 		left      time.Duration // from now to the schedule's end
