@@ -27,11 +27,11 @@ import (
 // first VU to be ready, a busy one coming free or one the pool starts for the
 // waiting arrivals (growLocked), unless the pool, counting those arrivals, is
 // at max_vus: then it is dropped. A VU that finishes its iteration takes the
-// oldest waiting arrival, or else the next one when it is already due, before
-// it would park: it is free, so this is the hand-off the dispatcher would
-// make, without waking a goroutine. The dispatcher waits for no VU and no
-// response, so the schedule never slides: a shortfall is either a dropped
-// iteration or, for an arrival handed over late, latency.
+// oldest waiting arrival before it would park, but leaves an arrival that
+// came due since the dispatcher's last wake-up to its next one, so that the
+// requests of a batch go out together (see takeOrRelease). The dispatcher
+// waits for no VU and no response, so the schedule never slides: a shortfall
+// is either a dropped iteration or, for an arrival handed over late, latency.
 //
 // A VU's first request of the iteration is timed from the arrival's intended
 // time; each later request from the end of the one before (outcome.fromIntended).
@@ -217,8 +217,8 @@ func (om *openModel) wakeAt(now, due time.Time, gap time.Duration) time.Time {
 		due = wake
 	}
 	// A wake-up costs more than an arrival at thousands a second: sleep at
-	// least the batch window, and hand out what came due meanwhile
-	// (finishing VUs take some of it first). Not past the schedule's end,
+	// least the batch window, and hand out what came due meanwhile. Not past
+	// the schedule's end,
 	// though: the run stops then, and an arrival due before it but left for
 	// a later wake-up would be dropped.
 	end := om.origin.Add(om.sched.Duration())
@@ -233,9 +233,10 @@ func (om *openModel) wakeAt(now, due time.Time, gap time.Duration) time.Time {
 // maxBatch]. Each wake-up of an idle process costs a context switch and the
 // runtime's search for work, more than an arrival's own hand-off: handing
 // several out per wake-up (and sending their requests together) cut the CPU
-// per request by about a fifth at 5,000/s, and a floor of 500 µs rather than
-// 100 µs cut it again at 20,000 and 50,000/s (docs/performance.md, lessons
-// 12 and 15). The price is lag: an arrival goes up to the window late (plus the
+// per request by about a fifth at 5,000/s, a floor of 500 µs rather than
+// 100 µs cut it again at 20,000 and 50,000/s, and five arrivals' gap rather
+// than four (1 ms rather than 800 µs at 5,000/s) by a tenth there
+// (docs/performance.md, lessons 12, 15 and 17). The price is lag: an arrival goes up to the window late (plus the
 // kernel's timer slack, 50 µs by default), recorded as schedule lag and
 // counted in its latency, which runs from the intended time. Arrivals more
 // than maxBatch apart each get their own wake-up, on time.
@@ -244,7 +245,7 @@ func batchWindow(gap time.Duration) time.Duration {
 }
 
 const (
-	batchArrivals = 4
+	batchArrivals = 5
 	minBatch      = 500 * time.Microsecond
 	maxBatch      = time.Millisecond
 )
@@ -406,7 +407,7 @@ func (om *openModel) growLocked(now time.Time) {
 
 // growFrom is when the waiting arrivals may start a VU: at once, except
 // while the worker's rate is one the dispatcher batches at (arrivals
-// minBatch/batchArrivals apart or less, 8,000/s and more), when they first
+// minBatch/batchArrivals apart or less, 10,000/s and more), when they first
 // wait growAfter. There a backlog the VUs clear within growAfter is the
 // process's own pause, not a pool too small: at 50,000/s the quarter-second
 // bookkeeping, a GC or a stall of the host left one or two milliseconds of
@@ -415,7 +416,7 @@ func (om *openModel) growLocked(now time.Time) {
 // flight after each pause and sent them at more CPU each
 // (docs/performance.md, lesson 16). A pool too small for its server keeps
 // arrivals waiting longer than that and grows growAfter later than it would
-// have. Below 8,000/s a pause leaves an arrival or two waiting, and the pool
+// have. Below 10,000/s a pause leaves an arrival or two waiting, and the pool
 // grows at once, as a slow server there needs.
 func (om *openModel) growFrom(now time.Time) time.Time {
 	perSecond := om.sched.Rate(now.Sub(om.origin)) / float64(max(om.cur.of, 1))
@@ -474,9 +475,19 @@ func (om *openModel) startVU(preAllocated bool) *vu {
 
 // takeOrRelease is v's turn once its iteration is done, or, for a VU
 // started for waiting arrivals (first), once it is ready: v takes the oldest
-// waiting arrival, or else the next arrival when it is already due (took);
-// else v goes back among the free VUs to wait for the dispatcher. alive is
-// false when the pool is stopping and v should exit.
+// waiting arrival (took); else v goes back among the free VUs to wait for the
+// dispatcher. alive is false when the pool is stopping and v should exit.
+//
+// An arrival that came due since the dispatcher's last wake-up is left to its
+// next one, though v could take it now without waking a goroutine: taken so,
+// one by one as they came due, the requests went out evenly spaced, each
+// waking the server from idle and each response waking this process, where
+// the dispatcher's batch sends them together and their responses come back
+// together. Each wake-up of an idle CPU costs more than a request's own
+// system calls on a virtual machine, and leaving the due arrivals to the
+// batch cut the CPU per request by 10–18 % at 5,000–50,000/s with no more
+// schedule lag (docs/performance.md, lesson 17). Such an arrival waits at most
+// the batch window, as those that came due while no VU was finishing do.
 func (om *openModel) takeOrRelease(v *vu, first bool) (intended time.Time, took, alive bool) {
 	om.mu.Lock()
 	defer om.mu.Unlock()
@@ -492,13 +503,6 @@ func (om *openModel) takeOrRelease(v *vu, first bool) (intended time.Time, took,
 	}
 	if om.stopped {
 		return time.Time{}, false, false
-	}
-	if due, ok := om.peekLocked(); ok {
-		if now := clock.Now(); !due.After(now) {
-			om.next += om.cur.of
-			om.recordLag(due, now)
-			return due, true, true
-		}
 	}
 	om.free = append(om.free, v)
 	return time.Time{}, false, true

@@ -69,34 +69,32 @@ func TestDispatcherHandsOutTheWholeBatch(t *testing.T) {
 	})
 }
 
-// A VU done with its iteration takes the next arrival itself when it is
-// already due, with that arrival's intended time; when none is due it joins
-// the free VUs; once the pool stops it is told to exit.
-func TestFinishingVUTakesTheDueArrival(t *testing.T) {
+// A VU done with its iteration takes no arrival that came due since the
+// dispatcher's last wake-up: it joins the free VUs, and the dispatcher's next
+// wake-up hands it the oldest due, with that arrival's intended time and lag,
+// in the same batch as the rest (the next due, finding no VU free at the
+// cap, is dropped). Once the pool stops, the VU is told to exit.
+func TestFinishingVULeavesDueArrivalsToTheBatch(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
+		// Arrivals at 0 and 10 ms are due; one busy VU, at a cap of 1.
 		om := handOffModel(t, 15*time.Millisecond, 0, 1)
 		v := &vu{stop: make(chan struct{}), mailbox: make(chan time.Time, 1)}
 		om.all = append(om.all, v)
-		for _, want := range []time.Duration{0, 10 * time.Millisecond} {
-			at, took, alive := om.takeOrRelease(v, false)
-			if !took || !alive || at.Sub(om.origin) != want {
-				t.Fatalf("took %v (alive %v) the arrival intended at %v, want %v", took, alive, at.Sub(om.origin), want)
-			}
-		}
-		// The arrival at 20 ms is not due yet: v waits among the free VUs.
 		if _, took, alive := om.takeOrRelease(v, false); took || !alive || len(om.free) != 1 || om.free[0] != v {
-			t.Fatalf("took %v, alive %v, free %d; want v free and waiting", took, alive, len(om.free))
+			t.Fatalf("took %v, alive %v, free %d; want v free, the due arrivals left", took, alive, len(om.free))
 		}
-		if om.lag.Count() != 2 || om.next != 2 || om.dropped.Load() != 0 {
-			t.Errorf("lag samples %d, next %d, dropped %d; want 2, 2, 0", om.lag.Count(), om.next, om.dropped.Load())
+		if om.lag.Count() != 0 || om.next != 0 {
+			t.Fatalf("lag samples %d, next %d; want 0, 0: nothing handed out yet", om.lag.Count(), om.next)
 		}
-		// At 20 ms the dispatcher finds v free and hands it over.
-		time.Sleep(5 * time.Millisecond)
-		if _, _, more := om.handDue(); !more {
-			t.Fatal("the schedule ended early")
+		next, _, more := om.handDue()
+		if !more || next.Sub(om.origin) != 20*time.Millisecond {
+			t.Fatalf("next due at %v (more %v), want 20ms", next.Sub(om.origin), more)
 		}
-		if at := <-v.mailbox; at.Sub(om.origin) != 20*time.Millisecond {
-			t.Errorf("v got the arrival intended at %v, want 20ms", at.Sub(om.origin))
+		if at := <-v.mailbox; at.Sub(om.origin) != 0 {
+			t.Errorf("v got the arrival intended at %v, want 0s", at.Sub(om.origin))
+		}
+		if om.lag.Count() != 2 || om.next != 2 || om.dropped.Load() != 1 {
+			t.Errorf("lag samples %d, next %d, dropped %d; want 2, 2, 1", om.lag.Count(), om.next, om.dropped.Load())
 		}
 		om.stop()
 		if _, took, alive := om.takeOrRelease(v, false); took || alive {
@@ -175,7 +173,7 @@ func TestWaitingArrivalsGrowThePoolOneDialAtATime(t *testing.T) {
 	})
 }
 
-// While the rate is one the dispatcher batches at (8,000/s and more),
+// While the rate is one the dispatcher batches at (10,000/s and more),
 // arrivals that find no VU free wait growAfter before they start one: a
 // backlog the busy VUs clear sooner starts none, one that lasts starts a VU
 // once it has lasted growAfter, and the dispatcher wakes for that even when
@@ -225,7 +223,7 @@ func TestFastArrivalsWaitBeforeThePoolGrows(t *testing.T) {
 	})
 }
 
-// Below 8,000 arrivals/s an arrival that finds no VU free starts one at once.
+// Below 10,000 arrivals/s an arrival that finds no VU free starts one at once.
 func TestSlowArrivalsGrowThePoolAtOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		// 7,000/s: arrival 0 is due, the next 143 µs later.

@@ -79,16 +79,15 @@ func TestDispatcherWakeAt(t *testing.T) {
 	}
 }
 
-// The dispatcher's shortest sleep covers about four arrivals' gap, between
+// The dispatcher's shortest sleep covers about five arrivals' gap, between
 // 500 µs and 1 ms: arrivals further apart than the window are each on time.
 func TestBatchWindow(t *testing.T) {
 	for _, c := range []struct{ gap, want time.Duration }{
 		{0, 500 * time.Microsecond},                      // no arrival after the next
 		{20 * time.Microsecond, 500 * time.Microsecond},  // 50,000/s: the floor
-		{125 * time.Microsecond, 500 * time.Microsecond}, // 8,000/s: still the floor
-		{150 * time.Microsecond, 600 * time.Microsecond},
-		{200 * time.Microsecond, 800 * time.Microsecond}, // 5,000/s
-		{400 * time.Microsecond, time.Millisecond},       // 2,500/s: the ceiling
+		{100 * time.Microsecond, 500 * time.Microsecond}, // 10,000/s: still the floor
+		{125 * time.Microsecond, 625 * time.Microsecond}, // 8,000/s
+		{200 * time.Microsecond, time.Millisecond},       // 5,000/s: the ceiling
 		{10 * time.Millisecond, time.Millisecond},        // 100/s: the next is due later anyway
 	} {
 		if got := batchWindow(c.gap); got != c.want {
