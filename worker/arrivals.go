@@ -194,8 +194,8 @@ func (om *openModel) dispatch() {
 			om.dropOverdue()
 			return
 		}
-		due = om.wakeAt(clock.Now(), due, gap)
-		if !om.sleepUntil(due, timer) {
+		due, every := om.wakeAt(clock.Now(), due, gap)
+		if !om.sleepUntil(due, every, timer) {
 			om.dropOverdue()
 			return
 		}
@@ -208,8 +208,9 @@ func (om *openModel) dispatch() {
 }
 
 // wakeAt is when the dispatcher, at now, wakes next for the arrival due at
-// due, the one after it coming gap later (0: none).
-func (om *openModel) wakeAt(now, due time.Time, gap time.Duration) time.Time {
+// due, the one after it coming gap later (0: none); every is the batch
+// window when the wake-up is one, the window's length after now (0: not).
+func (om *openModel) wakeAt(now, due time.Time, gap time.Duration) (wake time.Time, every time.Duration) {
 	// A change of share heard while waiting must still apply before its
 	// effective time, which comes reshareLead after it is made: wait in
 	// steps well below that, then look again.
@@ -221,10 +222,11 @@ func (om *openModel) wakeAt(now, due time.Time, gap time.Duration) time.Time {
 	// the schedule's end, though: the run stops then, and an arrival due
 	// before it but left for a later wake-up would be dropped.
 	end := om.origin.Add(om.sched.Duration())
-	if wake := now.Add(batchWindow(gap)); due.Before(wake) && !wake.After(end) {
-		due = wake
+	window := batchWindow(gap)
+	if wake := now.Add(window); due.Before(wake) && !wake.After(end) {
+		return wake, window
 	}
-	return due
+	return due, 0
 }
 
 // batchWindow is the dispatcher's shortest sleep when arrivals come gap
@@ -321,10 +323,13 @@ func (w *Worker) newSleeper() *preciseSleeper {
 	return newPreciseSleeper()
 }
 
-// sleepUntil waits until due; false when told to stop first.
-func (om *openModel) sleepUntil(due time.Time, timer *time.Timer) bool {
+// sleepUntil waits until due, a batch window's end when every (the
+// window) is not 0; false when told to stop first.
+func (om *openModel) sleepUntil(due time.Time, every time.Duration, timer *time.Timer) bool {
 	if om.sleeper != nil {
-		if err := om.sleeper.sleepUntil(due); err != nil {
+		// A window's end may come a little sooner: the timer is not armed
+		// anew for each (preciseSleeper.sleepWindow).
+		if err := om.sleeper.sleepWindow(due, every); err != nil {
 			return false // closed by stop
 		}
 	} else if wait := time.Until(due); wait > 0 {

@@ -61,20 +61,22 @@ func TestDispatcherWakeAt(t *testing.T) {
 	om := &openModel{sched: sched, origin: time.Now()}
 	end := om.origin.Add(time.Hour)
 	for _, c := range []struct {
-		name      string
-		left      time.Duration // from now to the schedule's end
-		due, want time.Duration // from now
-		gap       time.Duration
+		name       string
+		left       time.Duration // from now to the schedule's end
+		due, want  time.Duration // from now
+		gap, every time.Duration // every: the window, when the wake-up ends one
 	}{
-		{"due within the window: the window", time.Minute, 20 * us, 500 * us, 20 * us},
-		{"due after the window: then", time.Minute, 700 * us, 700 * us, 20 * us},
-		{"far off: a quarter of the share's lead", time.Minute, time.Hour, reshareLead / 4, 0},
-		{"the window past the end: the arrival's own time", 400 * us, 100 * us, 100 * us, 20 * us},
-		{"the window up to the end: the window", 500 * us, 100 * us, 500 * us, 20 * us},
+		{"due within the window: the window", time.Minute, 20 * us, 500 * us, 20 * us, 500 * us},
+		{"due after the window: then", time.Minute, 700 * us, 700 * us, 20 * us, 0},
+		{"far off: a quarter of the share's lead", time.Minute, time.Hour, reshareLead / 4, 0, 0},
+		{"the window past the end: the arrival's own time", 400 * us, 100 * us, 100 * us, 20 * us, 0},
+		{"the window up to the end: the window", 500 * us, 100 * us, 500 * us, 20 * us, 500 * us},
+		{"5,000/s: a window of 1 ms", time.Minute, 200 * us, time.Millisecond, 200 * us, time.Millisecond},
 	} {
 		now := end.Add(-c.left)
-		if got := om.wakeAt(now, now.Add(c.due), c.gap).Sub(now); got != c.want {
-			t.Errorf("%s: wakes after %v, want %v", c.name, got, c.want)
+		wake, every := om.wakeAt(now, now.Add(c.due), c.gap)
+		if got := wake.Sub(now); got != c.want || every != c.every {
+			t.Errorf("%s: wakes after %v, a window of %v; want %v, %v", c.name, got, every, c.want, c.every)
 		}
 	}
 }

@@ -11,4 +11,6 @@ func newPreciseSleeper() *preciseSleeper { return nil }
 
 func (*preciseSleeper) sleepUntil(time.Time) error { return nil }
 
+func (*preciseSleeper) sleepWindow(time.Time, time.Duration) error { return nil }
+
 func (*preciseSleeper) close() {}

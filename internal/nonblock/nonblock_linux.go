@@ -32,16 +32,17 @@ func call(trap, fd uintptr, b []byte, flags uintptr) (int, error) {
 	}
 }
 
-// SetTimer arms timerfd fd to expire once, d from now (timerfd_settime).
-func SetTimer(fd uintptr, d time.Duration) error {
-	spec := itimerspec{value: syscall.NsecToTimespec(int64(d))}
+// SetTimer arms timerfd fd to expire d from now, and every `every` after
+// when that is not 0 (timerfd_settime).
+func SetTimer(fd uintptr, d, every time.Duration) error {
+	spec := itimerspec{value: syscall.NsecToTimespec(int64(d)), interval: syscall.NsecToTimespec(int64(every))}
 	if _, _, e := syscall.RawSyscall6(syscall.SYS_TIMERFD_SETTIME, fd, 0, uintptr(unsafe.Pointer(&spec)), 0, 0, 0); e != 0 {
 		return e
 	}
 	return nil
 }
 
-// itimerspec is struct itimerspec: a period (unused, zero) and the first expiry.
+// itimerspec is struct itimerspec: a period (0: none) and the first expiry.
 type itimerspec struct {
 	interval, value syscall.Timespec
 }
