@@ -44,11 +44,7 @@ func TestPreciseSleeper(t *testing.T) {
 // A sleep allocates nothing: the dispatcher sleeps thousands of times a
 // second, and what it allocates brings the collector's pauses on sooner.
 func TestPreciseSleeperAllocatesNothing(t *testing.T) {
-	s := newPreciseSleeper()
-	if s == nil {
-		t.Skip("no timerfd")
-	}
-	defer s.close()
+	s := testSleeper(t)
 	allocs := testing.AllocsPerRun(50, func() {
 		if err := s.sleepUntil(time.Now().Add(50 * time.Microsecond)); err != nil {
 			t.Fatal(err)
@@ -98,11 +94,7 @@ func TestWindowWake(t *testing.T) {
 // Window sleeps one after another never end more than a quarter window
 // before their end, also when a left-over expiry is pending.
 func TestPreciseSleeperWindows(t *testing.T) {
-	s := newPreciseSleeper()
-	if s == nil {
-		t.Skip("no timerfd")
-	}
-	defer s.close()
+	s := testSleeper(t)
 	const w = 500 * time.Microsecond
 	for i := range 40 {
 		due := time.Now().Add(w)
@@ -122,11 +114,7 @@ func TestPreciseSleeperWindows(t *testing.T) {
 // A window sleep that reuses the timer does not end at an expiry an earlier
 // sleep left unread (the process was busy through it), but at its own.
 func TestPreciseSleeperSkipsLeftOverExpiries(t *testing.T) {
-	s := newPreciseSleeper()
-	if s == nil {
-		t.Skip("no timerfd")
-	}
-	defer s.close()
+	s := testSleeper(t)
 	const w = 10 * time.Millisecond
 	for range 5 {
 		if err := s.sleepWindow(time.Now().Add(w), w); err != nil {
@@ -152,4 +140,16 @@ func TestPreciseSleeperSkipsLeftOverExpiries(t *testing.T) {
 		return
 	}
 	t.Skip("the machine overslept every attempt")
+}
+
+// testSleeper is a precise sleeper closed when the test ends; the test is
+// skipped where the system has no timerfd.
+func testSleeper(t *testing.T) *preciseSleeper {
+	t.Helper()
+	s := newPreciseSleeper()
+	if s == nil {
+		t.Skip("no timerfd")
+	}
+	t.Cleanup(s.close)
+	return s
 }
