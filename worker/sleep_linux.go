@@ -83,7 +83,7 @@ func (s *preciseSleeper) arm(fd uintptr) {
 
 // sleepUntil returns once due has come, or with an error once close was called.
 func (s *preciseSleeper) sleepUntil(due time.Time) error {
-	return s.sleep(due, 0)
+	return s.sleepWindow(due, 0)
 }
 
 // sleepWindow is sleepUntil for a batch window, the dispatcher's sleep of
@@ -95,10 +95,6 @@ func (s *preciseSleeper) sleepUntil(due time.Time) error {
 // timer traps to the hypervisor), 6 % of the CPU per request
 // (docs/performance.md, lesson 17).
 func (s *preciseSleeper) sleepWindow(due time.Time, every time.Duration) error {
-	return s.sleep(due, every)
-}
-
-func (s *preciseSleeper) sleep(due time.Time, every time.Duration) error {
 	now := time.Now()
 	if !due.After(now) {
 		return nil
@@ -134,7 +130,8 @@ func (s *preciseSleeper) close() { s.f.Close() }
 // next expiry after now comes no later than due and at most every/4 before
 // it. Otherwise the sleep arms the timer anew, for due.
 func windowWake(next time.Time, armedEvery time.Duration, now, due time.Time, every time.Duration) (wake time.Time, reuse bool) {
-	if every <= 0 || armedEvery != every || next.IsZero() {
+	// A timer never armed, or armed once, has armedEvery 0.
+	if every <= 0 || armedEvery != every {
 		return due, false
 	}
 	if !next.After(now) {
