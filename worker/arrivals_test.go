@@ -62,8 +62,20 @@ type openRun struct {
 
 // runOpen runs an open model of the given scenario and pattern against svc,
 // in fake time, from a t0 that lies `late` in the past, and collects what the
-// worker would publish.
+// worker would publish. It stops the pool gracefully a second after the
+// pattern's end, when every request it started is done.
 func runOpen(t *testing.T, sc schemas.Scenario, svc *fakeService, a schemas.ArrivalRate, late time.Duration) openRun {
+	t.Helper()
+	var d time.Duration
+	for _, s := range a.Stages {
+		d += time.Duration(s.DurationNs)
+	}
+	return runOpenStopped(t, sc, svc, a, late, d+time.Second)
+}
+
+// runOpenStopped is runOpen with the graceful stop at `stop` after t0; it
+// waits for the VUs to finish what they run after it.
+func runOpenStopped(t *testing.T, sc schemas.Scenario, svc *fakeService, a schemas.ArrivalRate, late, stop time.Duration) openRun {
 	t.Helper()
 	conn := testConn(t) // outside the bubble: the bus has goroutines of its own
 	var run openRun
@@ -85,8 +97,7 @@ func runOpen(t *testing.T, sc schemas.Scenario, svc *fakeService, a schemas.Arri
 		if !w.followPattern(cmd) {
 			t.Fatal("an open-model command was not taken as one")
 		}
-		// Past the end of the pattern and of every request it started.
-		time.Sleep(time.Until(t0.Add(d + time.Second)))
+		time.Sleep(time.Until(t0.Add(stop)))
 		synctest.Wait()
 		w.stopOpen()
 		w.vuWG.Wait()
@@ -212,6 +223,20 @@ func TestCorrectedDiffersExactlyWhenThePoolIsStarved(t *testing.T) {
 			t.Errorf("login: latency %v, service %v", run.latency["login"], run.service["login"])
 		}
 	})
+}
+
+// A graceful stop that finds arrivals waiting for a VU still runs them: they
+// were due before it, handed to the pool, and every arrival is either run or
+// dropped. At 10,000/s the waiting arrivals start no VU for growAfter, so the
+// one VU, busy 1 ms a request, leaves most of the pattern's 15 arrivals
+// waiting when the stop comes, just after the pattern's end.
+func TestAGracefulStopRunsTheWaitingArrivals(t *testing.T) {
+	svc := &fakeService{delays: map[string]time.Duration{"/": time.Millisecond}}
+	// 10,000/s for 1.5 ms: arrivals at 0, 0.1, …, 1.4 ms; one pre-allocated VU.
+	run := runOpenStopped(t, oneRequest("/"), svc, constantRate(10_000, 1500*time.Microsecond, 100, 1), 0, 1600*time.Microsecond)
+	if run.requests != 15 || run.iterations != 15 || run.dropped != 0 || run.vus != 1 {
+		t.Errorf("requests %d, iterations %d, dropped %d, pool %d; want 15, 15, 0, 1", run.requests, run.iterations, run.dropped, run.vus)
+	}
 }
 
 // When the generator learns the pattern late, the arrivals already due go at
