@@ -239,9 +239,10 @@ func (om *openModel) wakeAt(now, due time.Time, gap time.Duration) (wake time.Ti
 // runtime's search for work, more than an arrival's own hand-off: handing
 // several out per wake-up (and sending their requests together) cut the CPU
 // per request by about a fifth at 5,000/s, a floor of 500 µs rather than
-// 100 µs cut it again at 20,000 and 50,000/s, and five arrivals' gap rather
-// than four (1 ms rather than 800 µs at 5,000/s) by a tenth there
-// (docs/performance.md, lessons 12, 15 and 17). The price is lag: an arrival
+// 100 µs cut it again at 20,000 and 50,000/s, five arrivals' gap rather
+// than four (1 ms rather than 800 µs at 5,000/s) by a tenth there, and a
+// floor of 750 µs rather than 500 by a tenth at 20,000/s
+// (docs/performance.md, lessons 12, 15, 17 and 18). The price is lag: an arrival
 // goes up to the window late (plus the kernel's timer slack, 50 µs by
 // default), recorded as schedule lag and counted in its latency, which runs
 // from the intended time. Arrivals more than maxBatch apart each get their
@@ -252,7 +253,7 @@ func batchWindow(gap time.Duration) time.Duration {
 
 const (
 	batchArrivals = 5
-	minBatch      = 500 * time.Microsecond
+	minBatch      = 750 * time.Microsecond
 	maxBatch      = time.Millisecond
 )
 
@@ -430,8 +431,7 @@ func (om *openModel) growLocked(now time.Time) {
 }
 
 // growFrom is when the waiting arrivals may start a VU: at once, except
-// while the worker's rate is one the dispatcher batches at (arrivals
-// minBatch/batchArrivals apart or less, 10,000/s and more), when they first
+// while the worker's rate is pauseRate (10,000/s) or more, when they first
 // wait growAfter, and then only if the backlog did not shrink meanwhile
 // (growLocked). There a backlog the VUs clear is the process's own pause,
 // not a pool too small: at 50,000/s the quarter-second bookkeeping, a GC or
@@ -446,14 +446,18 @@ func (om *openModel) growLocked(now time.Time) {
 // leaves an arrival or two waiting, and the pool grows at once, as a slow
 // server there needs.
 func (om *openModel) growFrom(now time.Time) time.Time {
-	perSecond := om.sched.Rate(now.Sub(om.origin)) / float64(max(om.cur.of, 1))
-	if perSecond*minBatch.Seconds() < batchArrivals {
+	if perSecond := om.sched.Rate(now.Sub(om.origin)) / float64(max(om.cur.of, 1)); perSecond < pauseRate {
 		return time.Time{}
 	}
 	return om.waitingSince.Add(growAfter)
 }
 
 const growAfter = 2 * time.Millisecond
+
+// pauseRate is the rate (arrivals/s, the worker's own) from which waiting
+// arrivals first wait growAfter: where the batch window was at its floor
+// when that wait was measured (500 µs then; lesson 16).
+const pauseRate = 10_000
 
 // slowDial is how long a dial may take before the pool starts the next VU
 // beside it: a loopback dial takes about 0.1 ms of CPU, one across a network

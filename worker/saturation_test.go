@@ -66,11 +66,11 @@ func TestDispatcherWakeAt(t *testing.T) {
 		due, want  time.Duration // from now
 		gap, every time.Duration // every: the window, when the wake-up ends one
 	}{
-		{"due within the window: the window", time.Minute, 20 * us, 500 * us, 20 * us, 500 * us},
-		{"due after the window: then", time.Minute, 700 * us, 700 * us, 20 * us, 0},
+		{"due within the window: the window", time.Minute, 20 * us, 750 * us, 20 * us, 750 * us},
+		{"due after the window: then", time.Minute, 900 * us, 900 * us, 20 * us, 0},
 		{"far off: a quarter of the share's lead", time.Minute, time.Hour, reshareLead / 4, 0, 0},
-		{"the window past the end: the arrival's own time", 400 * us, 100 * us, 100 * us, 20 * us, 0},
-		{"the window up to the end: the window", 500 * us, 100 * us, 500 * us, 20 * us, 500 * us},
+		{"the window past the end: the arrival's own time", 700 * us, 100 * us, 100 * us, 20 * us, 0},
+		{"the window up to the end: the window", 750 * us, 100 * us, 750 * us, 20 * us, 750 * us},
 		{"5,000/s: a window of 1 ms", time.Minute, 200 * us, time.Millisecond, 200 * us, time.Millisecond},
 	} {
 		now := end.Add(-c.left)
@@ -82,13 +82,13 @@ func TestDispatcherWakeAt(t *testing.T) {
 }
 
 // The dispatcher's shortest sleep covers about five arrivals' gap, between
-// 500 µs and 1 ms: arrivals further apart than the window are each on time.
+// 750 µs and 1 ms: arrivals further apart than the window are each on time.
 func TestBatchWindow(t *testing.T) {
 	for _, c := range []struct{ gap, want time.Duration }{
-		{0, 500 * time.Microsecond},                      // no arrival after the next
-		{20 * time.Microsecond, 500 * time.Microsecond},  // 50,000/s: the floor
-		{100 * time.Microsecond, 500 * time.Microsecond}, // 10,000/s: still the floor
-		{125 * time.Microsecond, 625 * time.Microsecond}, // 8,000/s
+		{0, 750 * time.Microsecond},                      // no arrival after the next
+		{20 * time.Microsecond, 750 * time.Microsecond},  // 50,000/s: the floor
+		{125 * time.Microsecond, 750 * time.Microsecond}, // 8,000/s: still the floor
+		{175 * time.Microsecond, 875 * time.Microsecond}, // 5,714/s
 		{200 * time.Microsecond, time.Millisecond},       // 5,000/s: the ceiling
 		{10 * time.Millisecond, time.Millisecond},        // 100/s: the next is due later anyway
 	} {
