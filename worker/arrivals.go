@@ -68,12 +68,8 @@ type openModel struct {
 	// free or to be ready takes the oldest. While any wait, no VU is free.
 	waiting arrivalQueue
 	// waitingSince is when the waiting arrivals began to wait: when the
-	// queue last went from empty to not empty, was joined by an arrival
-	// handed over after a pause, or was found shorter than waitingMark
-	// (growLocked). waitingMark is how many waited then, once the
-	// dispatcher's wake-up had handed out all that was due; -1 until.
+	// queue last went from empty to not empty.
 	waitingSince time.Time
-	waitingMark  int
 	// starting counts the VUs started for waiting arrivals that have not
 	// taken their first one yet; dialing, those of them still dialling.
 	starting, dialing int
@@ -276,9 +272,6 @@ func (om *openModel) handDue() (next time.Time, gap time.Duration, more bool) {
 			now = clock.Now()
 		}
 		if due.After(now) {
-			if om.waitingMark < 0 && om.waiting.len() > 0 {
-				om.waitingMark = om.waiting.len() // the backlog this wake-up leaves
-			}
 			om.growLocked(now) // waiting arrivals whose VU dials slowly
 			if after, ok := om.sched.At(om.next + om.cur.of); ok {
 				gap = om.origin.Add(after).Sub(due)
@@ -369,10 +362,8 @@ func (om *openModel) handLocked(due, now time.Time) {
 			om.dropped.Add(1)
 			return
 		}
-		// The wait begins, or begins again after a pause of the process:
-		// arrivals that came due meanwhile say nothing of the VUs.
-		if om.waiting.len() == 0 || now.Sub(due) > growAfter {
-			om.waitingSince, om.waitingMark = now, -1
+		if om.waiting.len() == 0 {
+			om.waitingSince = now
 		}
 		om.waiting.push(due)
 		om.growLocked(now)
@@ -398,18 +389,8 @@ func (om *openModel) growLocked(now time.Time) {
 	if om.stopped || om.waiting.len() <= om.starting || len(om.all) >= om.maxVUs {
 		return
 	}
-	if from := om.growFrom(now); !from.IsZero() {
-		if now.Before(from) {
-			return
-		}
-		// Fewer wait than when the wait began: the VUs coming free clear
-		// the backlog faster than arrivals join it, as after a pause of
-		// the process, so the pool is not short of VUs. Look again
-		// growAfter on.
-		if om.waiting.len() < om.waitingMark {
-			om.waitingSince, om.waitingMark = now, -1
-			return
-		}
+	if now.Before(om.growFrom(now)) {
+		return
 	}
 	if om.dialing > 0 && now.Sub(om.lastStart) < slowDial {
 		return
@@ -432,19 +413,16 @@ func (om *openModel) growLocked(now time.Time) {
 
 // growFrom is when the waiting arrivals may start a VU: at once, except
 // while the worker's rate is pauseRate (10,000/s) or more, when they first
-// wait growAfter, and then only if the backlog did not shrink meanwhile
-// (growLocked). There a backlog the VUs clear is the process's own pause,
-// not a pool too small: at 50,000/s the quarter-second bookkeeping, a GC or
-// a stall of the host left one or two milliseconds of arrivals waiting,
-// each time starting a VU or a few that the pool kept (it never shrinks);
-// grown so to 130–400 VUs in 10 s, it had more requests in flight after
-// each pause and sent them at more CPU each (docs/performance.md, lesson
-// 16). Another process that took the CPU for 4–20 ms left a backlog that
-// took longer than growAfter to clear, but shrank all along (lesson 18). A
-// pool too small for its server keeps more arrivals waiting as they come
-// and grows growAfter later than it would have. Below 10,000/s a pause
-// leaves an arrival or two waiting, and the pool grows at once, as a slow
-// server there needs.
+// wait growAfter. There a backlog the VUs clear within growAfter is the
+// process's own pause, not a pool too small: at 50,000/s the quarter-second
+// bookkeeping, a GC or a stall of the host left one or two milliseconds of
+// arrivals waiting, each time starting a VU or a few that the pool kept (it
+// never shrinks); grown so to 130–400 VUs in 10 s, it had more requests in
+// flight after each pause and sent them at more CPU each
+// (docs/performance.md, lesson 16). A pool too small for its server keeps
+// arrivals waiting longer than that and grows growAfter later than it would
+// have. Below 10,000/s a pause leaves an arrival or two waiting, and the pool
+// grows at once, as a slow server there needs.
 func (om *openModel) growFrom(now time.Time) time.Time {
 	if perSecond := om.sched.Rate(now.Sub(om.origin)) / float64(max(om.cur.of, 1)); perSecond < pauseRate {
 		return time.Time{}

@@ -223,69 +223,6 @@ func TestFastArrivalsWaitBeforeThePoolGrows(t *testing.T) {
 	})
 }
 
-// At a rate the dispatcher batches at, the backlog a pause of the process
-// leaves (the dispatcher wakes late, and every arrival due meanwhile waits)
-// starts no VU while the VUs clear it: the wait begins again at the late
-// hand-over, not when the queue first filled, and again each growAfter the
-// queue is found shorter than it was. A backlog that stops shrinking starts
-// a VU growAfter on.
-func TestAPauseBacklogTheVUsClearStartsNoVU(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		us := time.Microsecond
-		om := handOffModelOf(t, []arrival.Stage{{Rate: 10_000}, {Duration: time.Second, Rate: 10_000}}, 0, 0, 1000)
-		busy, started := busyAndStarted(om)
-		take := func(n int) {
-			t.Helper()
-			for range n {
-				if _, took, _ := om.takeOrRelease(busy, false); !took {
-					t.Fatal("the busy VU found no waiting arrival")
-				}
-			}
-		}
-		// Arrival 0 waits; the process then pauses 5 ms, a wait already
-		// longer than growAfter when the dispatcher wakes.
-		om.handDue()
-		if om.waiting.len() != 1 {
-			t.Fatalf("waiting %d, want 1", om.waiting.len())
-		}
-		time.Sleep(5 * time.Millisecond)
-		resumed := time.Now()
-		om.handDue()
-		if n := om.waiting.len(); n != 51 || len(*started) != 0 {
-			t.Fatalf("after the pause: waiting %d, started %d; want 51 (0 to 5 ms), 0", n, len(*started))
-		}
-		if !om.waitingSince.Equal(resumed) {
-			t.Fatalf("the wait began %v before the late hand-over, want at it", resumed.Sub(om.waitingSince))
-		}
-		// The VUs clear the backlog faster than arrivals join it: 30 taken,
-		// 20 joined (5.1 to 7 ms) by growAfter on. No VU starts, and the
-		// wait begins again.
-		time.Sleep(growAfter - 500*us)
-		take(30)
-		time.Sleep(500*us + 50*us)
-		om.handDue()
-		if n := om.waiting.len(); n != 51-30+20 || len(*started) != 0 {
-			t.Fatalf("backlog cleared in part: waiting %d, started %d; want 41, 0", n, len(*started))
-		}
-		if !om.waitingSince.Equal(time.Now()) || om.waitingMark != 41 {
-			t.Fatalf("wait began %v ago with %d waiting; want now, 41", time.Since(om.waitingSince), om.waitingMark)
-		}
-		// It stops shrinking: 10 taken, 21 joined (7.1 to 9.1 ms). A VU
-		// starts growAfter on, not before.
-		time.Sleep(growAfter - 50*us)
-		take(10)
-		om.handDue()
-		if len(*started) != 0 {
-			t.Fatalf("started %d before growAfter", len(*started))
-		}
-		time.Sleep(100 * us)
-		om.handDue()
-		if n := om.waiting.len(); n != 41-10+21 || len(*started) != 1 {
-			t.Errorf("backlog not shrinking: waiting %d, started %d; want 52, 1", n, len(*started))
-		}
-	})
-}
-
 // Below 10,000 arrivals/s an arrival that finds no VU free starts one at once.
 func TestSlowArrivalsGrowThePoolAtOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
