@@ -329,8 +329,8 @@ func (w *Worker) newSleeper() *preciseSleeper {
 func (om *openModel) sleepUntil(due time.Time, every time.Duration, timer *time.Timer) bool {
 	if om.sleeper != nil {
 		// A window's end may come a little sooner: the timer is not armed
-		// anew for each (preciseSleeper.sleepWindow).
-		if err := om.sleeper.sleepWindow(due, every); err != nil {
+		// anew for each (preciseSleeper.sleepUntil).
+		if err := om.sleeper.sleepUntil(due, every); err != nil {
 			return false // closed by stop
 		}
 	} else if wait := time.Until(due); wait > 0 {
@@ -592,7 +592,9 @@ func (w *Worker) runOpenVU(stopCtx context.Context, v *vu, om *openModel, preAll
 		// takes the arrivals waiting for a VU, due before it, and exits
 		// once none wait (takeOrRelease); once v simply exited, and 1 s
 		// runs at 20,000/s dropped 1–7 of the last batch in 4 of 28.
-		v.thinkFor(w.thinkTime(v.rng))
+		if d := w.thinkTime(v.rng); d > 0 {
+			v.thinkFor(d)
+		}
 		if stopCtx.Err() != nil {
 			break
 		}

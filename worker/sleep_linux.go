@@ -81,20 +81,15 @@ func (s *preciseSleeper) arm(fd uintptr) {
 	s.armErr = nonblock.SetTimer(fd, s.wait, s.every)
 }
 
-// sleepUntil returns once due has come, or with an error once close was called.
-func (s *preciseSleeper) sleepUntil(due time.Time) error {
-	return s.sleepWindow(due, 0)
-}
-
-// sleepWindow is sleepUntil for a batch window, the dispatcher's sleep of
-// `every` from the last wake-up (0: no window, sleepUntil itself): it may
-// end up to every/4 before due. The timer is armed to expire every `every`,
-// and a later sleep of the same window that its next expiry serves
-// (windowWake) does not arm it again: at 5,000 arrivals/s a
-// timerfd_settime took 6–7.5 µs on a virtual machine (programming the CPU's
-// timer traps to the hypervisor), 6 % of the CPU per request
-// (docs/performance.md, lesson 17).
-func (s *preciseSleeper) sleepWindow(due time.Time, every time.Duration) error {
+// sleepUntil returns once due has come, or with an error once close was
+// called. For a batch window, the dispatcher's sleep of `every` from the
+// last wake-up (0: no window), it may end up to every/4 before due: the
+// timer is armed to expire every `every`, and a later sleep of the same
+// window that its next expiry serves (windowWake) does not arm it again:
+// at 5,000 arrivals/s a timerfd_settime took 6–7.5 µs on a virtual machine
+// (programming the CPU's timer traps to the hypervisor), 6 % of the CPU per
+// request (docs/performance.md, lesson 17).
+func (s *preciseSleeper) sleepUntil(due time.Time, every time.Duration) error {
 	now := time.Now()
 	if !due.After(now) {
 		return nil

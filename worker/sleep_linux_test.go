@@ -17,7 +17,7 @@ func TestPreciseSleeper(t *testing.T) {
 	for _, d := range []time.Duration{150 * time.Microsecond, 700 * time.Microsecond, 3 * time.Millisecond, 20 * time.Millisecond} {
 		for range 5 {
 			due := time.Now().Add(d)
-			if err := s.sleepUntil(due); err != nil {
+			if err := s.sleepUntil(due, 0); err != nil {
 				t.Fatalf("sleep of %v: %v", d, err)
 			}
 			if now := time.Now(); now.Before(due) {
@@ -25,11 +25,11 @@ func TestPreciseSleeper(t *testing.T) {
 			}
 		}
 	}
-	if err := s.sleepUntil(time.Now().Add(-time.Second)); err != nil {
+	if err := s.sleepUntil(time.Now().Add(-time.Second), 0); err != nil {
 		t.Fatalf("an instant past: %v", err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- s.sleepUntil(time.Now().Add(time.Hour)) }()
+	go func() { done <- s.sleepUntil(time.Now().Add(time.Hour), 0) }()
 	s.close()
 	select {
 	case err := <-done:
@@ -46,7 +46,7 @@ func TestPreciseSleeper(t *testing.T) {
 func TestPreciseSleeperAllocatesNothing(t *testing.T) {
 	s := testSleeper(t)
 	allocs := testing.AllocsPerRun(50, func() {
-		if err := s.sleepUntil(time.Now().Add(50 * time.Microsecond)); err != nil {
+		if err := s.sleepUntil(time.Now().Add(50*time.Microsecond), 0); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -98,7 +98,7 @@ func TestPreciseSleeperWindows(t *testing.T) {
 	const w = 500 * time.Microsecond
 	for i := range 40 {
 		due := time.Now().Add(w)
-		if err := s.sleepWindow(due, w); err != nil {
+		if err := s.sleepUntil(due, w); err != nil {
 			t.Fatalf("sleep %d: %v", i, err)
 		}
 		if early := time.Until(due); early > w/4 {
@@ -117,7 +117,7 @@ func TestPreciseSleeperSkipsLeftOverExpiries(t *testing.T) {
 	s := testSleeper(t)
 	const w = 10 * time.Millisecond
 	for range 5 {
-		if err := s.sleepWindow(time.Now().Add(w), w); err != nil {
+		if err := s.sleepUntil(time.Now().Add(w), w); err != nil {
 			t.Fatal(err)
 		}
 		first := s.next
@@ -128,7 +128,7 @@ func TestPreciseSleeperSkipsLeftOverExpiries(t *testing.T) {
 			continue // overslept on a busy machine: the timer is armed anew
 		}
 		due := first.Add(2*w + w/8)
-		if err := s.sleepWindow(due, w); err != nil {
+		if err := s.sleepUntil(due, w); err != nil {
 			t.Fatal(err)
 		}
 		if !s.next.Equal(first.Add(2 * w)) {

@@ -9,8 +9,6 @@ type preciseSleeper struct{}
 
 func newPreciseSleeper() *preciseSleeper { return nil }
 
-func (*preciseSleeper) sleepUntil(time.Time) error { return nil }
-
-func (*preciseSleeper) sleepWindow(time.Time, time.Duration) error { return nil }
+func (*preciseSleeper) sleepUntil(time.Time, time.Duration) error { return nil }
 
 func (*preciseSleeper) close() {}
